@@ -1,0 +1,43 @@
+//! `medshare`: the one command line of medshare.
+//!
+//! Every party (patient, demander, reviewer, TEE, node operator) uses this binary. It is the only
+//! place that uses `anyhow`, prints progress, and parses flags; the work itself lives in the crates.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod node;
+
+/// Patient-owned medical data sharing for machine learning.
+///
+/// Records are encrypted by their owner, stored off-chain, registered on an Ethereum ledger by hash,
+/// and decrypted only inside a trusted execution environment that trains a reviewed model.
+#[derive(Parser)]
+#[command(name = "medshare", version, about, long_about = None)]
+struct Cli {
+    /// Log filter (e.g. `info`, `medshare_ledger=debug`); also read from RUST_LOG.
+    #[arg(long, global = true, env = "RUST_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the embedded chain as a JSON-RPC node (127.0.0.1:8545 by default) for other processes.
+    Node(node::NodeArgs),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log)?)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Node(args) => node::run(args).await,
+        }
+    })
+}

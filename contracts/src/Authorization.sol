@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Memory} from "@openzeppelin/contracts/utils/Memory.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {Record, Role, JobStatus, MedshareHashing} from "./MedshareTypes.sol";
+import {Registration} from "./Registration.sol";
+import {Data} from "./Data.sol";
+import {Model} from "./Model.sol";
+
+/// @title Authorization — owners' consent and key-sharing material (paper §5.1(3)(c), §5.2.3(e),
+/// §5.4.2(1))
+/// @notice A record's owner authorizes a job to use it either per job (`grant`, or
+/// `grantWithSignature` relayed by anyone with an EIP-712 Consent) or by a standing policy for
+/// one data type (`setPolicy`, any approved job of that type). The pad r_C·PK_C that the TEE
+/// needs to recover KEY_i is released here, with a grant or by `releasePads`, never at storage
+/// time; r_U·g is part of the Record (Data's event).
+/// @dev A grant is stored under keccak256(hashStruct(Record), jobId): it covers exactly that
+/// version of the record, so updating or deleting the record voids it. One slot per grant.
+contract Authorization is EIP712, Nonces {
+    /// keccak256 of the EIP-712 Consent type string.
+    bytes32 public constant CONSENT_TYPEHASH = MedshareHashing.CONSENT_TYPEHASH;
+
+    /// The Registration contract consulted for roles.
+    Registration public immutable registration;
+    /// The Data contract holding record commitments.
+    Data public immutable data;
+    /// The Model contract holding jobs.
+    Model public immutable model;
+
+    mapping(bytes32 grantKey => bool) private _grants;
+    mapping(address owner => mapping(bytes32 dataType => bool)) private _policies;
+
+    /// The caller is not a registered user.
+    error NotUser(address caller);
+    /// The record's owner is not the caller.
+    error NotRecordOwner(address caller, address owner);
+    /// The record is not the live record registered in Data under its ciphertext hash.
+    error UnknownRecord(bytes32 ciphertextHash);
+    /// keccak256(rCPkC) differs from the record's padCommitment.
+    error PadMismatch(bytes32 ciphertextHash);
+    /// The job is not approved (or is already finished).
+    error JobNotApproved(bytes32 jobId, JobStatus status);
+    /// The job asks for another data type than the record's.
+    error DataTypeMismatch(bytes32 jobId, bytes32 jobDataType, bytes32 recordDataType);
+    /// This record version is already granted to this job.
+    error AlreadyGranted(bytes32 ciphertextHash, bytes32 jobId);
+    /// There is no grant of this record version to this job.
+    error NotGranted(bytes32 ciphertextHash, bytes32 jobId);
+    /// The consent's deadline has passed.
+    error ConsentExpired(uint256 deadline);
+    /// The consent signature is malformed or not by the record's owner (with the current nonce).
+    error BadConsentSignature(address owner, address signer);
+    /// `records` and `pads` differ in length, or the batch is empty.
+    error BadBatch(uint256 records, uint256 pads);
+
+    /// The owner authorized one job to use one record version.
+    event Granted(address indexed owner, bytes32 indexed jobId, bytes32 indexed ciphertextHash, bytes32 commitment);
+    /// The owner withdrew a grant.
+    event Revoked(address indexed owner, bytes32 indexed jobId, bytes32 indexed ciphertextHash, bytes32 commitment);
+    /// The owner set or cleared a standing policy for one of its data types.
+    event PolicySet(address indexed owner, bytes32 indexed dataType, bool anyApprovedModel);
+    /// r_C·PK_C for a record, released by its owner (keccak256 equals the record's padCommitment).
+    event PadReleased(bytes32 indexed ciphertextHash, bytes rCPkC);
+
+    constructor(Registration registration_, Data data_, Model model_) EIP712("medshare", "1") {
+        registration = registration_;
+        data = data_;
+        model = model_;
+    }
+
+    /// Grants job `jobId` the use of `rec` and releases its pad `rCPkC`. The record's owner
+    /// only; the record must be live in Data and the job approved and of the record's type.
+    function grant(Record calldata rec, bytes32 jobId, bytes calldata rCPkC) external {
+        if (rec.owner != msg.sender) revert NotRecordOwner(msg.sender, rec.owner);
+        _grant(rec, jobId, rCPkC);
+    }
+
+    /// Same as `grant`, relayed by anyone: `signature` is the owner's EIP-712 Consent
+    /// {ciphertextHash, jobId, rCPkC, nonce: nonces(owner), deadline}. Consumes the nonce.
+    function grantWithSignature(
+        Record calldata rec,
+        bytes32 jobId,
+        bytes calldata rCPkC,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        if (block.timestamp > deadline) revert ConsentExpired(deadline);
+        uint256 nonce = _useNonce(rec.owner);
+        bytes32 digest =
+            _hashTypedDataV4(MedshareHashing.hashConsent(rec.ciphertextHash, jobId, rCPkC, nonce, deadline));
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        if (err != ECDSA.RecoverError.NoError || signer != rec.owner) revert BadConsentSignature(rec.owner, signer);
+        _grant(rec, jobId, rCPkC);
+    }
+
+    /// Withdraws a grant of this record version to `jobId`. The record's owner only.
+    function revoke(Record calldata rec, bytes32 jobId) external {
+        if (rec.owner != msg.sender) revert NotRecordOwner(msg.sender, rec.owner);
+        bytes32 commitment = MedshareHashing.hashRecord(rec);
+        bytes32 key = _grantKey(commitment, jobId);
+        if (!_grants[key]) revert NotGranted(rec.ciphertextHash, jobId);
+        _grants[key] = false;
+        emit Revoked(msg.sender, jobId, rec.ciphertextHash, commitment);
+    }
+
+    /// Sets (or clears) the caller's standing policy: any approved job of `dataType` may use the
+    /// caller's records of that type. Pads still have to be released (`releasePads`).
+    /// Registered users only.
+    function setPolicy(bytes32 dataType, bool anyApprovedModel) external {
+        if (registration.roleOf(msg.sender) != Role.User) revert NotUser(msg.sender);
+        _policies[msg.sender][dataType] = anyApprovedModel;
+        emit PolicySet(msg.sender, dataType, anyApprovedModel);
+    }
+
+    /// Releases the pads r_C·PK_C of a batch of the caller's live records (for use under a
+    /// policy). The records' owner only.
+    function releasePads(Record[] calldata records, bytes[] calldata pads) external {
+        uint256 n = records.length;
+        if (n == 0 || n != pads.length) revert BadBatch(n, pads.length);
+        // Free each iteration's scratch memory (event encoding, hashing): memory cost grows
+        // quadratically, so a batch of n items would otherwise pay O(n^2). Nothing allocated
+        // inside an iteration is used after it.
+        Memory.Pointer fmp = Memory.getFreeMemoryPointer();
+        for (uint256 i = 0; i < n; ++i) {
+            Record calldata rec = records[i];
+            if (rec.owner != msg.sender) revert NotRecordOwner(msg.sender, rec.owner);
+            _requireLive(rec);
+            _releasePad(rec, pads[i]);
+            Memory.unsafeSetFreeMemoryPointer(fmp);
+        }
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// True if job `jobId` may use `rec` now: `rec` is live in Data, the job is approved and of
+    /// the record's data type, and the owner granted this record version to the job or has a
+    /// standing policy for the data type.
+    function isAuthorized(Record calldata rec, bytes32 jobId) external view returns (bool) {
+        bytes32 commitment = MedshareHashing.hashRecord(rec);
+        if (data.commitmentOf(rec.ciphertextHash) != commitment) return false;
+        (JobStatus status,, bytes32 jobDataType) = model.jobInfo(jobId);
+        if (status != JobStatus.Approved && status != JobStatus.Deployed) return false;
+        if (jobDataType != rec.dataType) return false;
+        return _grants[_grantKey(commitment, jobId)] || _policies[rec.owner][rec.dataType];
+    }
+
+    /// True if the record version with this commitment is granted to `jobId` (regardless of
+    /// the job's status or the record still being live).
+    function isGranted(bytes32 commitment, bytes32 jobId) external view returns (bool) {
+        return _grants[_grantKey(commitment, jobId)];
+    }
+
+    /// The owner's standing policy for a data type.
+    function policyOf(address owner, bytes32 dataType) external view returns (bool) {
+        return _policies[owner][dataType];
+    }
+
+    /// The EIP-712 digest of a Consent, as the owner signs it.
+    function consentDigest(bytes32 ciphertextHash, bytes32 jobId, bytes calldata rCPkC, uint256 nonce, uint256 deadline)
+        external
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(MedshareHashing.hashConsent(ciphertextHash, jobId, rCPkC, nonce, deadline));
+    }
+
+    /// This contract's EIP-712 domain separator (follows block.chainid).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _grant(Record calldata rec, bytes32 jobId, bytes calldata rCPkC) private {
+        bytes32 commitment = _requireLive(rec);
+        (JobStatus status,, bytes32 jobDataType) = model.jobInfo(jobId);
+        if (status != JobStatus.Approved && status != JobStatus.Deployed) revert JobNotApproved(jobId, status);
+        if (jobDataType != rec.dataType) revert DataTypeMismatch(jobId, jobDataType, rec.dataType);
+        bytes32 key = _grantKey(commitment, jobId);
+        if (_grants[key]) revert AlreadyGranted(rec.ciphertextHash, jobId);
+        _grants[key] = true;
+        emit Granted(rec.owner, jobId, rec.ciphertextHash, commitment);
+        _releasePad(rec, rCPkC);
+    }
+
+    function _requireLive(Record calldata rec) private view returns (bytes32 commitment) {
+        commitment = MedshareHashing.hashRecord(rec);
+        if (data.commitmentOf(rec.ciphertextHash) != commitment) revert UnknownRecord(rec.ciphertextHash);
+    }
+
+    function _releasePad(Record calldata rec, bytes calldata rCPkC) private {
+        if (keccak256(rCPkC) != rec.padCommitment) revert PadMismatch(rec.ciphertextHash);
+        emit PadReleased(rec.ciphertextHash, rCPkC);
+    }
+
+    function _grantKey(bytes32 commitment, bytes32 jobId) private pure returns (bytes32) {
+        return keccak256(abi.encode(commitment, jobId));
+    }
+}

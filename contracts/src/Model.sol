@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Memory} from "@openzeppelin/contracts/utils/Memory.sol";
+import {JobStatus, Role, MedshareHashing} from "./MedshareTypes.sol";
+import {Registration} from "./Registration.sol";
+
+/// @title Model — models, their review, deployment and training results (paper §5.1(3)(d),
+/// §5.3, §5.4.1, §5.5)
+/// @notice A demander submits a model and its data requirement (IM_j); the job id is
+/// hashStruct(ModelSubmission). A reviewer approves or rejects it. An active TEE then posts its
+/// model verification {ST_j, HRT_j, VT_j}, record verifications {ST_i, HRT_i, VT_i}, and the
+/// encrypted training result {CMRT_j, HCMRT_j, SMRT_j}. The demander may report a result that
+/// fails its checks (§5.5.3(b)).
+/// @dev Bulky fields (model, requirement, signatures, result ciphertext) live only in events;
+/// a job keeps one storage slot {demander, status, data type id}. The hashes and
+/// signatures (H1(model_j) == Hmodel_j, SM_j, the TEE's signatures) are checked off chain by
+/// the TEE and the demander, as in the paper; on chain the sender of each transaction is
+/// authenticated by Registration.
+contract Model is EIP712 {
+    /// One storage slot per job.
+    struct Job {
+        address demander;
+        JobStatus status;
+        /// Interned id of the job's data type (see `_dataTypeIds`).
+        uint32 dataTypeId;
+    }
+
+    /// keccak256 of the EIP-712 ModelSubmission type string.
+    bytes32 public constant MODEL_SUBMISSION_TYPEHASH = MedshareHashing.MODEL_SUBMISSION_TYPEHASH;
+    /// keccak256 of the EIP-712 Verification type string (the TEE's ST_j / ST_i).
+    bytes32 public constant VERIFICATION_TYPEHASH = MedshareHashing.VERIFICATION_TYPEHASH;
+    /// keccak256 of the EIP-712 TrainingResult type string (the TEE's SMRT_j).
+    bytes32 public constant TRAINING_RESULT_TYPEHASH = MedshareHashing.TRAINING_RESULT_TYPEHASH;
+
+    /// The Registration contract consulted for roles.
+    Registration public immutable registration;
+
+    mapping(bytes32 jobId => Job) private _jobs;
+    // Data types are interned to small ids so that a job fits one storage slot: the first job
+    // of a data type pays for two more slots, every later one saves a slot (~20,000 gas).
+    mapping(bytes32 dataType => uint32 id) private _dataTypeIds;
+    mapping(uint32 id => bytes32 dataType) private _dataTypes;
+    uint32 private _dataTypeCount;
+
+    /// The caller is not a registered demander.
+    error NotDemander(address caller);
+    /// The caller is not an active reviewer.
+    error NotReviewer(address caller);
+    /// The caller is not an active TEE.
+    error NotActiveTee(address caller);
+    /// The caller is not the job's demander.
+    error NotJobDemander(address caller, bytes32 jobId);
+    /// A job with this id exists already.
+    error JobExists(bytes32 jobId);
+    /// The job is not in the status this call needs (`None` means unknown job).
+    error WrongJobStatus(bytes32 jobId, JobStatus status);
+    /// Batch arrays differ in length or are empty.
+    error BadBatch(uint256 length);
+
+    /// IM_j: a model and its data requirement RM_j were submitted (job status Pending).
+    event ModelSubmitted(
+        bytes32 indexed jobId,
+        address indexed demander,
+        bytes32 indexed dataType,
+        bytes32 modelHash,
+        bytes32 requirementHash,
+        uint64 timestamp,
+        bytes model,
+        bytes requirement,
+        bytes signature
+    );
+    /// A reviewer approved the job.
+    event ModelApproved(bytes32 indexed jobId, address indexed reviewer);
+    /// A reviewer rejected the job.
+    event ModelRejected(bytes32 indexed jobId, address indexed reviewer, string reason);
+    /// {ST_j, HRT_j, VT_j}: a TEE verified the model. Both checks true deploys the job.
+    event ModelVerified(bytes32 indexed jobId, address indexed tee, bool hashOk, bool signatureOk, bytes teeSignature);
+    /// {ST_i, HRT_i, VT_i}: a TEE verified one record for the job.
+    event RecordVerified(
+        bytes32 indexed jobId,
+        bytes32 indexed ciphertextHash,
+        address indexed tee,
+        bool hashOk,
+        bool signatureOk,
+        bytes teeSignature
+    );
+    /// {CMRT_j, HCMRT_j, SMRT_j}: the encrypted training result (job Completed).
+    event ResultPosted(bytes32 indexed jobId, address indexed tee, bytes32 resultHash, bytes result, bytes teeSignature);
+    /// The demander reported that the result failed its checks.
+    event ResultFailureReported(bytes32 indexed jobId, address indexed demander, string reason);
+
+    constructor(Registration registration_) EIP712("medshare", "1") {
+        registration = registration_;
+    }
+
+    modifier onlyReviewer() {
+        if (!registration.isReviewer(msg.sender)) revert NotReviewer(msg.sender);
+        _;
+    }
+
+    modifier onlyActiveTee() {
+        if (!registration.isActiveTee(msg.sender)) revert NotActiveTee(msg.sender);
+        _;
+    }
+
+    /// Submits a model (IM_j). Registered demanders only. `modelHash` = H1(model),
+    /// `requirementHash` = H1(requirement), `signature` = SM_j (EIP-712 ModelSubmission signed
+    /// by the demander); none is checked here (the TEE does, as HRT_j and VT_j). Returns the
+    /// job id, hashStruct(ModelSubmission{demander: msg.sender, ...}).
+    function submitModel(
+        bytes32 modelHash,
+        bytes32 requirementHash,
+        bytes32 dataType,
+        uint64 timestamp,
+        bytes calldata model,
+        bytes calldata requirement,
+        bytes calldata signature
+    ) external returns (bytes32 jobId) {
+        if (registration.roleOf(msg.sender) != Role.Demander) revert NotDemander(msg.sender);
+        jobId = MedshareHashing.hashModelSubmission(msg.sender, modelHash, requirementHash, dataType, timestamp);
+        if (_jobs[jobId].status != JobStatus.None) revert JobExists(jobId);
+        _jobs[jobId] = Job({demander: msg.sender, status: JobStatus.Pending, dataTypeId: _internDataType(dataType)});
+        emit ModelSubmitted(
+            jobId, msg.sender, dataType, modelHash, requirementHash, timestamp, model, requirement, signature
+        );
+    }
+
+    /// Approves a pending job. Active reviewers only.
+    function approveModel(bytes32 jobId) external onlyReviewer {
+        _transition(jobId, JobStatus.Pending, JobStatus.Approved);
+        emit ModelApproved(jobId, msg.sender);
+    }
+
+    /// Rejects a pending job. Active reviewers only.
+    function rejectModel(bytes32 jobId, string calldata reason) external onlyReviewer {
+        _transition(jobId, JobStatus.Pending, JobStatus.Rejected);
+        emit ModelRejected(jobId, msg.sender, reason);
+    }
+
+    /// Posts the TEE's model verification of an approved job: Deployed if both checks pass,
+    /// ModelInvalid otherwise. Active TEEs only.
+    function postModelVerification(bytes32 jobId, bool hashOk, bool signatureOk, bytes calldata teeSignature)
+        external
+        onlyActiveTee
+    {
+        JobStatus next = hashOk && signatureOk ? JobStatus.Deployed : JobStatus.ModelInvalid;
+        _transition(jobId, JobStatus.Approved, next);
+        emit ModelVerified(jobId, msg.sender, hashOk, signatureOk, teeSignature);
+    }
+
+    /// Posts the TEE's verification of records for a deployed job (no state kept; events only).
+    /// Active TEEs only.
+    function postRecordVerifications(
+        bytes32 jobId,
+        bytes32[] calldata ciphertextHashes,
+        bool[] calldata hashOk,
+        bool[] calldata signatureOk,
+        bytes[] calldata teeSignatures
+    ) external onlyActiveTee {
+        uint256 n = ciphertextHashes.length;
+        if (n == 0 || hashOk.length != n || signatureOk.length != n || teeSignatures.length != n) revert BadBatch(n);
+        JobStatus s = _jobs[jobId].status;
+        if (s != JobStatus.Deployed) revert WrongJobStatus(jobId, s);
+        // Free each iteration's scratch memory (event encoding, hashing): memory cost grows
+        // quadratically, so a batch of n items would otherwise pay O(n^2). Nothing allocated
+        // inside an iteration is used after it.
+        Memory.Pointer fmp = Memory.getFreeMemoryPointer();
+        for (uint256 i = 0; i < n; ++i) {
+            emit RecordVerified(jobId, ciphertextHashes[i], msg.sender, hashOk[i], signatureOk[i], teeSignatures[i]);
+            Memory.unsafeSetFreeMemoryPointer(fmp);
+        }
+    }
+
+    /// Posts the encrypted training result of a deployed job, once. `resultHash` = HCMRT_j =
+    /// H1(result), `teeSignature` = SMRT_j (EIP-712 TrainingResult). Active TEEs only.
+    function postResult(bytes32 jobId, bytes calldata result, bytes32 resultHash, bytes calldata teeSignature)
+        external
+        onlyActiveTee
+    {
+        _transition(jobId, JobStatus.Deployed, JobStatus.Completed);
+        emit ResultPosted(jobId, msg.sender, resultHash, result, teeSignature);
+    }
+
+    /// Reports that the posted result failed the demander's checks (hash or signature).
+    /// The job's demander only, once, after the result was posted.
+    function reportResultFailure(bytes32 jobId, string calldata reason) external {
+        Job storage job = _jobs[jobId];
+        if (job.demander != msg.sender) revert NotJobDemander(msg.sender, jobId);
+        _transition(jobId, JobStatus.Completed, JobStatus.ResultDisputed);
+        emit ResultFailureReported(jobId, msg.sender, reason);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// The job's status (`None` for an unknown job).
+    function jobStatus(bytes32 jobId) external view returns (JobStatus) {
+        return _jobs[jobId].status;
+    }
+
+    /// The data type the job asks for (zero for an unknown job).
+    function jobDataType(bytes32 jobId) external view returns (bytes32) {
+        return _dataTypes[_jobs[jobId].dataTypeId];
+    }
+
+    /// The job's demander (zero for an unknown job).
+    function demanderOf(bytes32 jobId) external view returns (address) {
+        return _jobs[jobId].demander;
+    }
+
+    /// True while records may be authorized for the job: approved by a reviewer and not
+    /// finished or failed (status Approved or Deployed).
+    function isApproved(bytes32 jobId) public view returns (bool) {
+        JobStatus s = _jobs[jobId].status;
+        return s == JobStatus.Approved || s == JobStatus.Deployed;
+    }
+
+    /// Status, demander and data type in one call.
+    function jobInfo(bytes32 jobId) external view returns (JobStatus status, address demander, bytes32 dataType) {
+        Job memory job = _jobs[jobId];
+        return (job.status, job.demander, _dataTypes[job.dataTypeId]);
+    }
+
+    /// The job id for a submission: hashStruct(ModelSubmission).
+    function hashModelSubmission(
+        address demander,
+        bytes32 modelHash,
+        bytes32 requirementHash,
+        bytes32 dataType,
+        uint64 timestamp
+    ) external pure returns (bytes32) {
+        return MedshareHashing.hashModelSubmission(demander, modelHash, requirementHash, dataType, timestamp);
+    }
+
+    /// This contract's EIP-712 domain separator (for SM_j, ST_j, ST_i and SMRT_j; follows
+    /// block.chainid).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _internDataType(bytes32 dataType) private returns (uint32 id) {
+        id = _dataTypeIds[dataType];
+        if (id == 0) {
+            id = ++_dataTypeCount;
+            _dataTypeIds[dataType] = id;
+            _dataTypes[id] = dataType;
+        }
+    }
+
+    function _transition(bytes32 jobId, JobStatus from, JobStatus to) private {
+        Job storage job = _jobs[jobId];
+        JobStatus s = job.status;
+        if (s != from) revert WrongJobStatus(jobId, s);
+        job.status = to;
+    }
+}

@@ -1,0 +1,119 @@
+//! Keystore files: round trip, wrong password, malformed and missing files, and that the key
+//! never reaches the disk in the clear. Each create/open runs scrypt (n = 2^13): a few tens of
+//! milliseconds in release, longer in debug builds.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+
+use medshare_crypto::{Error, create_keystore, open_keystore};
+
+#[test]
+fn round_trip_and_wrong_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, path) = create_keystore(dir.path(), "alice.json", "correct horse").unwrap();
+    assert_eq!(path, dir.path().join("alice.json"));
+    let opened = open_keystore(&path, "correct horse").unwrap();
+    assert_eq!(opened.address(), id.address());
+    assert_eq!(opened.public_key(), id.public_key());
+
+    let err = open_keystore(&path, "wrong").unwrap_err();
+    assert!(matches!(err, Error::KeystoreWrongPassword { .. }), "{err}");
+    assert!(err.to_string().contains("wrong password"));
+}
+
+#[test]
+fn file_holds_no_plaintext_key_and_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, path) = create_keystore(dir.path(), "k", "pw").unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    let secret = hex::encode(id.signer().to_bytes());
+    assert!(!text.to_lowercase().contains(&secret));
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["version"], 3);
+    assert_eq!(json["crypto"]["kdf"], "scrypt");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+#[test]
+fn never_overwrites_and_rejects_bad_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, path) = create_keystore(dir.path(), "k", "pw").unwrap();
+    assert!(matches!(
+        create_keystore(dir.path(), "k", "pw"),
+        Err(Error::KeystoreExists { .. })
+    ));
+    assert_eq!(open_keystore(&path, "pw").unwrap().address(), id.address());
+    for bad in ["", ".", "..", "a/b", "../x"] {
+        assert!(
+            matches!(
+                create_keystore(dir.path(), bad, "pw"),
+                Err(Error::KeystoreBadName { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    let missing_dir = dir.path().join("nope");
+    assert!(matches!(
+        create_keystore(&missing_dir, "k", "pw"),
+        Err(Error::KeystoreIo { .. })
+    ));
+}
+
+#[test]
+fn missing_and_malformed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("absent.json");
+    let err = open_keystore(&missing, "pw").unwrap_err();
+    assert!(matches!(err, Error::KeystoreMissing { .. }), "{err}");
+    assert!(err.to_string().contains("no such file"));
+
+    let not_json = dir.path().join("notes.txt");
+    fs::write(&not_json, "hello").unwrap();
+    let err = open_keystore(&not_json, "pw").unwrap_err();
+    assert!(matches!(err, Error::KeystoreMalformed { .. }), "{err}");
+
+    // A real keystore with its iv cut short: eth-keystore alone would panic on this.
+    let (_, path) = create_keystore(dir.path(), "k", "pw").unwrap();
+    let mut json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    json["crypto"]["cipherparams"]["iv"] = "00".into();
+    let short_iv = dir.path().join("short-iv.json");
+    fs::write(&short_iv, json.to_string()).unwrap();
+    let err = open_keystore(&short_iv, "pw").unwrap_err();
+    assert!(
+        matches!(&err, Error::KeystoreMalformed { reason, .. } if reason.contains("iv")),
+        "{err}"
+    );
+
+    // A directory is not a keystore.
+    assert!(matches!(
+        open_keystore(dir.path(), "pw"),
+        Err(Error::KeystoreMalformed { .. })
+    ));
+}
+
+#[test]
+fn tampered_ciphertext_is_caught_by_the_mac() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = create_keystore(dir.path(), "k", "pw").unwrap();
+    let mut json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    let ct = json["crypto"]["ciphertext"].as_str().unwrap().to_owned();
+    let (first, rest) = ct.split_at(1);
+    let flipped = format!("{}{rest}", if first == "0" { "1" } else { "0" });
+    json["crypto"]["ciphertext"] = flipped.into();
+    fs::write(&path, json.to_string()).unwrap();
+    // The MAC covers the ciphertext; a modified file reads as a wrong password, never a wrong key.
+    assert!(matches!(
+        open_keystore(&path, "pw"),
+        Err(Error::KeystoreWrongPassword { .. })
+    ));
+}

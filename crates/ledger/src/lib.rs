@@ -1,0 +1,66 @@
+//! The ledger medshare's contracts run on, behind one interface.
+//!
+//! [`Ledger`] is the narrow set of Ethereum JSON-RPC operations the parties need: read chain id,
+//! nonces, balances and code; estimate gas; `eth_call`; send a signed raw transaction and read its
+//! receipt; query logs and blocks. Two backends implement it:
+//!
+//! * [`embedded::EmbeddedChain`] (the default): an in-process chain. revm executes signed Ethereum
+//!   transactions; blocks are sealed with headers chained by hash and signed by the node's sealing
+//!   key; blocks, receipts, logs and state are persisted in redb, and a receipt is returned only after
+//!   the block that holds it is durable.
+//! * [`rpc::RpcLedger`]: any Ethereum node (anvil, geth, Besu, reth, or `medshare node`) through
+//!   alloy's provider.
+//!
+//! [`server`] serves an [`embedded::EmbeddedChain`] over the standard JSON-RPC methods, so every party
+//! in any process reaches the ledger the same way. [`wallet::Wallet`] signs and sends transactions
+//! for one party over any [`Ledger`].
+//!
+//! This crate knows nothing about medshare's contracts or records: it moves signed transactions and
+//! reads chain data. It never sees plaintext medical data or data keys.
+
+#![forbid(unsafe_code)]
+
+pub mod embedded;
+pub mod error;
+pub use error::Error;
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+pub use alloy_rpc_types_eth::{Block, Filter, Log, Transaction, TransactionReceipt, TransactionRequest};
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+
+/// The operations on an Ethereum ledger that medshare uses. Every method maps to one standard
+/// JSON-RPC method (named in its doc), so any Ethereum node can implement it.
+#[async_trait::async_trait]
+pub trait Ledger: Send + Sync {
+    /// `eth_chainId`.
+    async fn chain_id(&self) -> Result<u64>;
+    /// `eth_blockNumber`.
+    async fn block_number(&self) -> Result<u64>;
+    /// `eth_getTransactionCount` at the latest block.
+    async fn nonce(&self, address: Address) -> Result<u64>;
+    /// `eth_getBalance` at the latest block.
+    async fn balance(&self, address: Address) -> Result<U256>;
+    /// `eth_getCode` at the latest block.
+    async fn code(&self, address: Address) -> Result<Bytes>;
+    /// `eth_gasPrice`: a gas price (wei) that the next block accepts.
+    async fn gas_price(&self) -> Result<u128>;
+    /// `eth_estimateGas` against the latest state.
+    async fn estimate_gas(&self, tx: &TransactionRequest) -> Result<u64>;
+    /// `eth_call` against the latest state. A revert is [`Error::Reverted`] with the revert data.
+    async fn call(&self, tx: &TransactionRequest) -> Result<Bytes>;
+    /// `eth_sendRawTransaction`: submit an EIP-2718 encoded signed transaction.
+    async fn send_raw_transaction(&self, raw: Bytes) -> Result<B256>;
+    /// `eth_getTransactionReceipt`.
+    async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>>;
+    /// `eth_getLogs`.
+    async fn logs(&self, filter: &Filter) -> Result<Vec<Log>>;
+    /// `eth_getBlockByNumber` (transaction hashes only).
+    async fn block(&self, number: u64) -> Result<Option<Block>>;
+    /// `eth_getBlockByHash` (transaction hashes only).
+    async fn block_by_hash(&self, hash: B256) -> Result<Option<Block>>;
+    /// `eth_getTransactionByHash`.
+    async fn transaction(&self, hash: B256) -> Result<Option<Transaction>>;
+}
