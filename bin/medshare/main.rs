@@ -6,7 +6,13 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod bench;
+mod demo;
+mod deploy;
+mod key;
 mod node;
+mod password;
+mod scenario;
 
 /// Patient-owned medical data sharing for machine learning.
 ///
@@ -24,8 +30,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Walk through the protocol on the embedded chain (no setup needed).
+    Demo(demo::DemoArgs),
     /// Run the embedded chain as a JSON-RPC node (127.0.0.1:8545 by default) for other processes.
     Node(node::NodeArgs),
+    /// Deploy the five contracts to an Ethereum JSON-RPC node and write the deployment file.
+    Deploy(deploy::DeployArgs),
+    /// Create or inspect a party's encrypted keystore.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+    /// Measure medshare (gas per transaction type, …).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> Result<()> {
@@ -34,10 +50,16 @@ fn main() -> Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log)?)
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         match cli.command {
+            Command::Demo(args) => demo::run(args).await,
             Command::Node(args) => node::run(args).await,
+            Command::Deploy(args) => deploy::run(args).await,
+            Command::Key(command) => key::run(command),
+            Command::Bench(command) => bench::run(command).await,
         }
     })
 }

@@ -5,7 +5,8 @@ use alloy_primitives::{Address, Bytes};
 use alloy_sol_types::SolConstructor;
 
 /// Addresses of one medshare deployment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Deployment {
     /// Registration (roles, public keys, TEE allowlist).
     pub registration: Address,

@@ -29,6 +29,15 @@ pub enum Error {
     /// A storage (redb / file system) error.
     #[error("chain store error: {0}")]
     Store(String),
+    /// The transaction was included in a block but failed (reverted or ran out of gas) although
+    /// its gas estimate succeeded: the state changed in between.
+    #[error("transaction {hash} failed on chain (gas used {gas_used})")]
+    Failed {
+        /// The transaction hash.
+        hash: alloy_primitives::B256,
+        /// Gas it used.
+        gas_used: u64,
+    },
     /// Waiting for a receipt timed out.
     #[error("no receipt for transaction {0} after waiting")]
     Timeout(alloy_primitives::B256),

@@ -22,12 +22,17 @@
 
 pub mod embedded;
 pub mod error;
+pub mod rpc;
+pub mod server;
+pub mod wallet;
 pub use error::Error;
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
-pub use alloy_rpc_types_eth::{Block, Filter, Log, Transaction, TransactionReceipt, TransactionRequest};
+pub use alloy_rpc_types_eth::{
+    Block, Filter, Log, Transaction, TransactionReceipt, TransactionRequest,
+};
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 
@@ -63,4 +68,41 @@ pub trait Ledger: Send + Sync {
     async fn block_by_hash(&self, hash: B256) -> Result<Option<Block>>;
     /// `eth_getTransactionByHash`.
     async fn transaction(&self, hash: B256) -> Result<Option<Transaction>>;
+
+    /// Submits several signed transactions, in order. The default sends them one by one;
+    /// the embedded chain takes them as one batch (one block, one durable commit).
+    async fn send_raw_transactions(&self, raws: Vec<Bytes>) -> Result<Vec<B256>> {
+        let mut hashes = Vec::with_capacity(raws.len());
+        for raw in raws {
+            hashes.push(self.send_raw_transaction(raw).await?);
+        }
+        Ok(hashes)
+    }
+
+    /// `eth_getTransactionCount(address, "pending")`: the nonce the next transaction from
+    /// `address` must carry, counting transactions the node has accepted but not yet sealed.
+    async fn pending_nonce(&self, address: Address) -> Result<u64> {
+        self.nonce(address).await
+    }
+
+    /// Waits until `hash` has a receipt and returns it. The default polls
+    /// [`Ledger::receipt`] every `poll` for at most `timeout`; backends that can be woken on a new
+    /// block override it.
+    async fn wait_for_receipt(
+        &self,
+        hash: B256,
+        poll: std::time::Duration,
+        timeout: std::time::Duration,
+    ) -> Result<TransactionReceipt> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(receipt) = self.receipt(hash).await? {
+                return Ok(receipt);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Timeout(hash));
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
 }

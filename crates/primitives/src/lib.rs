@@ -100,11 +100,15 @@ impl DataType {
         let name = name.into();
         let ok = !name.is_empty()
             && name.len() <= Self::MAX_LEN
-            && name.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'/' | b'-'));
+            && name
+                .bytes()
+                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'/' | b'-'));
         if ok {
             Ok(Self(name))
         } else {
-            Err(Error::BadDataType { input: name.chars().take(80).collect() })
+            Err(Error::BadDataType {
+                input: name.chars().take(80).collect(),
+            })
         }
     }
     /// The name.

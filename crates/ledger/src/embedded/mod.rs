@@ -456,6 +456,25 @@ impl Ledger for EmbeddedChain {
     async fn transaction(&self, hash: B256) -> Result<Option<Transaction>> {
         self.reader()?.transaction(&hash)
     }
+
+    async fn send_raw_transactions(&self, raws: Vec<Bytes>) -> Result<Vec<B256>> {
+        EmbeddedChain::send_raw_transactions(self, raws).await
+    }
+
+    async fn pending_nonce(&self, address: Address) -> Result<u64> {
+        EmbeddedChain::pending_nonce(self, address)
+    }
+
+    async fn wait_for_receipt(
+        &self,
+        hash: B256,
+        _poll: std::time::Duration,
+        timeout: std::time::Duration,
+    ) -> Result<TransactionReceipt> {
+        tokio::time::timeout(timeout, EmbeddedChain::wait_for_receipt(self, hash))
+            .await
+            .map_err(|_| Error::Timeout(hash))?
+    }
 }
 
 impl EmbeddedChain {

@@ -1,0 +1,167 @@
+//! `medshare node`: the embedded chain served over Ethereum JSON-RPC.
+
+use crate::password;
+use alloy_primitives::{Address, U256};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use medshare_crypto::{create_keystore, open_keystore};
+use medshare_ledger::{
+    Ledger,
+    embedded::{ChainConfig, DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, EmbeddedChain},
+    server::RpcServer,
+};
+use serde::Serialize;
+use std::{io::Write, net::SocketAddr, path::PathBuf, sync::Arc};
+
+/// The file name of the sealing key's keystore inside the data directory.
+const SEALER_KEYSTORE: &str = "sealer.json";
+
+#[derive(Args)]
+pub(crate) struct NodeArgs {
+    /// Where the chain (and, unless --sealer-keystore is given, the sealing key) is kept.
+    /// Created on first start; reopened, verified and served after that.
+    #[arg(long, env = "MEDSHARE_NODE_DIR", default_value_os_t = default_data_dir())]
+    data_dir: PathBuf,
+    /// Address to listen on. Port 0 picks a free port (printed at start).
+    #[arg(long, default_value = "127.0.0.1:8545")]
+    addr: SocketAddr,
+    /// Chain id (EIP-155), fixed when the chain is created.
+    #[arg(long, default_value_t = DEFAULT_CHAIN_ID)]
+    chain_id: u64,
+    /// Gas limit of every block.
+    #[arg(long, default_value_t = DEFAULT_BLOCK_GAS_LIMIT)]
+    block_gas_limit: u64,
+    /// The node's sealing key (signs every block header); default DATA_DIR/sealer.json,
+    /// created with a new key on first start.
+    #[arg(long)]
+    sealer_keystore: Option<PathBuf>,
+    /// Read the sealing key's password from this file (else MEDSHARE_PASSWORD, else a prompt).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// Genesis balance `ADDRESS=WEI` (repeatable), for clients that pay a gas tip (alloy's
+    /// fillers, cast). Used when the chain is created; must match when it is reopened.
+    #[arg(long = "alloc", value_parser = parse_alloc)]
+    alloc: Vec<(Address, U256)>,
+    /// Print one JSON line (endpoint, chain id, tip, sealer) once serving, instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".medshare")
+        .join("node")
+}
+
+fn parse_alloc(s: &str) -> Result<(Address, U256), String> {
+    let (address, wei) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected ADDRESS=WEI, got {s:?}"))?;
+    let address: Address = address
+        .trim()
+        .parse()
+        .map_err(|e| format!("bad address {address:?}: {e}"))?;
+    let wei = U256::from_str_radix(wei.trim(), 10)
+        .map_err(|e| format!("bad amount {wei:?} (decimal wei): {e}"))?;
+    Ok((address, wei))
+}
+
+#[derive(Serialize)]
+struct Serving {
+    endpoint: String,
+    chain_id: u64,
+    block_number: u64,
+    sealer: String,
+    data_dir: String,
+    pid: u32,
+}
+
+pub(crate) async fn run(args: NodeArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let keystore = args
+        .sealer_keystore
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join(SEALER_KEYSTORE));
+    let sealer = if keystore.exists() {
+        let password = password::read(
+            args.password_file.as_deref(),
+            &keystore.display().to_string(),
+            false,
+        )?;
+        open_keystore(&keystore, password.as_bytes())?
+    } else if args.sealer_keystore.is_some() {
+        bail!("the sealing keystore {} does not exist", keystore.display());
+    } else {
+        let password = password::read(
+            args.password_file.as_deref(),
+            "the node's new sealing key",
+            true,
+        )?;
+        let dir = keystore.parent().context("the keystore has a directory")?;
+        create_keystore(dir, SEALER_KEYSTORE, password.as_bytes())?.0
+    };
+
+    let mut config = ChainConfig::new(sealer.signer().clone())
+        .with_chain_id(args.chain_id)
+        .with_block_gas_limit(args.block_gas_limit);
+    for (address, wei) in &args.alloc {
+        config = config.with_balance(*address, *wei);
+    }
+    let chain_dir = args.data_dir.join("chain");
+    let chain = EmbeddedChain::open(&chain_dir, config)
+        .with_context(|| format!("opening the chain in {}", chain_dir.display()))?;
+    let ledger: Arc<dyn Ledger> = Arc::new(chain.clone());
+    let server = RpcServer::start(ledger.clone(), args.addr).await?;
+
+    let serving = Serving {
+        endpoint: server.endpoint(),
+        chain_id: ledger.chain_id().await?,
+        block_number: ledger.block_number().await?,
+        sealer: chain.sealer_address().to_checksum(None),
+        data_dir: args.data_dir.display().to_string(),
+        pid: std::process::id(),
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&serving)?)?;
+    } else {
+        writeln!(
+            out,
+            "medshare node: chain id {}, block {}, sealer {}, data in {}",
+            serving.chain_id, serving.block_number, serving.sealer, serving.data_dir
+        )?;
+        writeln!(
+            out,
+            "serving Ethereum JSON-RPC on {} (Ctrl-C to stop)",
+            serving.endpoint
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+
+    shutdown_signal().await?;
+    tracing::info!("stopping: no new requests; sealing what is queued");
+    server.stop().await;
+    drop(ledger);
+    // The last handle: the sealer seals what is queued, then the store closes.
+    tokio::task::spawn_blocking(move || drop(chain)).await?;
+    Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn shutdown_signal() -> Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,837 @@
+//! A typed client of medshare's five contracts, for one party, over any [`Ledger`].
+//!
+//! # What this crate owns
+//!
+//! [`Medshare`] joins a party's [`Wallet`] to one [`Deployment`] of Registration, Data, Model,
+//! Authorization and Audit (paper §5.1(3)) and offers one method per contract function:
+//! it encodes the call, sends it (or `eth_call`s a view), and turns a revert into
+//! [`Error::Reverted`] carrying the contract's named custom error, e.g. `NotRecordOwner`.
+//! [`Medshare::deploy`] deploys the five contracts in order with one batch; event queries list
+//! records by owner or data type and audit entries by owner or job, from logs, so nothing on chain
+//! loops over unbounded state.
+//!
+//! ```text
+//!   party (user, demander, reviewer, TEE host)
+//!        │  Medshare::grant(&record, job, pad)
+//!        ▼
+//!   medshare-chain ── ABI encode (medshare-contracts) ──▶ Wallet (medshare-ledger) ──▶ Ledger
+//! ```
+//!
+//! # What it does not do
+//!
+//! It signs only transactions (through the wallet); EIP-712 signatures over records, consents,
+//! models and results are made by `medshare-crypto` and passed in. It never sees plaintext
+//! records or data keys: everything it moves is already public on the ledger.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod record;
+
+pub use error::Error;
+pub use medshare_contracts::{
+    Audit, Authorization, Contract, Data, Deployment, JobStatus, Model, Registration,
+};
+pub use medshare_ledger::wallet::{Call, Wallet};
+pub use record::{record_from_event, to_authorization_record, to_data_record};
+
+use alloy_primitives::{Address, B256, B512, Bytes, U256};
+use alloy_sol_types::{SolCall, SolEvent};
+use medshare_crypto::eip712::{ModelSubmission, Record, Signature, job_id};
+use medshare_ledger::{Filter, Ledger, TransactionReceipt};
+use medshare_primitives::{JobId, Role};
+use std::path::Path;
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// The name of a contract, for messages.
+const fn name(contract: Contract) -> &'static str {
+    match contract {
+        Contract::Registration => "Registration",
+        Contract::Data => "Data",
+        Contract::Model => "Model",
+        Contract::Authorization => "Authorization",
+        Contract::Audit => "Audit",
+    }
+}
+
+/// The function name of a call type (`registerRecords` of `registerRecords((…)[],bytes[])`).
+fn function<C: SolCall>() -> &'static str {
+    C::SIGNATURE.split('(').next().unwrap_or(C::SIGNATURE)
+}
+
+/// One record's verification by a TEE for a job: {ST_i, HRT_i, VT_i} of §5.4.2.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordVerification {
+    /// The record (HDS_i).
+    pub ciphertext_hash: B256,
+    /// HRT_i: the stored ciphertext hashes to HDS_i.
+    pub hash_ok: bool,
+    /// VT_i: the owner's signature US_i over TD_i verifies.
+    pub signature_ok: bool,
+    /// ST_i: the TEE's EIP-712 signature over the Verification.
+    pub tee_signature: Signature,
+}
+
+/// An event read from the chain, with where it was logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Logged<E> {
+    /// The decoded event.
+    pub event: E,
+    /// The block it is in.
+    pub block_number: Option<u64>,
+    /// The transaction that emitted it.
+    pub transaction_hash: Option<B256>,
+}
+
+/// One party's handle on one medshare deployment.
+#[derive(Clone, Debug)]
+pub struct Medshare {
+    wallet: Wallet,
+    deployment: Deployment,
+}
+
+impl Medshare {
+    /// Deploys the five contracts from `wallet` (which becomes Registration's first admin) in
+    /// the order Registration → Data → Model → Authorization → Audit, all in one batch.
+    pub async fn deploy(wallet: Wallet) -> Result<Self> {
+        let nonce = wallet.ledger().pending_nonce(wallet.address()).await?;
+        let deployment = Deployment::predict(wallet.address(), nonce);
+        let calls = Contract::DEPLOY_ORDER
+            .iter()
+            .map(|&c| Call::create(deployment.creation_code(c)))
+            .collect();
+        let receipts = wallet.send_many(calls).await?;
+        for (&contract, receipt) in Contract::DEPLOY_ORDER.iter().zip(&receipts) {
+            let expected = deployment.address(contract);
+            let actual = receipt.contract_address.unwrap_or_default();
+            if actual != expected {
+                return Err(Error::DeployedElsewhere {
+                    contract: name(contract),
+                    expected,
+                    actual,
+                });
+            }
+        }
+        Ok(Self { wallet, deployment })
+    }
+
+    /// Attaches to an existing deployment, checking that each address holds code.
+    pub async fn attach(wallet: Wallet, deployment: Deployment) -> Result<Self> {
+        for contract in Contract::DEPLOY_ORDER {
+            let address = deployment.address(contract);
+            if wallet.ledger().code(address).await?.is_empty() {
+                return Err(Error::NotDeployed {
+                    contract: name(contract),
+                    address,
+                });
+            }
+        }
+        Ok(Self { wallet, deployment })
+    }
+
+    /// The same deployment, used by another party.
+    pub fn as_party(&self, wallet: Wallet) -> Self {
+        Self {
+            wallet,
+            deployment: self.deployment,
+        }
+    }
+
+    /// The contracts' addresses.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    /// This party's wallet.
+    pub fn wallet(&self) -> &Wallet {
+        &self.wallet
+    }
+
+    /// This party's address.
+    pub fn address(&self) -> Address {
+        self.wallet.address()
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.wallet.chain_id()
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &std::sync::Arc<dyn Ledger> {
+        self.wallet.ledger()
+    }
+
+    /// Encodes a call of `contract` for [`Medshare::send_many`].
+    pub fn call<C: SolCall>(&self, contract: Contract, call: &C) -> Call {
+        Call::new(self.deployment.address(contract), call.abi_encode())
+    }
+
+    /// Sends several encoded calls in one batch (one block on the embedded chain). A revert of
+    /// any refuses the whole batch before anything is sent.
+    pub async fn send_many(&self, calls: Vec<Call>) -> Result<Vec<TransactionReceipt>> {
+        let to: Vec<Address> = calls.iter().filter_map(|c| c.to.to().copied()).collect();
+        self.wallet
+            .send_many(calls)
+            .await
+            .map_err(|e| self.revert_of_batch(&to, e))
+    }
+
+    fn revert_of_batch(&self, to: &[Address], e: medshare_ledger::Error) -> Error {
+        let contract = Contract::DEPLOY_ORDER
+            .into_iter()
+            .find(|&c| to.first() == Some(&self.deployment.address(c)))
+            .map_or("(batch)", name);
+        revert(contract, "(batch)", e)
+    }
+
+    async fn send<C: SolCall>(&self, contract: Contract, call: C) -> Result<TransactionReceipt> {
+        self.wallet
+            .send(self.call(contract, &call))
+            .await
+            .map_err(|e| revert(name(contract), function::<C>(), e))
+    }
+
+    async fn view<C: SolCall>(&self, contract: Contract, call: C) -> Result<C::Return> {
+        let out = self
+            .wallet
+            .call(self.deployment.address(contract), call.abi_encode())
+            .await
+            .map_err(|e| revert(name(contract), function::<C>(), e))?;
+        C::abi_decode_returns(&out).map_err(|e| Error::Decode {
+            contract: name(contract),
+            function: function::<C>(),
+            reason: e.to_string(),
+        })
+    }
+
+    // ------------------------------------------------------------------ Registration
+
+    /// Registers the caller as a user or demander with its 64-byte public key (the key must
+    /// hash to the caller's address).
+    pub async fn register(&self, role: Role, public_key: B512) -> Result<TransactionReceipt> {
+        let call = Registration::registerCall {
+            role: role as u8,
+            publicKey: public_key.into(),
+        };
+        self.send(Contract::Registration, call).await
+    }
+
+    /// Registers the caller as a TEE with its enclave measurement and the hash of its
+    /// attestation evidence.
+    pub async fn register_tee(
+        &self,
+        public_key: B512,
+        measurement: B256,
+        evidence_hash: B256,
+        simulated: bool,
+    ) -> Result<TransactionReceipt> {
+        let call = Registration::registerTeeCall {
+            publicKey: public_key.into(),
+            measurement,
+            evidenceHash: evidence_hash,
+            simulated,
+        };
+        self.send(Contract::Registration, call).await
+    }
+
+    /// Adds an admin (admins only).
+    pub async fn add_admin(&self, account: Address) -> Result<TransactionReceipt> {
+        self.send(
+            Contract::Registration,
+            Registration::addAdminCall { account },
+        )
+        .await
+    }
+
+    /// Removes an admin (admins only; never the last).
+    pub async fn remove_admin(&self, account: Address) -> Result<TransactionReceipt> {
+        self.send(
+            Contract::Registration,
+            Registration::removeAdminCall { account },
+        )
+        .await
+    }
+
+    /// Appoints the holder of `public_key` as a reviewer (admins only).
+    pub async fn appoint_reviewer(&self, public_key: B512) -> Result<TransactionReceipt> {
+        let call = Registration::appointReviewerCall {
+            publicKey: public_key.into(),
+        };
+        self.send(Contract::Registration, call).await
+    }
+
+    /// Removes a reviewer (admins only).
+    pub async fn remove_reviewer(&self, reviewer: Address) -> Result<TransactionReceipt> {
+        self.send(
+            Contract::Registration,
+            Registration::removeReviewerCall { reviewer },
+        )
+        .await
+    }
+
+    /// Revokes a TEE (admins only).
+    pub async fn revoke_tee(&self, tee: Address) -> Result<TransactionReceipt> {
+        self.send(Contract::Registration, Registration::revokeTeeCall { tee })
+            .await
+    }
+
+    /// Allows or disallows an enclave measurement (admins only).
+    pub async fn set_measurement_allowed(
+        &self,
+        measurement: B256,
+        allowed: bool,
+    ) -> Result<TransactionReceipt> {
+        let call = Registration::setMeasurementAllowedCall {
+            measurement,
+            allowed,
+        };
+        self.send(Contract::Registration, call).await
+    }
+
+    /// Accepts or refuses simulated attestation evidence (admins only).
+    pub async fn set_accept_simulated(&self, accepted: bool) -> Result<TransactionReceipt> {
+        self.send(
+            Contract::Registration,
+            Registration::setAcceptSimulatedCall { accepted },
+        )
+        .await
+    }
+
+    /// The role `account` registered with, `None` if it did not.
+    pub async fn role_of(&self, account: Address) -> Result<Option<Role>> {
+        let role = self
+            .view(Contract::Registration, Registration::roleOfCall { account })
+            .await?;
+        if role == 0 {
+            return Ok(None);
+        }
+        Role::from_u8(role)
+            .map(Some)
+            .map_err(|e| Error::Invalid(e.to_string()))
+    }
+
+    /// The 64-byte public key `account` registered (empty if none).
+    pub async fn public_key_of(&self, account: Address) -> Result<Bytes> {
+        self.view(
+            Contract::Registration,
+            Registration::publicKeyOfCall { account },
+        )
+        .await
+    }
+
+    /// True if `account` is a current reviewer.
+    pub async fn is_reviewer(&self, account: Address) -> Result<bool> {
+        self.view(
+            Contract::Registration,
+            Registration::isReviewerCall { account },
+        )
+        .await
+    }
+
+    /// True if `account` is a TEE whose measurement is allowed, whose evidence kind is accepted
+    /// and which is not revoked.
+    pub async fn is_active_tee(&self, account: Address) -> Result<bool> {
+        self.view(
+            Contract::Registration,
+            Registration::isActiveTeeCall { account },
+        )
+        .await
+    }
+
+    /// True if `account` is an admin.
+    pub async fn is_admin(&self, account: Address) -> Result<bool> {
+        self.view(
+            Contract::Registration,
+            Registration::isAdminCall { account },
+        )
+        .await
+    }
+
+    // ------------------------------------------------------------------ Data
+
+    /// Registers a batch of the caller's records, each with its owner's EIP-712 signature US_i.
+    pub async fn register_records(
+        &self,
+        records: &[(Record, Signature)],
+    ) -> Result<TransactionReceipt> {
+        self.send(Contract::Data, Self::register_records_call(records))
+            .await
+    }
+
+    /// The `registerRecords` call for a batch, for [`Medshare::send_many`].
+    pub fn register_records_call(records: &[(Record, Signature)]) -> Data::registerRecordsCall {
+        Data::registerRecordsCall {
+            records: records.iter().map(|(r, _)| to_data_record(r)).collect(),
+            signatures: records.iter().map(|(_, s)| s.to_bytes()).collect(),
+        }
+    }
+
+    /// Replaces a live record by a new version signed by its owner (the owner only).
+    pub async fn update_record(
+        &self,
+        old: &Record,
+        new: &Record,
+        signature: &Signature,
+    ) -> Result<TransactionReceipt> {
+        let call = Data::updateRecordCall {
+            oldRecord: to_data_record(old),
+            newRecord: to_data_record(new),
+            signature: signature.to_bytes(),
+        };
+        self.send(Contract::Data, call).await
+    }
+
+    /// Deletes a live record (the owner only).
+    pub async fn delete_record(&self, record: &Record) -> Result<TransactionReceipt> {
+        let call = Data::deleteRecordCall {
+            rec: to_data_record(record),
+        };
+        self.send(Contract::Data, call).await
+    }
+
+    /// The commitment hashStruct(TD_i) stored for a ciphertext hash (zero if none or deleted).
+    pub async fn commitment_of(&self, ciphertext_hash: B256) -> Result<B256> {
+        self.view(
+            Contract::Data,
+            Data::commitmentOfCall {
+                ciphertextHash: ciphertext_hash,
+            },
+        )
+        .await
+    }
+
+    /// True if the record with this ciphertext hash was deleted.
+    pub async fn is_deleted(&self, ciphertext_hash: B256) -> Result<bool> {
+        self.view(
+            Contract::Data,
+            Data::isDeletedCall {
+                ciphertextHash: ciphertext_hash,
+            },
+        )
+        .await
+    }
+
+    /// True if `record` is live in Data exactly as given.
+    pub async fn verify_record(&self, record: &Record) -> Result<bool> {
+        let call = Data::verifyRecordCall {
+            rec: to_data_record(record),
+        };
+        self.view(Contract::Data, call).await
+    }
+
+    /// Every record registered by `owner` (including later updated or deleted versions; check
+    /// [`Medshare::verify_record`]).
+    pub async fn records_of_owner(
+        &self,
+        owner: Address,
+    ) -> Result<Vec<Logged<Data::RecordRegistered>>> {
+        let filter = self
+            .filter::<Data::RecordRegistered>(Contract::Data)
+            .topic1(owner.into_word());
+        self.events(Contract::Data, filter).await
+    }
+
+    /// Every record registered with data type `data_type`.
+    pub async fn records_of_type(
+        &self,
+        data_type: B256,
+    ) -> Result<Vec<Logged<Data::RecordRegistered>>> {
+        let filter = self
+            .filter::<Data::RecordRegistered>(Contract::Data)
+            .topic2(data_type);
+        self.events(Contract::Data, filter).await
+    }
+
+    // ------------------------------------------------------------------ Model
+
+    /// Submits a model IM_j (registered demanders only) and returns its job id.
+    pub async fn submit_model(
+        &self,
+        submission: &ModelSubmission,
+        model: Bytes,
+        requirement: Bytes,
+        signature: &Signature,
+    ) -> Result<JobId> {
+        self.send(
+            Contract::Model,
+            Self::submit_model_call(submission, model, requirement, signature),
+        )
+        .await?;
+        Ok(job_id(submission))
+    }
+
+    /// The `submitModel` call, for [`Medshare::send_many`].
+    pub fn submit_model_call(
+        submission: &ModelSubmission,
+        model: Bytes,
+        requirement: Bytes,
+        signature: &Signature,
+    ) -> Model::submitModelCall {
+        Model::submitModelCall {
+            modelHash: submission.modelHash,
+            requirementHash: submission.requirementHash,
+            dataType: submission.dataType,
+            timestamp: submission.timestamp,
+            model,
+            requirement,
+            signature: signature.to_bytes(),
+        }
+    }
+
+    /// Approves a pending job (reviewers only).
+    pub async fn approve_model(&self, job: JobId) -> Result<TransactionReceipt> {
+        self.send(Contract::Model, Model::approveModelCall { jobId: job.0 })
+            .await
+    }
+
+    /// Rejects a pending job with a reason (reviewers only).
+    pub async fn reject_model(&self, job: JobId, reason: &str) -> Result<TransactionReceipt> {
+        let call = Model::rejectModelCall {
+            jobId: job.0,
+            reason: reason.to_owned(),
+        };
+        self.send(Contract::Model, call).await
+    }
+
+    /// Posts the TEE's verification {ST_j, HRT_j, VT_j} of an approved job (active TEEs only).
+    pub async fn post_model_verification(
+        &self,
+        job: JobId,
+        hash_ok: bool,
+        signature_ok: bool,
+        tee_signature: &Signature,
+    ) -> Result<TransactionReceipt> {
+        let call = Model::postModelVerificationCall {
+            jobId: job.0,
+            hashOk: hash_ok,
+            signatureOk: signature_ok,
+            teeSignature: tee_signature.to_bytes(),
+        };
+        self.send(Contract::Model, call).await
+    }
+
+    /// Posts the TEE's verification of a batch of records for a deployed job (active TEEs only).
+    pub async fn post_record_verifications(
+        &self,
+        job: JobId,
+        verifications: &[RecordVerification],
+    ) -> Result<TransactionReceipt> {
+        let call = Model::postRecordVerificationsCall {
+            jobId: job.0,
+            ciphertextHashes: verifications.iter().map(|v| v.ciphertext_hash).collect(),
+            hashOk: verifications.iter().map(|v| v.hash_ok).collect(),
+            signatureOk: verifications.iter().map(|v| v.signature_ok).collect(),
+            teeSignatures: verifications
+                .iter()
+                .map(|v| v.tee_signature.to_bytes())
+                .collect(),
+        };
+        self.send(Contract::Model, call).await
+    }
+
+    /// Posts the encrypted result {CMRT_j, HCMRT_j, SMRT_j} of a deployed job, once (active
+    /// TEEs only).
+    pub async fn post_result(
+        &self,
+        job: JobId,
+        result: Bytes,
+        result_hash: B256,
+        tee_signature: &Signature,
+    ) -> Result<TransactionReceipt> {
+        let call = Model::postResultCall {
+            jobId: job.0,
+            result,
+            resultHash: result_hash,
+            teeSignature: tee_signature.to_bytes(),
+        };
+        self.send(Contract::Model, call).await
+    }
+
+    /// Reports that a completed job's result failed the demander's checks (its demander only).
+    pub async fn report_result_failure(
+        &self,
+        job: JobId,
+        reason: &str,
+    ) -> Result<TransactionReceipt> {
+        let call = Model::reportResultFailureCall {
+            jobId: job.0,
+            reason: reason.to_owned(),
+        };
+        self.send(Contract::Model, call).await
+    }
+
+    /// A job's status.
+    pub async fn job_status(&self, job: JobId) -> Result<JobStatus> {
+        let status = self
+            .view(Contract::Model, Model::jobStatusCall { jobId: job.0 })
+            .await?;
+        JobStatus::try_from(status).map_err(|e| Error::Invalid(e.to_string()))
+    }
+
+    /// The demander of a job (zero if unknown).
+    pub async fn demander_of(&self, job: JobId) -> Result<Address> {
+        self.view(Contract::Model, Model::demanderOfCall { jobId: job.0 })
+            .await
+    }
+
+    /// The job's submission event IM_j (model, requirement, signature), if the job exists.
+    pub async fn submission_of(&self, job: JobId) -> Result<Option<Logged<Model::ModelSubmitted>>> {
+        let filter = self
+            .filter::<Model::ModelSubmitted>(Contract::Model)
+            .topic1(job.0);
+        Ok(self
+            .events(Contract::Model, filter)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// The result posted for a job, if any.
+    pub async fn result_of(&self, job: JobId) -> Result<Option<Logged<Model::ResultPosted>>> {
+        let filter = self
+            .filter::<Model::ResultPosted>(Contract::Model)
+            .topic1(job.0);
+        Ok(self
+            .events(Contract::Model, filter)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    // ------------------------------------------------------------------ Authorization
+
+    /// Grants `job` the use of the caller's `record` and releases its pad r_C·PK_C.
+    pub async fn grant(
+        &self,
+        record: &Record,
+        job: JobId,
+        pad: Bytes,
+    ) -> Result<TransactionReceipt> {
+        let call = Authorization::grantCall {
+            rec: to_authorization_record(record),
+            jobId: job.0,
+            rCPkC: pad,
+        };
+        self.send(Contract::Authorization, call).await
+    }
+
+    /// Relays an owner's signed Consent (anyone may send it; it is valid once).
+    pub async fn grant_with_signature(
+        &self,
+        record: &Record,
+        job: JobId,
+        pad: Bytes,
+        deadline: U256,
+        signature: &Signature,
+    ) -> Result<TransactionReceipt> {
+        let call = Authorization::grantWithSignatureCall {
+            rec: to_authorization_record(record),
+            jobId: job.0,
+            rCPkC: pad,
+            deadline,
+            signature: signature.to_bytes(),
+        };
+        self.send(Contract::Authorization, call).await
+    }
+
+    /// Withdraws the caller's grant of `record` to `job`.
+    pub async fn revoke(&self, record: &Record, job: JobId) -> Result<TransactionReceipt> {
+        let call = Authorization::revokeCall {
+            rec: to_authorization_record(record),
+            jobId: job.0,
+        };
+        self.send(Contract::Authorization, call).await
+    }
+
+    /// Sets or clears the caller's standing policy for a data type (registered users only).
+    pub async fn set_policy(
+        &self,
+        data_type: B256,
+        any_approved_model: bool,
+    ) -> Result<TransactionReceipt> {
+        let call = Authorization::setPolicyCall {
+            dataType: data_type,
+            anyApprovedModel: any_approved_model,
+        };
+        self.send(Contract::Authorization, call).await
+    }
+
+    /// Releases the pads of a batch of the caller's records (for use under a policy).
+    pub async fn release_pads(&self, records: &[(Record, Bytes)]) -> Result<TransactionReceipt> {
+        let call = Authorization::releasePadsCall {
+            records: records
+                .iter()
+                .map(|(r, _)| to_authorization_record(r))
+                .collect(),
+            pads: records.iter().map(|(_, p)| p.clone()).collect(),
+        };
+        self.send(Contract::Authorization, call).await
+    }
+
+    /// True if `job` may use `record` now (the check the enclave makes before recovering a key).
+    pub async fn is_authorized(&self, record: &Record, job: JobId) -> Result<bool> {
+        let call = Authorization::isAuthorizedCall {
+            rec: to_authorization_record(record),
+            jobId: job.0,
+        };
+        self.view(Contract::Authorization, call).await
+    }
+
+    /// The owner's next consent nonce.
+    pub async fn consent_nonce(&self, owner: Address) -> Result<U256> {
+        self.view(Contract::Authorization, Authorization::noncesCall { owner })
+            .await
+    }
+
+    /// The owner's standing policy for a data type.
+    pub async fn policy_of(&self, owner: Address, data_type: B256) -> Result<bool> {
+        let call = Authorization::policyOfCall {
+            owner,
+            dataType: data_type,
+        };
+        self.view(Contract::Authorization, call).await
+    }
+
+    /// The released pad r_C·PK_C of a record, if its owner released it.
+    pub async fn pad_of(&self, ciphertext_hash: B256) -> Result<Option<Bytes>> {
+        let filter = self
+            .filter::<Authorization::PadReleased>(Contract::Authorization)
+            .topic1(ciphertext_hash);
+        Ok(self
+            .events::<Authorization::PadReleased>(Contract::Authorization, filter)
+            .await?
+            .into_iter()
+            .next()
+            .map(|l| l.event.rCPkC))
+    }
+
+    // ------------------------------------------------------------------ Audit
+
+    /// Records a batch of record uses (active TEEs only).
+    pub async fn record_use(&self, entries: Vec<Audit::AuditEntry>) -> Result<TransactionReceipt> {
+        self.send(Contract::Audit, Audit::recordUseCall { entries })
+            .await
+    }
+
+    /// Every use of `owner`'s records.
+    pub async fn audit_of_owner(
+        &self,
+        owner: Address,
+    ) -> Result<Vec<Logged<Audit::AuditRecorded>>> {
+        let filter = self
+            .filter::<Audit::AuditRecorded>(Contract::Audit)
+            .topic1(owner.into_word());
+        self.events(Contract::Audit, filter).await
+    }
+
+    /// Every record use in `job`.
+    pub async fn audit_of_job(&self, job: JobId) -> Result<Vec<Logged<Audit::AuditRecorded>>> {
+        let filter = self
+            .filter::<Audit::AuditRecorded>(Contract::Audit)
+            .topic2(job.0);
+        self.events(Contract::Audit, filter).await
+    }
+
+    // ------------------------------------------------------------------ logs
+
+    fn filter<E: SolEvent>(&self, contract: Contract) -> Filter {
+        Filter::new()
+            .address(self.deployment.address(contract))
+            .event_signature(E::SIGNATURE_HASH)
+            .from_block(0)
+    }
+
+    async fn events<E: SolEvent>(
+        &self,
+        contract: Contract,
+        filter: Filter,
+    ) -> Result<Vec<Logged<E>>> {
+        let logs = self.ledger().logs(&filter).await?;
+        logs.into_iter()
+            .map(|log| {
+                let decoded = log.log_decode::<E>().map_err(|e| Error::Decode {
+                    contract: name(contract),
+                    function: E::SIGNATURE,
+                    reason: e.to_string(),
+                })?;
+                Ok(Logged {
+                    event: decoded.inner.data,
+                    block_number: log.block_number,
+                    transaction_hash: log.transaction_hash,
+                })
+            })
+            .collect()
+    }
+
+    // ------------------------------------------------------------------ deployment files
+
+    /// Writes the deployment (chain id and addresses) as JSON to `path`, atomically.
+    pub fn save_deployment(&self, path: &Path) -> Result<()> {
+        let file = DeploymentFile {
+            chain_id: self.chain_id(),
+            contracts: self.deployment,
+        };
+        let io = |e: std::io::Error| Error::DeploymentFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| Error::DeploymentFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Reads a deployment file written by [`Medshare::save_deployment`] and attaches to it,
+    /// refusing a file made for another chain.
+    pub async fn load_deployment(wallet: Wallet, path: &Path) -> Result<Self> {
+        let bad = |reason: String| Error::DeploymentFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let file: DeploymentFile =
+            serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        if file.chain_id != wallet.chain_id() {
+            return Err(bad(format!(
+                "made for chain id {}, but the node is chain id {}",
+                file.chain_id,
+                wallet.chain_id()
+            )));
+        }
+        Self::attach(wallet, file.contracts).await
+    }
+}
+
+/// The on-disk form of a deployment.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DeploymentFile {
+    chain_id: u64,
+    contracts: Deployment,
+}
+
+/// Turns a ledger error into a named contract error when it is a revert.
+fn revert(contract: &'static str, function: &'static str, e: medshare_ledger::Error) -> Error {
+    match e {
+        medshare_ledger::Error::Reverted { data } => Error::Reverted {
+            contract,
+            function,
+            name: medshare_contracts::revert_name(&data),
+            reason: medshare_contracts::decode_revert(&data).unwrap_or_else(|| {
+                if data.is_empty() {
+                    "reverted without data".to_owned()
+                } else {
+                    format!("unknown revert data {data}")
+                }
+            }),
+            data,
+        },
+        other => Error::Ledger(other),
+    }
+}

@@ -1,0 +1,447 @@
+//! Serves any [`Ledger`] over the standard Ethereum JSON-RPC methods, on HTTP.
+//!
+//! `medshare node` uses this to put the embedded chain on `127.0.0.1:8545`, so that every party,
+//! in any process, talks to the ledger the same way whether it is our node, anvil or a
+//! consortium network: alloy's provider (with its nonce, gas and fee fillers) and foundry's
+//! `cast` work against it unchanged.
+//!
+//! # Methods
+//!
+//! `eth_chainId`, `net_version`, `web3_clientVersion`, `eth_syncing`, `eth_accounts`,
+//! `eth_blockNumber`, `eth_getTransactionCount` (`latest` or `pending`), `eth_getBalance`,
+//! `eth_getCode`, `eth_gasPrice`, `eth_maxPriorityFeePerGas`, `eth_feeHistory`,
+//! `eth_estimateGas`, `eth_call`, `eth_sendRawTransaction`, `eth_getTransactionReceipt`,
+//! `eth_getLogs`, `eth_getBlockByNumber`, `eth_getBlockByHash`, `eth_getTransactionByHash`.
+//!
+//! # Errors
+//!
+//! As geth, anvil and reth answer: a revert is error code `3`, message `execution reverted`,
+//! with the revert data as a hex string in `data` (alloy decodes it as revert data); a
+//! transaction the node refuses is `-32000` with the reason; a malformed request is `-32602`;
+//! a store failure is `-32603`.
+//!
+//! # What it does not do
+//!
+//! State is served at the latest block only: a state query for an older block number is refused
+//! (`-32602`, "historical state is not kept") rather than answered with the wrong state. No
+//! subscriptions, no filters (`eth_newFilter`), no account management: parties sign locally.
+
+use crate::{
+    Block, Error, Filter, Ledger, Log, Transaction, TransactionReceipt, TransactionRequest,
+};
+use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_primitives::{Address, B256, Bytes, U64, U256};
+use alloy_rpc_types_eth::{BlockTransactions, FeeHistory};
+use jsonrpsee::{
+    core::{RpcResult, async_trait},
+    proc_macros::rpc,
+    server::{Server, ServerConfig, ServerHandle},
+    types::{ErrorObject, ErrorObjectOwned},
+};
+use std::{net::SocketAddr, sync::Arc};
+
+/// Largest request body accepted (a batch of raw transactions fits well within it).
+const MAX_REQUEST_BYTES: u32 = 32 * 1024 * 1024;
+/// Largest response body (a `eth_getLogs` over a big chain).
+const MAX_RESPONSE_BYTES: u32 = 256 * 1024 * 1024;
+/// Most blocks one `eth_feeHistory` call may ask for (geth's limit).
+const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;
+
+/// JSON-RPC error code for a revert (geth, anvil, reth).
+const REVERT_CODE: i32 = 3;
+/// JSON-RPC error code for a refused transaction or other server-side error.
+const SERVER_ERROR_CODE: i32 = -32000;
+/// JSON-RPC "invalid params".
+const INVALID_PARAMS_CODE: i32 = -32602;
+/// JSON-RPC "internal error".
+const INTERNAL_ERROR_CODE: i32 = -32603;
+
+/// The Ethereum JSON-RPC methods served (see the module docs).
+#[rpc(server)]
+trait EthApi {
+    /// `eth_chainId`.
+    #[method(name = "eth_chainId")]
+    async fn chain_id(&self) -> RpcResult<U64>;
+    /// `net_version`.
+    #[method(name = "net_version")]
+    async fn net_version(&self) -> RpcResult<String>;
+    /// `web3_clientVersion`.
+    #[method(name = "web3_clientVersion")]
+    async fn client_version(&self) -> RpcResult<String>;
+    /// `eth_syncing`.
+    #[method(name = "eth_syncing")]
+    async fn syncing(&self) -> RpcResult<bool>;
+    /// `eth_accounts`.
+    #[method(name = "eth_accounts")]
+    async fn accounts(&self) -> RpcResult<Vec<Address>>;
+    /// `eth_blockNumber`.
+    #[method(name = "eth_blockNumber")]
+    async fn block_number(&self) -> RpcResult<U64>;
+    /// `eth_getTransactionCount`.
+    #[method(name = "eth_getTransactionCount")]
+    async fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64>;
+    /// `eth_getBalance`.
+    #[method(name = "eth_getBalance")]
+    async fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256>;
+    /// `eth_getCode`.
+    #[method(name = "eth_getCode")]
+    async fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes>;
+    /// `eth_gasPrice`.
+    #[method(name = "eth_gasPrice")]
+    async fn gas_price(&self) -> RpcResult<U256>;
+    /// `eth_maxPriorityFeePerGas`.
+    #[method(name = "eth_maxPriorityFeePerGas")]
+    async fn max_priority_fee(&self) -> RpcResult<U256>;
+    /// `eth_feeHistory`.
+    #[method(name = "eth_feeHistory")]
+    async fn fee_history(
+        &self,
+        block_count: U64,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory>;
+    /// `eth_estimateGas`.
+    #[method(name = "eth_estimateGas")]
+    async fn estimate_gas(&self, tx: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64>;
+    /// `eth_call`.
+    #[method(name = "eth_call")]
+    async fn call(
+        &self,
+        tx: TransactionRequest,
+        block: Option<BlockId>,
+        overrides: Option<serde_json::Value>,
+    ) -> RpcResult<Bytes>;
+    /// `eth_sendRawTransaction`.
+    #[method(name = "eth_sendRawTransaction")]
+    async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
+    /// `eth_getTransactionReceipt`.
+    #[method(name = "eth_getTransactionReceipt")]
+    async fn receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>>;
+    /// `eth_getLogs`.
+    #[method(name = "eth_getLogs")]
+    async fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>>;
+    /// `eth_getBlockByNumber`.
+    #[method(name = "eth_getBlockByNumber")]
+    async fn block_by_number(
+        &self,
+        number: BlockNumberOrTag,
+        full: Option<bool>,
+    ) -> RpcResult<Option<Block>>;
+    /// `eth_getBlockByHash`.
+    #[method(name = "eth_getBlockByHash")]
+    async fn block_by_hash(&self, hash: B256, full: Option<bool>) -> RpcResult<Option<Block>>;
+    /// `eth_getTransactionByHash`.
+    #[method(name = "eth_getTransactionByHash")]
+    async fn transaction(&self, hash: B256) -> RpcResult<Option<Transaction>>;
+}
+
+/// A running JSON-RPC server. Dropping it does not stop the server; call [`RpcServer::stop`].
+#[derive(Debug)]
+pub struct RpcServer {
+    handle: ServerHandle,
+    address: SocketAddr,
+}
+
+impl RpcServer {
+    /// Binds `address` (e.g. `127.0.0.1:8545`; port 0 picks a free port) and serves `ledger`.
+    pub async fn start(ledger: Arc<dyn Ledger>, address: SocketAddr) -> crate::Result<Self> {
+        let config = ServerConfig::builder()
+            .max_request_body_size(MAX_REQUEST_BYTES)
+            .max_response_body_size(MAX_RESPONSE_BYTES)
+            .http_only()
+            .build();
+        let server = Server::builder()
+            .set_config(config)
+            .build(address)
+            .await
+            .map_err(|e| Error::Rpc(format!("cannot listen on {address}: {e}")))?;
+        let address = server
+            .local_addr()
+            .map_err(|e| Error::Rpc(format!("cannot read the bound address: {e}")))?;
+        let handle = server.start(EthApiServer::into_rpc(Api { ledger }));
+        Ok(Self { handle, address })
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The `http://` URL of the server.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Stops accepting requests and waits until the server has stopped.
+    pub async fn stop(self) {
+        // Already stopped is fine.
+        let _ = self.handle.stop();
+        self.handle.stopped().await;
+    }
+}
+
+/// The served ledger.
+struct Api {
+    ledger: Arc<dyn Ledger>,
+}
+
+/// Maps a ledger error to a JSON-RPC error the way Ethereum nodes report it.
+fn rpc_error(e: Error) -> ErrorObjectOwned {
+    match e {
+        Error::Reverted { data } => {
+            ErrorObject::owned(REVERT_CODE, "execution reverted", Some(data.to_string()))
+        }
+        Error::Rejected(reason) => ErrorObject::owned(SERVER_ERROR_CODE, reason, None::<()>),
+        Error::InvalidRequest(reason) => {
+            ErrorObject::owned(INVALID_PARAMS_CODE, reason, None::<()>)
+        }
+        other => ErrorObject::owned(INTERNAL_ERROR_CODE, other.to_string(), None::<()>),
+    }
+}
+
+fn invalid(reason: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObject::owned(INVALID_PARAMS_CODE, reason.into(), None::<()>)
+}
+
+impl Api {
+    /// Checks that a state query asks for the latest state (the only one kept).
+    async fn latest_only(&self, block: Option<BlockId>) -> RpcResult<()> {
+        let number = match block {
+            None | Some(BlockId::Number(BlockNumberOrTag::Latest | BlockNumberOrTag::Pending)) => {
+                return Ok(());
+            }
+            Some(BlockId::Number(BlockNumberOrTag::Safe | BlockNumberOrTag::Finalized)) => {
+                return Ok(());
+            }
+            Some(BlockId::Number(BlockNumberOrTag::Earliest)) => 0,
+            Some(BlockId::Number(BlockNumberOrTag::Number(n))) => n,
+            Some(BlockId::Hash(h)) => {
+                let block = self
+                    .ledger
+                    .block_by_hash(h.block_hash)
+                    .await
+                    .map_err(rpc_error)?;
+                block
+                    .ok_or_else(|| invalid(format!("unknown block {}", h.block_hash)))?
+                    .header
+                    .number
+            }
+        };
+        let tip = self.ledger.block_number().await.map_err(rpc_error)?;
+        if number == tip {
+            Ok(())
+        } else {
+            Err(invalid(format!(
+                "historical state is not kept: block {number} asked, only the latest ({tip}) is served"
+            )))
+        }
+    }
+
+    /// Fills a block's transactions when `full` is asked for.
+    async fn fill(&self, block: Option<Block>, full: Option<bool>) -> RpcResult<Option<Block>> {
+        let Some(mut block) = block else {
+            return Ok(None);
+        };
+        if full == Some(true)
+            && let BlockTransactions::Hashes(hashes) = &block.transactions
+        {
+            let mut txs = Vec::with_capacity(hashes.len());
+            for hash in hashes {
+                let tx = self.ledger.transaction(*hash).await.map_err(rpc_error)?;
+                txs.push(tx.ok_or_else(|| {
+                    rpc_error(Error::Store(format!(
+                        "transaction {hash} of a block is missing"
+                    )))
+                })?);
+            }
+            block.transactions = BlockTransactions::Full(txs);
+        }
+        Ok(Some(block))
+    }
+
+    async fn resolve(&self, number: BlockNumberOrTag) -> RpcResult<u64> {
+        match number {
+            BlockNumberOrTag::Earliest => Ok(0),
+            BlockNumberOrTag::Number(n) => Ok(n),
+            _ => self.ledger.block_number().await.map_err(rpc_error),
+        }
+    }
+}
+
+#[async_trait]
+impl EthApiServer for Api {
+    async fn chain_id(&self) -> RpcResult<U64> {
+        self.ledger
+            .chain_id()
+            .await
+            .map(U64::from)
+            .map_err(rpc_error)
+    }
+
+    async fn net_version(&self) -> RpcResult<String> {
+        self.ledger
+            .chain_id()
+            .await
+            .map(|id| id.to_string())
+            .map_err(rpc_error)
+    }
+
+    async fn client_version(&self) -> RpcResult<String> {
+        Ok(format!("medshare/v{}", env!("CARGO_PKG_VERSION")))
+    }
+
+    async fn syncing(&self) -> RpcResult<bool> {
+        Ok(false)
+    }
+
+    async fn accounts(&self) -> RpcResult<Vec<Address>> {
+        Ok(Vec::new())
+    }
+
+    async fn block_number(&self) -> RpcResult<U64> {
+        self.ledger
+            .block_number()
+            .await
+            .map(U64::from)
+            .map_err(rpc_error)
+    }
+
+    async fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
+        if matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
+            return self
+                .ledger
+                .pending_nonce(address)
+                .await
+                .map(U64::from)
+                .map_err(rpc_error);
+        }
+        self.latest_only(block).await?;
+        self.ledger
+            .nonce(address)
+            .await
+            .map(U64::from)
+            .map_err(rpc_error)
+    }
+
+    async fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
+        self.latest_only(block).await?;
+        self.ledger.balance(address).await.map_err(rpc_error)
+    }
+
+    async fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
+        self.latest_only(block).await?;
+        self.ledger.code(address).await.map_err(rpc_error)
+    }
+
+    async fn gas_price(&self) -> RpcResult<U256> {
+        self.ledger
+            .gas_price()
+            .await
+            .map(U256::from)
+            .map_err(rpc_error)
+    }
+
+    async fn max_priority_fee(&self) -> RpcResult<U256> {
+        // The base fee is zero: the whole gas price is the tip.
+        self.ledger
+            .gas_price()
+            .await
+            .map(U256::from)
+            .map_err(rpc_error)
+    }
+
+    async fn fee_history(
+        &self,
+        block_count: U64,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
+        let count = block_count.to::<u64>().min(MAX_FEE_HISTORY_BLOCKS);
+        let tip = self.ledger.block_number().await.map_err(rpc_error)?;
+        let newest = self.resolve(newest).await?.min(tip);
+        let oldest = newest.saturating_sub(count.saturating_sub(1));
+        let blocks = if count == 0 { 0 } else { newest - oldest + 1 };
+        let mut gas_used_ratio = Vec::new();
+        let mut base_fees = Vec::new();
+        for n in oldest..oldest + blocks {
+            let block = self.ledger.block(n).await.map_err(rpc_error)?;
+            let (ratio, base_fee) = block.map_or((0.0, 0), |b| {
+                let limit = b.header.gas_limit.max(1) as f64;
+                (
+                    b.header.gas_used as f64 / limit,
+                    b.header.base_fee_per_gas.map_or(0, u128::from),
+                )
+            });
+            gas_used_ratio.push(ratio);
+            base_fees.push(base_fee);
+        }
+        // The next block's base fee: the chain keeps it constant.
+        base_fees.push(base_fees.last().copied().unwrap_or(0));
+        let gas_price = self.ledger.gas_price().await.map_err(rpc_error)?;
+        let reward = percentiles.map(|p| vec![vec![gas_price; p.len()]; gas_used_ratio.len()]);
+        Ok(FeeHistory {
+            base_fee_per_gas: base_fees,
+            gas_used_ratio,
+            base_fee_per_blob_gas: Vec::new(),
+            blob_gas_used_ratio: Vec::new(),
+            oldest_block: oldest,
+            reward,
+        })
+    }
+
+    async fn estimate_gas(&self, tx: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64> {
+        self.latest_only(block).await?;
+        self.ledger
+            .estimate_gas(&tx)
+            .await
+            .map(U64::from)
+            .map_err(rpc_error)
+    }
+
+    async fn call(
+        &self,
+        tx: TransactionRequest,
+        block: Option<BlockId>,
+        overrides: Option<serde_json::Value>,
+    ) -> RpcResult<Bytes> {
+        if overrides.is_some_and(|o| !o.is_null()) {
+            return Err(invalid("state overrides are not supported"));
+        }
+        self.latest_only(block).await?;
+        self.ledger.call(&tx).await.map_err(rpc_error)
+    }
+
+    async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
+        self.ledger
+            .send_raw_transaction(raw)
+            .await
+            .map_err(rpc_error)
+    }
+
+    async fn receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>> {
+        self.ledger.receipt(hash).await.map_err(rpc_error)
+    }
+
+    async fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>> {
+        self.ledger.logs(&filter).await.map_err(rpc_error)
+    }
+
+    async fn block_by_number(
+        &self,
+        number: BlockNumberOrTag,
+        full: Option<bool>,
+    ) -> RpcResult<Option<Block>> {
+        let n = self.resolve(number).await?;
+        let block = self.ledger.block(n).await.map_err(rpc_error)?;
+        self.fill(block, full).await
+    }
+
+    async fn block_by_hash(&self, hash: B256, full: Option<bool>) -> RpcResult<Option<Block>> {
+        let block = self.ledger.block_by_hash(hash).await.map_err(rpc_error)?;
+        self.fill(block, full).await
+    }
+
+    async fn transaction(&self, hash: B256) -> RpcResult<Option<Transaction>> {
+        self.ledger.transaction(hash).await.map_err(rpc_error)
+    }
+}

@@ -1,0 +1,183 @@
+//! Real node processes on 127.0.0.1: anvil and `medshare node`.
+//!
+//! Each is started on a free port (port 0) and its endpoint read from what it prints at start.
+//! Both are killed when dropped, so a failing test leaves no process behind.
+
+use crate::{Error, Result, TEST_PASSWORD};
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, ChildStdout, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+/// How long a node may take to print its endpoint.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where `scripts/test` installs anvil, relative to the workspace root.
+const ANVIL_IN_TOOLS: &str = ".tools/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
+
+/// anvil's first dev account (mnemonic "test test … junk"), funded with 10,000 ETH at genesis.
+pub const ANVIL_DEV_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+/// Reads `stdout` line by line on a thread until `find` returns a value, then keeps draining it
+/// (so the child never blocks on a full pipe). Gives up after [`STARTUP_TIMEOUT`].
+fn wait_for_line<T: Send + 'static>(
+    program: &str,
+    stdout: ChildStdout,
+    find: impl Fn(&str) -> Option<T> + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if !sent && let Some(found) = find(&line) {
+                let _ = tx.send(found);
+                sent = true;
+            }
+        }
+    });
+    rx.recv_timeout(STARTUP_TIMEOUT)
+        .map_err(|_| Error::Process {
+            program: program.to_owned(),
+            reason: format!("did not print its endpoint within {STARTUP_TIMEOUT:?} (or exited)"),
+        })
+}
+
+fn spawn_error(program: &str, e: std::io::Error) -> Error {
+    Error::Process {
+        program: program.to_owned(),
+        reason: format!("cannot start: {e}"),
+    }
+}
+
+/// A child process killed on drop.
+#[derive(Debug)]
+struct Guarded(Child);
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A running `medshare node`.
+#[derive(Debug)]
+pub struct Node {
+    child: Guarded,
+    endpoint: String,
+}
+
+impl Node {
+    /// Starts `bin node` (the `medshare` binary) on `data_dir`, on a free port, with the test
+    /// password for its sealing key and `extra` arguments.
+    pub fn spawn(bin: &Path, data_dir: &Path, extra: &[&str]) -> Result<Self> {
+        let program = "medshare node";
+        let mut child = Command::new(bin)
+            .arg("node")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--addr", "127.0.0.1:0", "--json"])
+            .args(extra)
+            .env("MEDSHARE_PASSWORD", TEST_PASSWORD)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| spawn_error(program, e))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| spawn_error(program, std::io::Error::other("no stdout")))?;
+        let child = Guarded(child);
+        let endpoint = wait_for_line(program, stdout, |line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()?
+                .get("endpoint")?
+                .as_str()
+                .map(str::to_owned)
+        })?;
+        Ok(Self { child, endpoint })
+    }
+
+    /// The node's `http://127.0.0.1:PORT` endpoint.
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    /// The node's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
+    /// Kills the node with SIGKILL (no chance to flush anything) and waits for it to be gone.
+    pub fn kill9(&mut self) {
+        let _ = self.child.0.kill();
+        let _ = self.child.0.wait();
+    }
+}
+
+/// A running anvil.
+#[derive(Debug)]
+pub struct Anvil {
+    _child: Guarded,
+    endpoint: String,
+}
+
+impl Anvil {
+    /// The anvil binary: `MEDSHARE_ANVIL`, else the copy `scripts/test` installs in `.tools/`,
+    /// else `anvil` on `PATH`.
+    pub fn binary() -> Result<PathBuf> {
+        if let Some(path) = std::env::var_os("MEDSHARE_ANVIL") {
+            return Ok(PathBuf::from(path));
+        }
+        let tools = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(ANVIL_IN_TOOLS);
+        if tools.is_file() {
+            return Ok(tools);
+        }
+        let on_path = std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|dir| dir.join("anvil"))
+            .find(|p| p.is_file());
+        on_path.ok_or(Error::NoAnvil)
+    }
+
+    /// Starts anvil on a free port of 127.0.0.1 with `extra` arguments (e.g. `--chain-id`).
+    pub fn spawn(extra: &[&str]) -> Result<Self> {
+        let bin = Self::binary()?;
+        let program = "anvil";
+        let mut child = Command::new(&bin)
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| spawn_error(program, e))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| spawn_error(program, std::io::Error::other("no stdout")))?;
+        let child = Guarded(child);
+        let endpoint = wait_for_line(program, stdout, |line| {
+            line.trim()
+                .strip_prefix("Listening on ")
+                .map(|addr| format!("http://{}", addr.trim()))
+        })?;
+        Ok(Self {
+            _child: child,
+            endpoint,
+        })
+    }
+
+    /// anvil's `http://127.0.0.1:PORT` endpoint.
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+}

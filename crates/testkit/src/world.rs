@@ -1,0 +1,361 @@
+//! [`World`]: a deployment with one party of each role, and the owner-side record helpers.
+
+use crate::{Backend, Result};
+use alloy_primitives::{B256, Bytes, keccak256};
+use medshare_chain::{Audit, Medshare, RecordVerification};
+use medshare_crypto::{
+    Identity, KeyShare, ciphertext_hash,
+    eip712::{Domain, ModelSubmission, Record, Signature, TrainingResult, Verification, job_id},
+    pk_c, seal_record, seal_result,
+};
+use medshare_ledger::TransactionReceipt;
+use medshare_primitives::{DataType, JobId, RecordId, Role};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The enclave measurement of the simulated TEE that [`World::new`] registers and allowlists.
+pub const SIMULATED_MEASUREMENT: &str = "medshare.enclave.simulated.v1";
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A party: its key and its handle on the deployment.
+pub struct Party {
+    /// The party's key (its Ethereum account).
+    pub identity: Identity,
+    /// Its handle on the deployment.
+    pub chain: Medshare,
+}
+
+impl Party {
+    /// The party's address.
+    pub fn address(&self) -> alloy_primitives::Address {
+        self.identity.address()
+    }
+}
+
+/// A record as its owner keeps it after making it: the signed TD_i, the pad r_C·PK_C it
+/// releases on consent, and the ciphertext that goes to off-chain storage.
+#[derive(Clone)]
+pub struct OwnedRecord {
+    /// TD_i.
+    pub record: Record,
+    /// US_i, the owner's EIP-712 signature over TD_i.
+    pub signature: Signature,
+    /// r_C·PK_C (33 bytes), released with consent.
+    pub pad: Bytes,
+    /// The AES-256-GCM ciphertext DS_i.
+    pub ciphertext: Vec<u8>,
+}
+
+/// Five contracts deployed and one party of each role registered.
+pub struct World {
+    /// The deployer: first admin of Registration (governance).
+    pub admin: Party,
+    /// A patient.
+    pub user: Party,
+    /// A research institute.
+    pub demander: Party,
+    /// A reviewer appointed by governance.
+    pub reviewer: Party,
+    /// A TEE registered with the allowlisted simulated measurement.
+    pub tee: Party,
+    /// The data type the records and jobs use.
+    pub data_type: DataType,
+}
+
+impl World {
+    /// Deploys the contracts from a fresh admin key; registers a user and a demander; appoints
+    /// a reviewer; allowlists [`SIMULATED_MEASUREMENT`], accepts simulated evidence and
+    /// registers a TEE with it.
+    pub async fn new(backend: &Backend) -> Result<Self> {
+        let admin_id = Identity::random();
+        let admin = Medshare::deploy(backend.wallet(admin_id.signer().clone()).await?).await?;
+        let admin = Party {
+            identity: admin_id,
+            chain: admin,
+        };
+        let world_admin = admin;
+        let user = Self::party_of(&world_admin, backend).await?;
+        let demander = Self::party_of(&world_admin, backend).await?;
+        let reviewer = Self::party_of(&world_admin, backend).await?;
+        let tee = Self::party_of(&world_admin, backend).await?;
+
+        user.chain
+            .register(Role::User, user.identity.public_key_uncompressed())
+            .await?;
+        demander
+            .chain
+            .register(Role::Demander, demander.identity.public_key_uncompressed())
+            .await?;
+        world_admin
+            .chain
+            .appoint_reviewer(reviewer.identity.public_key_uncompressed())
+            .await?;
+        let measurement = keccak256(SIMULATED_MEASUREMENT);
+        world_admin
+            .chain
+            .set_measurement_allowed(measurement, true)
+            .await?;
+        world_admin.chain.set_accept_simulated(true).await?;
+        tee.chain
+            .register_tee(
+                tee.identity.public_key_uncompressed(),
+                measurement,
+                keccak256(b"simulated evidence"),
+                true,
+            )
+            .await?;
+        Ok(Self {
+            admin: world_admin,
+            user,
+            demander,
+            reviewer,
+            tee,
+            data_type: DataType::new("breast-cancer-wdbc")?,
+        })
+    }
+
+    async fn party_of(admin: &Party, backend: &Backend) -> Result<Party> {
+        let identity = Identity::random();
+        let wallet = backend.wallet(identity.signer().clone()).await?;
+        Ok(Party {
+            chain: admin.chain.as_party(wallet),
+            identity,
+        })
+    }
+
+    /// A new party with a fresh key on the same deployment, registered with nothing.
+    pub async fn new_party(&self, backend: &Backend) -> Result<Party> {
+        Self::party_of(&self.admin, backend).await
+    }
+
+    /// `owner` encrypts `plaintexts` (one record each) under fresh keys, shares each key to
+    /// `tee`, and signs TD_i. Nothing is sent.
+    pub fn make_records_for(
+        &self,
+        owner: &Party,
+        tee: &Party,
+        plaintexts: &[Vec<u8>],
+    ) -> Result<Vec<OwnedRecord>> {
+        let chain = &owner.chain;
+        let d = chain.deployment();
+        let pk_c = pk_c(chain.chain_id(), d.authorization);
+        let pk_tee = tee.identity.public_key();
+        let domain = Domain::new(chain.chain_id(), d.data);
+        let owner_address = owner.identity.address();
+        let mut rng = rand::rngs::OsRng;
+        plaintexts
+            .iter()
+            .map(|pt| {
+                let record_id = RecordId::random();
+                let (key, material) = KeyShare::generate(&mut rng, record_id, &pk_tee, &pk_c);
+                let ciphertext = seal_record(&key, owner_address, pt)?;
+                let hash = ciphertext_hash(&ciphertext);
+                let record = Record {
+                    owner: owner_address,
+                    recordId: record_id.0,
+                    dataType: self.data_type.id(),
+                    storageIndex: keccak256(hash.0),
+                    ciphertextHash: hash.0,
+                    timestamp: now(),
+                    cm: Bytes::copy_from_slice(material.cm.as_slice()),
+                    rUg: Bytes::copy_from_slice(material.r_u_g.as_slice()),
+                    padCommitment: material.pad_commitment(),
+                    tee: tee.identity.address(),
+                };
+                let signature = owner.identity.sign_typed(&domain, &record)?;
+                Ok(OwnedRecord {
+                    record,
+                    signature,
+                    pad: Bytes::copy_from_slice(material.r_c_pk_c.as_slice()),
+                    ciphertext,
+                })
+            })
+            .collect()
+    }
+
+    /// The user makes records shared to the world's TEE.
+    pub fn make_records(&self, plaintexts: &[Vec<u8>]) -> Result<Vec<OwnedRecord>> {
+        self.make_records_for(&self.user, &self.tee, plaintexts)
+    }
+
+    /// The user makes and registers `n` small records.
+    pub async fn registered_records(&self, n: usize) -> Result<Vec<OwnedRecord>> {
+        let plaintexts: Vec<Vec<u8>> = (0..n).map(|i| format!("record {i}").into_bytes()).collect();
+        let records = self.make_records(&plaintexts)?;
+        self.register(&records).await?;
+        Ok(records)
+    }
+
+    /// The user registers records in one transaction.
+    pub async fn register(&self, records: &[OwnedRecord]) -> Result<TransactionReceipt> {
+        let batch: Vec<_> = records
+            .iter()
+            .map(|r| (r.record.clone(), r.signature))
+            .collect();
+        Ok(self.user.chain.register_records(&batch).await?)
+    }
+
+    /// The demander's signed submission IM_j for `model` and `requirement` (not sent).
+    pub fn submission(
+        &self,
+        model: &[u8],
+        requirement: &[u8],
+    ) -> Result<(ModelSubmission, Signature)> {
+        let chain = &self.demander.chain;
+        let submission = ModelSubmission {
+            demander: self.demander.identity.address(),
+            modelHash: keccak256(model),
+            requirementHash: keccak256(requirement),
+            dataType: self.data_type.id(),
+            timestamp: now(),
+        };
+        let domain = Domain::new(chain.chain_id(), chain.deployment().model);
+        let signature = self.demander.identity.sign_typed(&domain, &submission)?;
+        Ok((submission, signature))
+    }
+
+    /// The demander signs and submits `model` with its data requirement.
+    pub async fn submit_model(
+        &self,
+        model: &[u8],
+        requirement: &[u8],
+    ) -> Result<(JobId, TransactionReceipt)> {
+        let (submission, signature) = self.submission(model, requirement)?;
+        let call = Medshare::submit_model_call(
+            &submission,
+            Bytes::copy_from_slice(model),
+            Bytes::copy_from_slice(requirement),
+            &signature,
+        );
+        let chain = &self.demander.chain;
+        let mut receipts = chain
+            .send_many(vec![chain.call(medshare_chain::Contract::Model, &call)])
+            .await?;
+        let receipt = receipts
+            .pop()
+            .ok_or_else(|| medshare_ledger::Error::Rpc("no receipt".into()))?;
+        Ok((job_id(&submission), receipt))
+    }
+
+    /// A submitted job with a unique model (`tag` distinguishes jobs of one test).
+    pub async fn job(&self, tag: &str) -> Result<JobId> {
+        let model = format!("{{\"kind\":\"logistic_regression\",\"tag\":\"{tag}\"}}");
+        Ok(self
+            .submit_model(model.as_bytes(), b"{\"min_cohort\":1}")
+            .await?
+            .0)
+    }
+
+    /// A submitted job the reviewer approved.
+    pub async fn approved_job(&self, tag: &str) -> Result<JobId> {
+        let job = self.job(tag).await?;
+        self.reviewer.chain.approve_model(job).await?;
+        Ok(job)
+    }
+
+    /// An approved job the TEE verified (status Deployed).
+    pub async fn deployed_job(&self, tag: &str) -> Result<JobId> {
+        let job = self.approved_job(tag).await?;
+        let signature = self.tee_verification(job, B256::ZERO)?;
+        self.tee
+            .chain
+            .post_model_verification(job, true, true, &signature)
+            .await?;
+        Ok(job)
+    }
+
+    /// The TEE's signed verification statement for `subject` (a model or ciphertext hash).
+    pub fn tee_verification(&self, job: JobId, subject: B256) -> Result<Signature> {
+        let chain = &self.tee.chain;
+        let domain = Domain::new(chain.chain_id(), chain.deployment().model);
+        let statement = Verification {
+            jobId: job.0,
+            subject,
+            hashOk: true,
+            signatureOk: true,
+        };
+        Ok(self.tee.identity.sign_typed(&domain, &statement)?)
+    }
+
+    /// The TEE posts its verification of `records`.
+    pub async fn verify_records(
+        &self,
+        job: JobId,
+        records: &[OwnedRecord],
+    ) -> Result<TransactionReceipt> {
+        let verifications = records
+            .iter()
+            .map(|r| {
+                Ok(RecordVerification {
+                    ciphertext_hash: r.record.ciphertextHash,
+                    hash_ok: true,
+                    signature_ok: true,
+                    tee_signature: self.tee_verification(job, r.record.ciphertextHash)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self
+            .tee
+            .chain
+            .post_record_verifications(job, &verifications)
+            .await?)
+    }
+
+    /// The TEE encrypts `result` to the demander, signs it and posts it.
+    pub async fn post_result(&self, job: JobId, result: &[u8]) -> Result<TransactionReceipt> {
+        let chain = &self.tee.chain;
+        let sealed = seal_result(&self.demander.identity.public_key(), job, result)?;
+        let result_hash = keccak256(&sealed);
+        let domain = Domain::new(chain.chain_id(), chain.deployment().model);
+        let signature = self.tee.identity.sign_typed(
+            &domain,
+            &TrainingResult {
+                jobId: job.0,
+                resultHash: result_hash,
+            },
+        )?;
+        Ok(chain
+            .post_result(job, Bytes::from(sealed), result_hash, &signature)
+            .await?)
+    }
+
+    /// The audit entries of `records` used in `job` with `model` and `requirement`.
+    pub fn audit_entries(
+        &self,
+        job: JobId,
+        model: &[u8],
+        requirement: &[u8],
+        records: &[OwnedRecord],
+    ) -> Vec<Audit::AuditEntry> {
+        records
+            .iter()
+            .map(|r| Audit::AuditEntry {
+                jobId: job.0,
+                ciphertextHash: r.record.ciphertextHash,
+                owner: r.record.owner,
+                demander: self.demander.identity.address(),
+                requirementHash: keccak256(requirement),
+                modelHash: keccak256(model),
+                modelHashOk: true,
+                recordHashOk: true,
+            })
+            .collect()
+    }
+
+    /// The TEE writes one audit entry per record used.
+    pub async fn audit(
+        &self,
+        job: JobId,
+        model: &[u8],
+        requirement: &[u8],
+        records: &[OwnedRecord],
+    ) -> Result<TransactionReceipt> {
+        let entries = self.audit_entries(job, model, requirement, records);
+        Ok(self.tee.chain.record_use(entries).await?)
+    }
+}

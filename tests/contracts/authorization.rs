@@ -1,0 +1,228 @@
+//! Authorization: consent per job, standing policies, and the release of r_C·PK_C.
+
+use crate::support::{refused, world};
+use alloy_primitives::{B256, Bytes};
+use medshare_primitives::{DataType, Role};
+use medshare_testkit::Backend;
+
+pub(crate) async fn only_the_owner_grants_and_revokes(b: &Backend) {
+    let w = world(b).await;
+    let records = w.registered_records(1).await.unwrap();
+    let (r, pad) = (&records[0].record, records[0].pad.clone());
+    let job = w.approved_job("grant").await.unwrap();
+    let other = w.new_party(b).await.unwrap();
+    other
+        .chain
+        .register(Role::User, other.identity.public_key_uncompressed())
+        .await
+        .unwrap();
+    // Not the demander who wants the data, not the TEE, not another user.
+    for party in [&w.demander, &w.tee, &other, &w.admin] {
+        refused(
+            party.chain.grant(r, job, pad.clone()).await,
+            "NotRecordOwner",
+        );
+    }
+    assert!(!w.user.chain.is_authorized(r, job).await.unwrap());
+    w.user.chain.grant(r, job, pad.clone()).await.unwrap();
+    assert!(w.user.chain.is_authorized(r, job).await.unwrap());
+    for party in [&w.demander, &w.tee, &other] {
+        refused(party.chain.revoke(r, job).await, "NotRecordOwner");
+    }
+    assert!(w.user.chain.is_authorized(r, job).await.unwrap());
+}
+
+pub(crate) async fn a_grant_needs_an_approved_job_of_the_records_type(b: &Backend) {
+    let w = world(b).await;
+    let records = w.registered_records(1).await.unwrap();
+    let (r, pad) = (&records[0].record, records[0].pad.clone());
+    let pending = w.job("pending").await.unwrap();
+    refused(
+        w.user.chain.grant(r, pending, pad.clone()).await,
+        "JobNotApproved",
+    );
+    refused(
+        w.user
+            .chain
+            .grant(r, B256::repeat_byte(3).into(), pad.clone())
+            .await,
+        "JobNotApproved",
+    );
+    // A job for another data type.
+    let other_type = DataType::new("diabetes-pima").unwrap();
+    let (mut submission, _) = w.submission(b"m", b"r").unwrap();
+    submission.dataType = other_type.id();
+    let signature = w
+        .demander
+        .identity
+        .sign_typed(
+            &medshare_crypto::eip712::Domain::new(
+                w.demander.chain.chain_id(),
+                w.demander.chain.deployment().model,
+            ),
+            &submission,
+        )
+        .unwrap();
+    let other_job = w
+        .demander
+        .chain
+        .submit_model(
+            &submission,
+            Bytes::from_static(b"m"),
+            Bytes::from_static(b"r"),
+            &signature,
+        )
+        .await
+        .unwrap();
+    w.reviewer.chain.approve_model(other_job).await.unwrap();
+    refused(
+        w.user.chain.grant(r, other_job, pad.clone()).await,
+        "DataTypeMismatch",
+    );
+    // A record that is not registered.
+    let unregistered = w.make_records(&[b"u".to_vec()]).unwrap().remove(0);
+    let approved = w.approved_job("approved").await.unwrap();
+    refused(
+        w.user
+            .chain
+            .grant(&unregistered.record, approved, unregistered.pad)
+            .await,
+        "UnknownRecord",
+    );
+    // A finished job takes no new grants.
+    let done = w.deployed_job("done").await.unwrap();
+    w.post_result(done, b"r").await.unwrap();
+    refused(
+        w.user.chain.grant(r, done, pad.clone()).await,
+        "JobNotApproved",
+    );
+    w.user.chain.grant(r, approved, pad).await.unwrap();
+}
+
+pub(crate) async fn the_released_pad_must_match_the_signed_commitment(b: &Backend) {
+    let w = world(b).await;
+    let records = w.registered_records(2).await.unwrap();
+    let job = w.approved_job("pad").await.unwrap();
+    // Another record's pad is a valid point but not this record's.
+    refused(
+        w.user
+            .chain
+            .grant(&records[0].record, job, records[1].pad.clone())
+            .await,
+        "PadMismatch",
+    );
+    refused(
+        w.user
+            .chain
+            .grant(&records[0].record, job, Bytes::new())
+            .await,
+        "PadMismatch",
+    );
+    assert_eq!(
+        w.user
+            .chain
+            .pad_of(records[0].record.ciphertextHash)
+            .await
+            .unwrap(),
+        None
+    );
+    w.user
+        .chain
+        .grant(&records[0].record, job, records[0].pad.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        w.user
+            .chain
+            .pad_of(records[0].record.ciphertextHash)
+            .await
+            .unwrap(),
+        Some(records[0].pad.clone())
+    );
+    // Before any consent, the pad of the other record was never published.
+    assert_eq!(
+        w.user
+            .chain
+            .pad_of(records[1].record.ciphertextHash)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub(crate) async fn a_grant_covers_one_record_version_until_revoked(b: &Backend) {
+    let w = world(b).await;
+    let records = w.registered_records(2).await.unwrap();
+    let (r, pad) = (&records[0].record, records[0].pad.clone());
+    let job = w.approved_job("v").await.unwrap();
+    let other_job = w.approved_job("other").await.unwrap();
+    w.user.chain.grant(r, job, pad.clone()).await.unwrap();
+    refused(
+        w.user.chain.grant(r, job, pad.clone()).await,
+        "AlreadyGranted",
+    );
+    // A grant is for one job and one record.
+    assert!(!w.user.chain.is_authorized(r, other_job).await.unwrap());
+    assert!(
+        !w.user
+            .chain
+            .is_authorized(&records[1].record, job)
+            .await
+            .unwrap()
+    );
+
+    w.user.chain.revoke(r, job).await.unwrap();
+    assert!(!w.user.chain.is_authorized(r, job).await.unwrap());
+    refused(w.user.chain.revoke(r, job).await, "NotGranted");
+
+    // Granted again, then the record is replaced: the grant does not follow to the new version.
+    w.user.chain.grant(r, job, pad).await.unwrap();
+    let new = w.make_records(&[b"v2".to_vec()]).unwrap().remove(0);
+    w.user
+        .chain
+        .update_record(r, &new.record, &new.signature)
+        .await
+        .unwrap();
+    assert!(!w.user.chain.is_authorized(r, job).await.unwrap());
+    assert!(!w.user.chain.is_authorized(&new.record, job).await.unwrap());
+    // A deleted record is authorized for nothing.
+    let (r1, pad1) = (&records[1].record, records[1].pad.clone());
+    w.user.chain.grant(r1, job, pad1).await.unwrap();
+    w.user.chain.delete_record(r1).await.unwrap();
+    assert!(!w.user.chain.is_authorized(r1, job).await.unwrap());
+}
+
+pub(crate) async fn a_standing_policy_authorizes_approved_jobs_of_its_type(b: &Backend) {
+    let w = world(b).await;
+    let records = w.registered_records(2).await.unwrap();
+    let r = &records[0].record;
+    let ty = w.data_type.id();
+    refused(w.demander.chain.set_policy(ty, true).await, "NotUser");
+    refused(w.tee.chain.set_policy(ty, true).await, "NotUser");
+
+    let approved = w.approved_job("policy").await.unwrap();
+    let pending = w.job("pending").await.unwrap();
+    assert!(!w.user.chain.is_authorized(r, approved).await.unwrap());
+    w.user.chain.set_policy(ty, true).await.unwrap();
+    assert!(w.user.chain.policy_of(w.user.address(), ty).await.unwrap());
+    assert!(w.user.chain.is_authorized(r, approved).await.unwrap());
+    // Never an unreviewed job.
+    assert!(!w.user.chain.is_authorized(r, pending).await.unwrap());
+    // Pads for policy use are released by the owner only, and must match.
+    let batch = vec![(r.clone(), records[0].pad.clone())];
+    refused(
+        w.demander.chain.release_pads(&batch).await,
+        "NotRecordOwner",
+    );
+    let wrong = vec![(r.clone(), records[1].pad.clone())];
+    refused(w.user.chain.release_pads(&wrong).await, "PadMismatch");
+    refused(w.user.chain.release_pads(&[]).await, "BadBatch");
+    w.user.chain.release_pads(&batch).await.unwrap();
+    assert_eq!(
+        w.user.chain.pad_of(r.ciphertextHash).await.unwrap(),
+        Some(records[0].pad.clone())
+    );
+
+    w.user.chain.set_policy(ty, false).await.unwrap();
+    assert!(!w.user.chain.is_authorized(r, approved).await.unwrap());
+}

@@ -1,0 +1,288 @@
+//! Model: submission, review, the TEE's verifications and results, disputes.
+
+use crate::support::{refused, world};
+use alloy_primitives::{B256, Bytes, keccak256};
+use medshare_chain::{JobStatus, RecordVerification};
+use medshare_primitives::Role;
+use medshare_testkit::Backend;
+
+pub(crate) async fn only_demanders_submit_models(b: &Backend) {
+    let w = world(b).await;
+    let (submission, signature) = w.submission(b"model", b"requirement").unwrap();
+    for party in [&w.user, &w.reviewer, &w.tee, &w.admin] {
+        refused(
+            party
+                .chain
+                .submit_model(
+                    &submission,
+                    Bytes::from_static(b"model"),
+                    Bytes::from_static(b"requirement"),
+                    &signature,
+                )
+                .await,
+            "NotDemander",
+        );
+    }
+    let job = w
+        .demander
+        .chain
+        .submit_model(
+            &submission,
+            Bytes::from_static(b"model"),
+            Bytes::from_static(b"requirement"),
+            &signature,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        w.demander.chain.job_status(job).await.unwrap(),
+        JobStatus::Pending
+    );
+    assert_eq!(
+        w.demander.chain.demander_of(job).await.unwrap(),
+        w.demander.address()
+    );
+    let logged = w
+        .demander
+        .chain
+        .submission_of(job)
+        .await
+        .unwrap()
+        .expect("the submission is logged");
+    assert_eq!(logged.event.model.as_ref(), b"model");
+    assert_eq!(logged.event.signature, signature.to_bytes());
+    // The same submission twice is the same job.
+    refused(
+        w.demander
+            .chain
+            .submit_model(
+                &submission,
+                Bytes::from_static(b"model"),
+                Bytes::from_static(b"requirement"),
+                &signature,
+            )
+            .await,
+        "JobExists",
+    );
+}
+
+pub(crate) async fn only_reviewers_review(b: &Backend) {
+    let w = world(b).await;
+    let job = w.job("review").await.unwrap();
+    // The demander may not approve its own model; nor may anyone else who is not a reviewer.
+    for party in [&w.demander, &w.user, &w.tee, &w.admin] {
+        refused(party.chain.approve_model(job).await, "NotReviewer");
+        refused(party.chain.reject_model(job, "no").await, "NotReviewer");
+    }
+    // A user who registered cannot make itself a reviewer either (covered in registration).
+    assert_eq!(
+        w.user.chain.role_of(w.user.address()).await.unwrap(),
+        Some(Role::User)
+    );
+    w.reviewer
+        .chain
+        .reject_model(job, "uses identifying features")
+        .await
+        .unwrap();
+    assert_eq!(
+        w.reviewer.chain.job_status(job).await.unwrap(),
+        JobStatus::Rejected
+    );
+    // Decisions are final.
+    refused(w.reviewer.chain.approve_model(job).await, "WrongJobStatus");
+    refused(
+        w.reviewer
+            .chain
+            .approve_model(B256::repeat_byte(9).into())
+            .await,
+        "WrongJobStatus",
+    );
+}
+
+pub(crate) async fn an_unapproved_model_is_never_deployed(b: &Backend) {
+    let w = world(b).await;
+    let pending = w.job("pending").await.unwrap();
+    let sig = w.tee_verification(pending, B256::ZERO).unwrap();
+    refused(
+        w.tee
+            .chain
+            .post_model_verification(pending, true, true, &sig)
+            .await,
+        "WrongJobStatus",
+    );
+    let rejected = w.job("rejected").await.unwrap();
+    w.reviewer.chain.reject_model(rejected, "no").await.unwrap();
+    refused(
+        w.tee
+            .chain
+            .post_model_verification(rejected, true, true, &sig)
+            .await,
+        "WrongJobStatus",
+    );
+    // Nor does it get a result.
+    refused(w.post_result(pending, b"result").await, "WrongJobStatus");
+    let approved = w.approved_job("approved").await.unwrap();
+    w.tee
+        .chain
+        .post_model_verification(approved, true, true, &sig)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.tee.chain.job_status(approved).await.unwrap(),
+        JobStatus::Deployed
+    );
+    // Deployed once.
+    refused(
+        w.tee
+            .chain
+            .post_model_verification(approved, true, true, &sig)
+            .await,
+        "WrongJobStatus",
+    );
+}
+
+pub(crate) async fn only_active_tees_post_verifications_and_results(b: &Backend) {
+    let w = world(b).await;
+    let approved = w.approved_job("a").await.unwrap();
+    let deployed = w.deployed_job("d").await.unwrap();
+    let sig = w.tee_verification(deployed, B256::ZERO).unwrap();
+    let verification = RecordVerification {
+        ciphertext_hash: B256::repeat_byte(1),
+        hash_ok: true,
+        signature_ok: true,
+        tee_signature: sig,
+    };
+    for party in [&w.demander, &w.user, &w.reviewer, &w.admin] {
+        refused(
+            party
+                .chain
+                .post_model_verification(approved, true, true, &sig)
+                .await,
+            "NotActiveTee",
+        );
+        refused(
+            party
+                .chain
+                .post_record_verifications(deployed, std::slice::from_ref(&verification))
+                .await,
+            "NotActiveTee",
+        );
+        refused(
+            party
+                .chain
+                .post_result(deployed, Bytes::from_static(b"r"), keccak256(b"r"), &sig)
+                .await,
+            "NotActiveTee",
+        );
+    }
+    w.tee
+        .chain
+        .post_record_verifications(deployed, &[verification])
+        .await
+        .unwrap();
+    w.post_result(deployed, b"result").await.unwrap();
+    assert_eq!(
+        w.tee.chain.job_status(deployed).await.unwrap(),
+        JobStatus::Completed
+    );
+}
+
+pub(crate) async fn a_failed_model_check_stops_the_job(b: &Backend) {
+    let w = world(b).await;
+    let job = w.approved_job("bad hash").await.unwrap();
+    let sig = w.tee_verification(job, B256::ZERO).unwrap();
+    w.tee
+        .chain
+        .post_model_verification(job, false, true, &sig)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.tee.chain.job_status(job).await.unwrap(),
+        JobStatus::ModelInvalid
+    );
+    refused(w.post_result(job, b"result").await, "WrongJobStatus");
+    let verification = RecordVerification {
+        ciphertext_hash: B256::repeat_byte(1),
+        hash_ok: true,
+        signature_ok: true,
+        tee_signature: sig,
+    };
+    refused(
+        w.tee
+            .chain
+            .post_record_verifications(job, std::slice::from_ref(&verification))
+            .await,
+        "WrongJobStatus",
+    );
+    // Batches must be consistent.
+    let deployed = w.deployed_job("batch").await.unwrap();
+    refused(
+        w.tee.chain.post_record_verifications(deployed, &[]).await,
+        "BadBatch",
+    );
+    let call = medshare_chain::Model::postRecordVerificationsCall {
+        jobId: deployed.0,
+        ciphertextHashes: vec![B256::repeat_byte(1)],
+        hashOk: vec![true, true],
+        signatureOk: vec![true],
+        teeSignatures: vec![sig.to_bytes()],
+    };
+    refused(
+        w.tee
+            .chain
+            .send_many(vec![
+                w.tee.chain.call(medshare_chain::Contract::Model, &call),
+            ])
+            .await,
+        "BadBatch",
+    );
+}
+
+pub(crate) async fn a_result_is_posted_once_and_reported_only_by_its_demander(b: &Backend) {
+    let w = world(b).await;
+    let job = w.deployed_job("result").await.unwrap();
+    refused(
+        w.demander
+            .chain
+            .report_result_failure(job, "too early")
+            .await,
+        "WrongJobStatus",
+    );
+    w.post_result(job, b"first").await.unwrap();
+    refused(w.post_result(job, b"second").await, "WrongJobStatus");
+    let posted = w
+        .demander
+        .chain
+        .result_of(job)
+        .await
+        .unwrap()
+        .expect("a result");
+    assert_eq!(posted.event.resultHash, keccak256(&posted.event.result));
+
+    // Another demander, the TEE or the reviewer may not dispute someone else's job.
+    let other = w.new_party(b).await.unwrap();
+    other
+        .chain
+        .register(Role::Demander, other.identity.public_key_uncompressed())
+        .await
+        .unwrap();
+    for party in [&other, &w.tee, &w.reviewer, &w.user] {
+        refused(
+            party.chain.report_result_failure(job, "bad").await,
+            "NotJobDemander",
+        );
+    }
+    w.demander
+        .chain
+        .report_result_failure(job, "signature does not verify")
+        .await
+        .unwrap();
+    assert_eq!(
+        w.demander.chain.job_status(job).await.unwrap(),
+        JobStatus::ResultDisputed
+    );
+    refused(
+        w.demander.chain.report_result_failure(job, "again").await,
+        "WrongJobStatus",
+    );
+}
