@@ -147,13 +147,13 @@ async fn gas(args: GasArgs) -> Result<()> {
     )?;
     let verify = gas_of(&world.verify_records(job, &batch).await?)?;
     let audit = gas_of(&world.audit(job, &model, &requirement, &batch).await?)?;
-    let result = gas_of(&world.post_result(job, &[0u8; 512]).await?)?;
+    let result = gas_of(&world.post_result(job, &[0u8; 512]).await?.2)?;
 
     let report = GasReport {
         data: TypeGas::new(
             per_record,
             PAPER_DATA,
-            "Data.registerRecords, per record in a batch",
+            "Data.registerRecords (HDS_i + hashStruct(TD_i)), per record in a batch",
         ),
         request: TypeGas::new(
             request,
@@ -172,7 +172,7 @@ async fn gas(args: GasArgs) -> Result<()> {
         result: TypeGas::new(
             result,
             PAPER_RESULT,
-            "Model.postResult (512-byte encrypted result)",
+            "Model.postResult (HCMRT_j; the 512-byte CMRT_j and SMRT_j are in storage)",
         ),
         data_single_record_gas: single,
         request_first_of_data_type_gas: request_first,

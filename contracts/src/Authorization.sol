@@ -37,7 +37,7 @@ contract Authorization is EIP712, Nonces {
     error NotUser(address caller);
     /// The record's owner is not the caller.
     error NotRecordOwner(address caller, address owner);
-    /// The record is not the live record registered in Data under its ciphertext hash.
+    /// The record is not the live record its owner registered in Data under its ciphertext hash.
     error UnknownRecord(bytes32 ciphertextHash);
     /// keccak256(rCPkC) differs from the record's padCommitment.
     error PadMismatch(bytes32 ciphertextHash);
@@ -140,7 +140,9 @@ contract Authorization is EIP712, Nonces {
     /// standing policy for the data type.
     function isAuthorized(Record calldata rec, bytes32 jobId) external view returns (bool) {
         bytes32 commitment = MedshareHashing.hashRecord(rec);
-        if (data.commitmentOf(rec.ciphertextHash) != commitment) return false;
+        if (data.commitmentOf(rec.ciphertextHash) != MedshareHashing.ownedCommitment(rec.owner, commitment)) {
+            return false;
+        }
         (JobStatus status,, bytes32 jobDataType) = model.jobInfo(jobId);
         if (status != JobStatus.Approved && status != JobStatus.Deployed) return false;
         if (jobDataType != rec.dataType) return false;
@@ -188,7 +190,9 @@ contract Authorization is EIP712, Nonces {
 
     function _requireLive(Record calldata rec) private view returns (bytes32 commitment) {
         commitment = MedshareHashing.hashRecord(rec);
-        if (data.commitmentOf(rec.ciphertextHash) != commitment) revert UnknownRecord(rec.ciphertextHash);
+        if (data.commitmentOf(rec.ciphertextHash) != MedshareHashing.ownedCommitment(rec.owner, commitment)) {
+            revert UnknownRecord(rec.ciphertextHash);
+        }
     }
 
     function _releasePad(Record calldata rec, bytes calldata rCPkC) private {

@@ -21,7 +21,7 @@ enum Role {
 ///
 /// Pending -> Approved | Rejected            (reviewer)
 /// Approved -> Deployed | ModelInvalid       (active TEE posts {ST_j, HRT_j, VT_j})
-/// Deployed -> Completed                     (active TEE posts {CMRT_j, HCMRT_j, SMRT_j})
+/// Deployed -> Completed                     (active TEE posts HCMRT_j; CMRT_j, SMRT_j off chain)
 /// Completed -> ResultDisputed               (the job's demander, paper §5.5.3(b))
 enum JobStatus {
     None,
@@ -115,6 +115,13 @@ library MedshareHashing {
                 r.tee
             )
         );
+    }
+
+    /// What Data stores for a record: its commitment hashStruct(Record) bound to the account
+    /// that registered it. A record verifies only if its `owner` field is that account, so a
+    /// record registered by anyone else than its owner is never live.
+    function ownedCommitment(address owner, bytes32 commitment) internal pure returns (bytes32) {
+        return keccak256(abi.encode(owner, commitment));
     }
 
     /// hashStruct(ModelSubmission): the job id.

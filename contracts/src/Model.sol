@@ -11,9 +11,10 @@ import {Registration} from "./Registration.sol";
 /// @notice A demander submits a model and its data requirement (IM_j); the job id is
 /// hashStruct(ModelSubmission). A reviewer approves or rejects it. An active TEE then posts its
 /// model verification {ST_j, HRT_j, VT_j}, record verifications {ST_i, HRT_i, VT_i}, and the
-/// encrypted training result {CMRT_j, HCMRT_j, SMRT_j}. The demander may report a result that
+/// hash HCMRT_j of the encrypted training result (CMRT_j and its signature SMRT_j are stored
+/// off chain under that hash). The demander may report a result that
 /// fails its checks (§5.5.3(b)).
-/// @dev Bulky fields (model, requirement, signatures, result ciphertext) live only in events;
+/// @dev Bulky fields (model, requirement, signatures) live only in events;
 /// a job keeps one storage slot {demander, status, data type id}. The hashes and
 /// signatures (H1(model_j) == Hmodel_j, SM_j, the TEE's signatures) are checked off chain by
 /// the TEE and the demander, as in the paper; on chain the sender of each transaction is
@@ -86,8 +87,9 @@ contract Model is EIP712 {
         bool signatureOk,
         bytes teeSignature
     );
-    /// {CMRT_j, HCMRT_j, SMRT_j}: the encrypted training result (job Completed).
-    event ResultPosted(bytes32 indexed jobId, address indexed tee, bytes32 resultHash, bytes result, bytes teeSignature);
+    /// HCMRT_j: the hash of the encrypted training result CMRT_j, which the TEE put in off-chain
+    /// storage under that hash together with its EIP-712 signature SMRT_j (job Completed).
+    event ResultPosted(bytes32 indexed jobId, address indexed tee, bytes32 resultHash);
     /// The demander reported that the result failed its checks.
     event ResultFailureReported(bytes32 indexed jobId, address indexed demander, string reason);
 
@@ -173,14 +175,13 @@ contract Model is EIP712 {
         }
     }
 
-    /// Posts the encrypted training result of a deployed job, once. `resultHash` = HCMRT_j =
-    /// H1(result), `teeSignature` = SMRT_j (EIP-712 TrainingResult). Active TEEs only.
-    function postResult(bytes32 jobId, bytes calldata result, bytes32 resultHash, bytes calldata teeSignature)
-        external
-        onlyActiveTee
-    {
+    /// Posts the training result of a deployed job, once: `resultHash` = HCMRT_j = H1(CMRT_j),
+    /// the encrypted result the TEE put in off-chain storage with its signature SMRT_j (EIP-712
+    /// TrainingResult over the job and this hash). The transaction itself is signed by the
+    /// TEE's account, so the chain needs no second signature. Active TEEs only.
+    function postResult(bytes32 jobId, bytes32 resultHash) external onlyActiveTee {
         _transition(jobId, JobStatus.Deployed, JobStatus.Completed);
-        emit ResultPosted(jobId, msg.sender, resultHash, result, teeSignature);
+        emit ResultPosted(jobId, msg.sender, resultHash);
     }
 
     /// Reports that the posted result failed the demander's checks (hash or signature).

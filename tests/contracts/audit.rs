@@ -36,11 +36,12 @@ pub(crate) async fn the_audit_trail_is_listed_by_owner_and_by_job(b: &Backend) {
     let theirs = w
         .make_records_for(&other, &w.tee, &[b"t".to_vec()])
         .unwrap();
-    let batch: Vec<_> = theirs
-        .iter()
-        .map(|r| (r.record.clone(), r.signature))
-        .collect();
-    other.chain.register_records(&batch).await.unwrap();
+    let batch: Vec<_> = theirs.iter().map(|r| r.record.clone()).collect();
+    other
+        .chain
+        .register_records(w.data_type.id(), &batch)
+        .await
+        .unwrap();
 
     let job1 = w.deployed_job("one").await.unwrap();
     let job2 = w.deployed_job("two").await.unwrap();

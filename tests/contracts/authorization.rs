@@ -178,11 +178,7 @@ pub(crate) async fn a_grant_covers_one_record_version_until_revoked(b: &Backend)
     // Granted again, then the record is replaced: the grant does not follow to the new version.
     w.user.chain.grant(r, job, pad).await.unwrap();
     let new = w.make_records(&[b"v2".to_vec()]).unwrap().remove(0);
-    w.user
-        .chain
-        .update_record(r, &new.record, &new.signature)
-        .await
-        .unwrap();
+    w.user.chain.update_record(r, &new.record).await.unwrap();
     assert!(!w.user.chain.is_authorized(r, job).await.unwrap());
     assert!(!w.user.chain.is_authorized(&new.record, job).await.unwrap());
     // A deleted record is authorized for nothing.

@@ -1,20 +1,14 @@
-//! Data: registering, updating, deleting and listing records (TD_i).
+//! Data: registering, updating, deleting and listing records (TD_i) by hash.
 
 use crate::support::{refused, world};
-use alloy_primitives::{B256, Bytes};
+use alloy_primitives::B256;
+use medshare_chain::{Contract, Data};
+use medshare_crypto::eip712::{Record, record_commitment};
 use medshare_primitives::Role;
 use medshare_testkit::{Backend, OwnedRecord, Party, World};
 
-fn batch(
-    records: &[OwnedRecord],
-) -> Vec<(
-    medshare_crypto::eip712::Record,
-    medshare_crypto::eip712::Signature,
-)> {
-    records
-        .iter()
-        .map(|r| (r.record.clone(), r.signature))
-        .collect()
+fn batch(records: &[OwnedRecord]) -> Vec<Record> {
+    records.iter().map(|r| r.record.clone()).collect()
 }
 
 /// A second registered user.
@@ -29,12 +23,16 @@ async fn second_user(w: &World, b: &Backend) -> Party {
 
 pub(crate) async fn only_registered_users_register_records(b: &Backend) {
     let w = world(b).await;
+    let ty = w.data_type.id();
     // The demander's own records (owner = demander) are still refused: it is not a user.
     let records = w
         .make_records_for(&w.demander, &w.tee, &[b"x".to_vec()])
         .unwrap();
     refused(
-        w.demander.chain.register_records(&batch(&records)).await,
+        w.demander
+            .chain
+            .register_records(ty, &batch(&records))
+            .await,
         "NotUser",
     );
     let stranger = w.new_party(b).await.unwrap();
@@ -42,7 +40,11 @@ pub(crate) async fn only_registered_users_register_records(b: &Backend) {
         .make_records_for(&stranger, &w.tee, &[b"x".to_vec()])
         .unwrap();
     refused(
-        stranger.chain.register_records(&batch(&records)).await,
+        stranger.chain.register_records(ty, &batch(&records)).await,
+        "NotUser",
+    );
+    refused(
+        w.tee.chain.register_records(ty, &batch(&records)).await,
         "NotUser",
     );
     // A user may.
@@ -59,30 +61,39 @@ pub(crate) async fn only_registered_users_register_records(b: &Backend) {
 
 pub(crate) async fn a_record_is_registered_by_its_owner_only(b: &Backend) {
     let w = world(b).await;
+    let ty = w.data_type.id();
     let other = second_user(&w, b).await;
     let theirs = w
-        .make_records_for(&other, &w.tee, &[b"theirs".to_vec()])
+        .make_records_for(&other, &w.tee, &[b"theirs".to_vec(), b"also".to_vec()])
         .unwrap();
+    let (r, pad) = (&theirs[0].record, theirs[0].pad.clone());
+    // The user registers the other user's record under its own account: the chain binds the
+    // commitment to the account that registered it, so the record never becomes live.
+    w.user
+        .chain
+        .register_records(ty, std::slice::from_ref(r))
+        .await
+        .unwrap();
+    assert!(!w.user.chain.verify_record(r).await.unwrap());
+    let job = w.approved_job("owner").await.unwrap();
     refused(
-        w.user.chain.register_records(&batch(&theirs)).await,
-        "NotRecordOwner",
+        other.chain.grant(r, job, pad.clone()).await,
+        "UnknownRecord",
     );
-    // One foreign record spoils the whole batch.
-    let mut mixed = w.make_records(&[b"mine".to_vec()]).unwrap();
-    mixed.extend(theirs.clone());
-    refused(
-        w.user.chain.register_records(&batch(&mixed)).await,
-        "NotRecordOwner",
-    );
-    assert_eq!(
-        w.user
-            .chain
-            .commitment_of(mixed[0].record.ciphertextHash)
-            .await
-            .unwrap(),
-        B256::ZERO
-    );
-    other.chain.register_records(&batch(&theirs)).await.unwrap();
+    other.chain.set_policy(ty, true).await.unwrap();
+    assert!(!w.user.chain.is_authorized(r, job).await.unwrap());
+    // Nor can the registering account use or remove it: the record names another owner.
+    refused(w.user.chain.grant(r, job, pad).await, "NotRecordOwner");
+    refused(w.user.chain.delete_record(r).await, "NotRecordOwner");
+    // Registered by its owner, a record is live.
+    let own = &theirs[1].record;
+    other
+        .chain
+        .register_records(ty, std::slice::from_ref(own))
+        .await
+        .unwrap();
+    assert!(other.chain.verify_record(own).await.unwrap());
+    assert!(other.chain.is_authorized(own, job).await.unwrap());
 }
 
 pub(crate) async fn a_ciphertext_hash_is_registered_once(b: &Backend) {
@@ -112,31 +123,32 @@ pub(crate) async fn a_ciphertext_hash_is_registered_once(b: &Backend) {
 pub(crate) async fn malformed_records_are_refused(b: &Backend) {
     let w = world(b).await;
     let good = w.make_records(&[b"a".to_vec()]).unwrap().remove(0);
-    let mut short_cm = good.clone();
-    short_cm.record.cm = Bytes::copy_from_slice(&good.record.cm[..32]);
-    refused(w.register(&[short_cm]).await, "MalformedRecord");
-    let mut long_rug = good.clone();
-    let mut rug = good.record.rUg.to_vec();
-    rug.push(0);
-    long_rug.record.rUg = rug.into();
-    refused(w.register(&[long_rug]).await, "MalformedRecord");
     let mut zero_hash = good.clone();
     zero_hash.record.ciphertextHash = B256::ZERO;
     refused(w.register(&[zero_hash]).await, "MalformedRecord");
-    // An empty batch, and records without signatures.
     refused(w.register(&[]).await, "BadBatch");
-    let call = medshare_chain::Data::registerRecordsCall {
-        records: vec![medshare_chain::to_data_record(&good.record)],
-        signatures: vec![],
+    let raw = |hashes: Vec<B256>, commitments: Vec<B256>| Data::registerRecordsCall {
+        dataType: w.data_type.id(),
+        ciphertextHashes: hashes,
+        commitments,
     };
+    let send = |call: Data::registerRecordsCall| {
+        let chain = w.user.chain.clone();
+        async move {
+            chain
+                .send_many(vec![chain.call(Contract::Data, &call)])
+                .await
+        }
+    };
+    let h = good.record.ciphertextHash;
+    refused(send(raw(vec![h], vec![])).await, "BadBatch");
     refused(
-        w.user
-            .chain
-            .send_many(vec![
-                w.user.chain.call(medshare_chain::Contract::Data, &call),
-            ])
-            .await,
+        send(raw(vec![h], vec![B256::repeat_byte(1); 2])).await,
         "BadBatch",
+    );
+    refused(
+        send(raw(vec![h], vec![B256::ZERO])).await,
+        "MalformedRecord",
     );
     w.register(&[good]).await.unwrap();
 }
@@ -151,49 +163,41 @@ pub(crate) async fn update_and_delete_are_for_the_owner_only(b: &Backend) {
         .remove(0);
     let (o, n) = (&old[0].record, &new.record);
 
-    refused(
-        other.chain.update_record(o, n, &new.signature).await,
-        "NotRecordOwner",
-    );
+    refused(other.chain.update_record(o, n).await, "NotRecordOwner");
     refused(other.chain.delete_record(o).await, "NotRecordOwner");
     refused(w.demander.chain.delete_record(o).await, "NotRecordOwner");
-    // The new version may not hand the record to someone else.
-    let foreign = w
-        .make_records_for(&other, &w.tee, &[b"x".to_vec()])
-        .unwrap()
-        .remove(0);
-    refused(
-        w.user
-            .chain
-            .update_record(o, &foreign.record, &foreign.signature)
-            .await,
-        "OwnerChange",
-    );
     // A record that is not the live one (a field changed) is refused.
     let mut forged = o.clone();
     forged.timestamp += 1;
     refused(w.user.chain.delete_record(&forged).await, "RecordMismatch");
+    refused(
+        w.user.chain.update_record(&forged, n).await,
+        "RecordMismatch",
+    );
 
-    w.user
-        .chain
-        .update_record(o, n, &new.signature)
-        .await
-        .unwrap();
+    w.user.chain.update_record(o, n).await.unwrap();
     assert!(!w.user.chain.verify_record(o).await.unwrap());
     assert!(w.user.chain.is_deleted(o.ciphertextHash).await.unwrap());
     assert!(w.user.chain.verify_record(n).await.unwrap());
     // The replaced version is gone for good.
     refused(w.user.chain.delete_record(o).await, "RecordMismatch");
     w.user.chain.delete_record(n).await.unwrap();
-    w.user.chain.delete_record(&old[1].record).await.unwrap();
     assert_eq!(
-        w.user
-            .chain
-            .commitment_of(old[1].record.ciphertextHash)
-            .await
-            .unwrap(),
+        w.user.chain.commitment_of(n.ciphertextHash).await.unwrap(),
         B256::ZERO
     );
+    // A new version is bound to the account that updated: one naming another owner never
+    // verifies.
+    let foreign = w
+        .make_records_for(&other, &w.tee, &[b"x".to_vec()])
+        .unwrap()
+        .remove(0);
+    w.user
+        .chain
+        .update_record(&old[1].record, &foreign.record)
+        .await
+        .unwrap();
+    assert!(!w.user.chain.verify_record(&foreign.record).await.unwrap());
 }
 
 pub(crate) async fn records_are_listed_by_owner_and_data_type(b: &Backend) {
@@ -203,36 +207,36 @@ pub(crate) async fn records_are_listed_by_owner_and_data_type(b: &Backend) {
     let theirs = w
         .make_records_for(&other, &w.tee, &[b"t".to_vec()])
         .unwrap();
-    other.chain.register_records(&batch(&theirs)).await.unwrap();
-
-    let listed: Vec<B256> = w
-        .user
+    other
         .chain
-        .records_of_owner(w.user.address())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|l| l.event.ciphertextHash)
-        .collect();
-    let expected: Vec<B256> = mine.iter().map(|r| r.record.ciphertextHash).collect();
-    assert_eq!(listed, expected);
-    let of_type = w
-        .user
-        .chain
-        .records_of_type(w.data_type.id())
+        .register_records(w.data_type.id(), &batch(&theirs))
         .await
         .unwrap();
-    assert_eq!(of_type.len(), 4);
-    // Every field and the owner's signature can be read back from the log.
-    let first = &w
+
+    let listed = w
         .user
         .chain
         .records_of_owner(w.user.address())
         .await
-        .unwrap()[0];
-    let record = medshare_chain::record_from_event(&first.event);
-    assert_eq!(record, mine[0].record);
-    assert_eq!(first.event.signature, mine[0].signature.to_bytes());
+        .unwrap();
+    let hashes: Vec<B256> = listed.iter().map(|l| l.event.ciphertextHash).collect();
+    let expected: Vec<B256> = mine.iter().map(|r| r.record.ciphertextHash).collect();
+    assert_eq!(hashes, expected);
+    // The log carries the commitment hashStruct(TD_i) that the full record is checked against.
+    for (logged, owned) in listed.iter().zip(&mine) {
+        assert_eq!(logged.event.commitment, record_commitment(&owned.record));
+        assert_eq!(logged.event.dataType, w.data_type.id());
+        assert_eq!(logged.event.owner, w.user.address());
+    }
+    assert_eq!(
+        w.user
+            .chain
+            .records_of_type(w.data_type.id())
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
     assert!(
         w.user
             .chain

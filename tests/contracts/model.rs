@@ -168,10 +168,7 @@ pub(crate) async fn only_active_tees_post_verifications_and_results(b: &Backend)
             "NotActiveTee",
         );
         refused(
-            party
-                .chain
-                .post_result(deployed, Bytes::from_static(b"r"), keccak256(b"r"), &sig)
-                .await,
+            party.chain.post_result(deployed, keccak256(b"r")).await,
             "NotActiveTee",
         );
     }
@@ -248,7 +245,7 @@ pub(crate) async fn a_result_is_posted_once_and_reported_only_by_its_demander(b:
             .await,
         "WrongJobStatus",
     );
-    w.post_result(job, b"first").await.unwrap();
+    let (sealed, _, _) = w.post_result(job, b"first").await.unwrap();
     refused(w.post_result(job, b"second").await, "WrongJobStatus");
     let posted = w
         .demander
@@ -257,7 +254,11 @@ pub(crate) async fn a_result_is_posted_once_and_reported_only_by_its_demander(b:
         .await
         .unwrap()
         .expect("a result");
-    assert_eq!(posted.event.resultHash, keccak256(&posted.event.result));
+    assert_eq!(
+        posted.event.resultHash,
+        medshare_crypto::ciphertext_hash(&sealed).0
+    );
+    assert_eq!(posted.event.tee, w.tee.address());
 
     // Another demander, the TEE or the reviewer may not dispute someone else's job.
     let other = w.new_party(b).await.unwrap();

@@ -33,11 +33,11 @@ pub use medshare_contracts::{
     Audit, Authorization, Contract, Data, Deployment, JobStatus, Model, Registration,
 };
 pub use medshare_ledger::wallet::{Call, Wallet};
-pub use record::{record_from_event, to_authorization_record, to_data_record};
+pub use record::{to_authorization_record, to_data_record};
 
 use alloy_primitives::{Address, B256, B512, Bytes, U256};
 use alloy_sol_types::{SolCall, SolEvent};
-use medshare_crypto::eip712::{ModelSubmission, Record, Signature, job_id};
+use medshare_crypto::eip712::{ModelSubmission, Record, Signature, job_id, record_commitment};
 use medshare_ledger::{Filter, Ledger, TransactionReceipt};
 use medshare_primitives::{JobId, Role};
 use std::path::Path;
@@ -352,34 +352,37 @@ impl Medshare {
 
     // ------------------------------------------------------------------ Data
 
-    /// Registers a batch of the caller's records, each with its owner's EIP-712 signature US_i.
+    /// Registers a batch of the caller's records of one data type by hash: each record's
+    /// ciphertext hash and its commitment hashStruct(TD_i). The records themselves (with the
+    /// owner's signatures US_i) go to off-chain storage with the ciphertexts.
     pub async fn register_records(
         &self,
-        records: &[(Record, Signature)],
+        data_type: B256,
+        records: &[Record],
     ) -> Result<TransactionReceipt> {
-        self.send(Contract::Data, Self::register_records_call(records))
-            .await
+        self.send(
+            Contract::Data,
+            Self::register_records_call(data_type, records),
+        )
+        .await
     }
 
     /// The `registerRecords` call for a batch, for [`Medshare::send_many`].
-    pub fn register_records_call(records: &[(Record, Signature)]) -> Data::registerRecordsCall {
+    pub fn register_records_call(data_type: B256, records: &[Record]) -> Data::registerRecordsCall {
         Data::registerRecordsCall {
-            records: records.iter().map(|(r, _)| to_data_record(r)).collect(),
-            signatures: records.iter().map(|(_, s)| s.to_bytes()).collect(),
+            dataType: data_type,
+            ciphertextHashes: records.iter().map(|r| r.ciphertextHash).collect(),
+            commitments: records.iter().map(record_commitment).collect(),
         }
     }
 
-    /// Replaces a live record by a new version signed by its owner (the owner only).
-    pub async fn update_record(
-        &self,
-        old: &Record,
-        new: &Record,
-        signature: &Signature,
-    ) -> Result<TransactionReceipt> {
+    /// Replaces a live record of the caller by a new version (the owner only; the new version
+    /// keeps the data type).
+    pub async fn update_record(&self, old: &Record, new: &Record) -> Result<TransactionReceipt> {
         let call = Data::updateRecordCall {
             oldRecord: to_data_record(old),
-            newRecord: to_data_record(new),
-            signature: signature.to_bytes(),
+            newCiphertextHash: new.ciphertextHash,
+            newCommitment: record_commitment(new),
         };
         self.send(Contract::Data, call).await
     }
@@ -532,20 +535,13 @@ impl Medshare {
         self.send(Contract::Model, call).await
     }
 
-    /// Posts the encrypted result {CMRT_j, HCMRT_j, SMRT_j} of a deployed job, once (active
-    /// TEEs only).
-    pub async fn post_result(
-        &self,
-        job: JobId,
-        result: Bytes,
-        result_hash: B256,
-        tee_signature: &Signature,
-    ) -> Result<TransactionReceipt> {
+    /// Posts the result of a deployed job, once (active TEEs only): HCMRT_j, the hash of the
+    /// encrypted result CMRT_j that the TEE put in off-chain storage together with its EIP-712
+    /// signature SMRT_j.
+    pub async fn post_result(&self, job: JobId, result_hash: B256) -> Result<TransactionReceipt> {
         let call = Model::postResultCall {
             jobId: job.0,
-            result,
             resultHash: result_hash,
-            teeSignature: tee_signature.to_bytes(),
         };
         self.send(Contract::Model, call).await
     }

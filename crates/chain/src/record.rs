@@ -33,19 +33,3 @@ record_conversion!(
     /// The record as `Authorization` takes it.
     to_authorization_record -> Authorization::Record
 );
-
-/// The record a `RecordRegistered` event publishes (every field of TD_i is in the event).
-pub fn record_from_event(e: &Data::RecordRegistered) -> Record {
-    Record {
-        owner: e.owner,
-        recordId: e.recordId,
-        dataType: e.dataType,
-        storageIndex: e.storageIndex,
-        ciphertextHash: e.ciphertextHash,
-        timestamp: e.timestamp,
-        cm: e.cm.clone(),
-        rUg: e.rUg.clone(),
-        padCommitment: e.padCommitment,
-        tee: e.tee,
-    }
-}

@@ -260,9 +260,18 @@ pub fn job_id(submission: &ModelSubmission) -> JobId {
     JobId(submission.eip712_hash_struct())
 }
 
-/// The commitment the Data contract stores for a record: `hashStruct(Record)`.
+/// A record's commitment, as its owner registers it in Data: `hashStruct(Record)`.
 pub fn record_commitment(record: &Record) -> B256 {
     record.eip712_hash_struct()
+}
+
+/// What the Data contract stores for a live record: `keccak256(abi.encode(owner, commitment))`,
+/// the commitment bound to the account that registered it.
+pub fn owned_commitment(owner: Address, commitment: B256) -> B256 {
+    let mut buf = [0u8; 64];
+    buf[12..32].copy_from_slice(owner.as_slice());
+    buf[32..].copy_from_slice(commitment.as_slice());
+    alloy_primitives::keccak256(buf)
 }
 
 #[cfg(test)]

@@ -38,7 +38,8 @@ impl Party {
 }
 
 /// A record as its owner keeps it after making it: the signed TD_i, the pad r_C·PK_C it
-/// releases on consent, and the ciphertext that goes to off-chain storage.
+/// releases on consent, and the ciphertext. TD_i, US_i and the ciphertext go to off-chain
+/// storage; the chain gets the ciphertext hash and the commitment hashStruct(TD_i).
 #[derive(Clone)]
 pub struct OwnedRecord {
     /// TD_i.
@@ -193,11 +194,12 @@ impl World {
 
     /// The user registers records in one transaction.
     pub async fn register(&self, records: &[OwnedRecord]) -> Result<TransactionReceipt> {
-        let batch: Vec<_> = records
-            .iter()
-            .map(|r| (r.record.clone(), r.signature))
-            .collect();
-        Ok(self.user.chain.register_records(&batch).await?)
+        let batch: Vec<_> = records.iter().map(|r| r.record.clone()).collect();
+        Ok(self
+            .user
+            .chain
+            .register_records(self.data_type.id(), &batch)
+            .await?)
     }
 
     /// The demander's signed submission IM_j for `model` and `requirement` (not sent).
@@ -306,11 +308,17 @@ impl World {
             .await?)
     }
 
-    /// The TEE encrypts `result` to the demander, signs it and posts it.
-    pub async fn post_result(&self, job: JobId, result: &[u8]) -> Result<TransactionReceipt> {
+    /// The TEE encrypts `result` to the demander, signs the ciphertext's hash and posts the
+    /// hash. Returns the encrypted result CMRT_j and its signature SMRT_j (which go to off-chain
+    /// storage) and the receipt.
+    pub async fn post_result(
+        &self,
+        job: JobId,
+        result: &[u8],
+    ) -> Result<(Vec<u8>, Signature, TransactionReceipt)> {
         let chain = &self.tee.chain;
         let sealed = seal_result(&self.demander.identity.public_key(), job, result)?;
-        let result_hash = keccak256(&sealed);
+        let result_hash = ciphertext_hash(&sealed).0;
         let domain = Domain::new(chain.chain_id(), chain.deployment().model);
         let signature = self.tee.identity.sign_typed(
             &domain,
@@ -319,9 +327,8 @@ impl World {
                 resultHash: result_hash,
             },
         )?;
-        Ok(chain
-            .post_result(job, Bytes::from(sealed), result_hash, &signature)
-            .await?)
+        let receipt = chain.post_result(job, result_hash).await?;
+        Ok((sealed, signature, receipt))
     }
 
     /// The audit entries of `records` used in `job` with `model` and `requirement`.
