@@ -1,57 +1,133 @@
-//! `medshare demo`: the protocol on the embedded chain, party by party.
+//! `medshare demo`: the 11 steps of the paper's §5.6 on the Wisconsin Diagnostic Breast Cancer
+//! data, every party with its own key, the TEE in its own process.
 //!
-//! This is the foundation's walkthrough: the five contracts on the embedded chain, the parties
-//! registered, a patient's records encrypted, key-shared to the TEE and registered, a model
-//! submitted and reviewed, consent given, and the TEE's verifications on chain. Off-chain
-//! storage, the enclave process and training join it with the sharing-flow work.
+//! This process plays the node (the embedded chain, served on 127.0.0.1 so that the enclave
+//! process can reach it), governance, the demander, the reviewer and the 569 patients, each with
+//! its own key; plaintext exists here only in each patient's own upload step. The TEE is
+//! `medshare enclave`, spawned as a child process: it shares no memory with this one and reaches
+//! the others only through the chain and the store.
 
-use crate::scenario::{sample_model, sample_record, sample_requirement};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use medshare_testkit::{Backend, World};
+use medshare_chain::{Medshare, Wallet};
+use medshare_crypto::Identity;
+use medshare_enclave_api::simulated_measurement;
+use medshare_ledger::{
+    Ledger,
+    embedded::{ChainConfig, EmbeddedChain},
+    server::RpcServer,
+};
+use medshare_parties::{demander::Demander, reviewer::Reviewer, user::Patient};
+use medshare_records::{DataRequirement, Schema};
+use medshare_storage::{LocalStore, ObjectStore};
+use medshare_training::{Metrics, ModelKind, ModelSpec};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::Arc,
+};
+use tokio::task::JoinSet;
+
+/// The breast cancer data shipped in the repository (see data/wdbc/README.md).
+const WDBC_CSV: &str = include_str!("../../data/wdbc/wdbc.csv");
+/// Patients working at once (each sends its own transactions).
+const CONCURRENCY: usize = 64;
 
 #[derive(Args)]
 pub(crate) struct DemoArgs {
-    /// Keep the demo's chain here (default: a temporary directory, removed at the end).
-    /// An existing demo chain in DIR is reset.
+    /// Keep the demo's state (chain, store, enclave key) in DIR; an earlier demo in DIR is reset.
+    /// Default: a temporary directory, removed at the end.
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// How many records the patient registers.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    records: u64,
-    /// Print a JSON summary instead of the walkthrough.
+    /// Use only the first N patients of the data set.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(20..=569))]
+    patients: Option<u64>,
+    /// Print one JSON summary instead of the walkthrough.
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Serialize)]
 struct Summary {
-    chain_id: u64,
+    accuracy: f64,
+    auc: Option<f64>,
     records_registered: usize,
-    records_granted: usize,
-    job_id: String,
-    job_status: String,
+    records_used: u64,
     audit_entries: usize,
+    enclave_pid: u32,
+    host_pid: u32,
+    job: String,
+    chain_id: u64,
+    tee: String,
+    result_hash: String,
+    data_dir: Option<String>,
+}
+
+/// The files a reset removes (only what an earlier demo made).
+const STATE: [&str; 4] = ["chain", "store", "enclave", "deployment.json"];
+
+fn prepare(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for name in STATE {
+        let path = dir.join(name);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+                .with_context(|| format!("resetting {}", path.display()))?;
+        } else if path.exists() {
+            std::fs::remove_file(&path).with_context(|| format!("resetting {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn bar(json: bool, len: usize, what: &str) -> Result<ProgressBar> {
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(len as u64)
+    };
+    bar.set_style(ProgressStyle::with_template(&format!(
+        "   {{bar:40}} {{pos}}/{{len}} {what} {{elapsed}}"
+    ))?);
+    Ok(bar)
+}
+
+/// Runs `medshare enclave ARGS --json` and returns its JSON output.
+async fn enclave(args: &[String]) -> Result<serde_json::Value> {
+    let exe = std::env::current_exe().context("locating the medshare binary")?;
+    let child = tokio::process::Command::new(exe)
+        .arg("enclave")
+        .args(args)
+        .arg("--json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting the enclave process")?;
+    let out = child
+        .wait_with_output()
+        .await
+        .context("waiting for the enclave process")?;
+    if !out.status.success() {
+        bail!("the enclave process failed ({})", out.status);
+    }
+    serde_json::from_slice(&out.stdout).context("reading the enclave's report")
 }
 
 pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     let temp;
     let dir = match &args.data_dir {
         Some(d) => {
-            let chain_dir = d.join("chain");
-            if chain_dir.exists() {
-                std::fs::remove_dir_all(&chain_dir)
-                    .with_context(|| format!("resetting {}", chain_dir.display()))?;
-            }
-            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            chain_dir
+            prepare(d)?;
+            d.clone()
         }
         None => {
             temp = tempfile::tempdir()?;
-            temp.path().join("chain")
+            temp.path().to_path_buf()
         }
     };
     let say = |s: &str| {
@@ -59,108 +135,254 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
             println!("{s}");
         }
     };
-    let backend = Backend::embedded_at(&dir)
-        .await
-        .context("opening the embedded chain")?;
+    let schema = Schema::wdbc();
+    let data_type = schema.data_type()?;
+    let mut imported = medshare_records::csv::read(&schema, WDBC_CSV)?;
+    if let Some(n) = args.patients {
+        imported.truncate(usize::try_from(n)?);
+    }
+
+    // The ledger: the embedded chain, served to the enclave process over JSON-RPC.
+    let chain = EmbeddedChain::open(
+        &dir.join("chain"),
+        ChainConfig::new(Identity::random().signer().clone()),
+    )
+    .context("opening the embedded chain")?;
+    let ledger: Arc<dyn Ledger> = Arc::new(chain);
+    let server = RpcServer::start(ledger.clone(), SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let store_dir = dir.join("store");
+    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(&store_dir)?);
+    let wallet = |id: &Identity| Wallet::new(ledger.clone(), id.signer().clone());
+
     say(
-        "1. The admin deploys Registration, Data, Model, Authorization and Audit on the embedded chain;",
+        "Setup: governance deploys Registration, Data, Model, Authorization and Audit on the embedded chain,",
     );
-    say("   a user (patient), a demander, a reviewer and a TEE register their public keys.");
-    let world = World::new(&backend).await?;
+    say(
+        "       allowlists the simulated enclave measurement and accepts simulated attestation evidence.",
+    );
+    let admin = Medshare::deploy(wallet(&Identity::random()).await?).await?;
+    admin.save_deployment(&dir.join("deployment.json"))?;
+    admin
+        .set_measurement_allowed(simulated_measurement(), true)
+        .await?;
+    admin.set_accept_simulated(true).await?;
+    let enclave_args = |extra: &[String]| -> Vec<String> {
+        let mut v = vec![
+            "--rpc".into(),
+            server.endpoint(),
+            "--deployment".into(),
+            dir.join("deployment.json").display().to_string(),
+            "--store".into(),
+            store_dir.display().to_string(),
+            "--enclave-dir".into(),
+            dir.join("enclave").display().to_string(),
+        ];
+        v.extend_from_slice(extra);
+        v
+    };
+    let registered = enclave(&{
+        let mut a = vec!["register".to_owned()];
+        a.extend(enclave_args(&[]));
+        a
+    })
+    .await?;
+    let tee: alloy_primitives::Address = registered["address"]
+        .as_str()
+        .context("the TEE's address")?
+        .parse()?;
     say(&format!(
-        "   admin {}, Registration at {}",
-        world.admin.identity.address(),
-        world.admin.chain.deployment().registration
+        "       The TEE (process {}) generated its key inside the enclave, sealed it, and registered PK_T {tee}.",
+        registered["pid"]
     ));
 
-    say("2. The patient encrypts each record (AES-256-GCM, fresh key), shares its key to the TEE");
-    say("   (CM = KEY + r_C·PK_C + r_U·PK_T), signs TD_i (EIP-712) and registers it.");
-    let n = usize::try_from(args.records)?;
-    let bar = if args.json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(args.records)
+    let demander_id = Identity::random();
+    let demander_chain = admin.as_party(wallet(&demander_id).await?);
+    let demander = Demander::new(demander_id, demander_chain, store.clone());
+    demander.register().await?;
+    let reviewer_id = Identity::random();
+    admin
+        .appoint_reviewer(reviewer_id.public_key_uncompressed())
+        .await?;
+    let reviewer = Reviewer::new(admin.as_party(wallet(&reviewer_id).await?));
+
+    say(&format!(
+        "Step 5: {} patients each make a key pair, encrypt their record (AES-256-GCM, fresh key), store it,",
+        imported.len()
+    ));
+    say(
+        "        share its key to the TEE (CM = KEY + r_C·PK_C + r_U·PK_T) and register TD_i by hash.",
+    );
+    let bar_up = bar(args.json, imported.len(), "patients registered")?;
+    let mut uploads = JoinSet::new();
+    let mut patients: Vec<Option<(Arc<Patient>, medshare_parties::user::OwnedRecord)>> =
+        (0..imported.len()).map(|_| None).collect();
+    let mut queue = imported.into_iter().enumerate();
+    loop {
+        while uploads.len() < CONCURRENCY {
+            let Some((i, row)) = queue.next() else { break };
+            let identity = Identity::random();
+            let chain = admin.as_party(wallet(&identity).await?);
+            let patient = Arc::new(Patient::new(identity, chain, store.clone()));
+            let data_type = data_type.clone();
+            uploads.spawn(async move {
+                patient.register().await?;
+                let mut owned = patient
+                    .upload(&data_type, std::slice::from_ref(&row.record), tee, &|_| {})
+                    .await?;
+                let record = owned.pop().context("one record uploaded")?;
+                anyhow::Ok((i, patient, record))
+            });
+        }
+        let Some(done) = uploads.join_next().await else {
+            break;
+        };
+        let (i, patient, record) = done??;
+        patients[i] = Some((patient, record));
+        bar_up.inc(1);
+    }
+    bar_up.finish();
+    let patients: Vec<(Arc<Patient>, medshare_parties::user::OwnedRecord)> =
+        patients.into_iter().flatten().collect();
+
+    say(
+        "Steps 1-2: the demander writes a logistic regression on all 30 features and its data requirement,",
+    );
+    say(
+        "           hashes and signs them (EIP-712) and submits them; a reviewer approves the model.",
+    );
+    let features: Vec<String> = schema.feature_names().map(str::to_owned).collect();
+    let spec = ModelSpec {
+        kind: ModelKind::LogisticRegression {
+            l2: 1.0,
+            max_iterations: 500,
+            tolerance: 1e-6,
+        },
+        features: features.clone(),
+        label: schema.label.name.clone(),
+        test_fraction: 0.25,
+        seed: 7,
     };
-    bar.set_style(ProgressStyle::with_template(
-        "   {bar:40} {pos}/{len} records {elapsed}",
-    )?);
-    let mut records = Vec::with_capacity(n);
-    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
-        let plaintexts: Vec<Vec<u8>> = chunk.iter().map(|&i| sample_record(i)).collect();
-        let made = world.make_records(&plaintexts)?;
-        world.register(&made).await?;
-        bar.inc(made.len() as u64);
-        records.extend(made);
+    let requirement = DataRequirement {
+        data_type: schema.name.clone(),
+        features,
+        label: schema.label.name.clone(),
+        // 100 patients, or all of a smaller demo.
+        min_cohort: 100.min(patients.len() as u64),
+    };
+    let job = demander.submit(&spec, &requirement).await?;
+    let pending = reviewer.pending().await?;
+    if !pending
+        .iter()
+        .any(|s| s.job == job && s.spec.is_ok() && s.requirement.is_ok())
+    {
+        bail!(
+            "the reviewer does not see a valid submission for job {}",
+            job.0
+        );
     }
-    bar.finish();
+    reviewer.approve(job).await?;
 
     say(
-        "3. The demander submits a logistic-regression spec and its data requirement; a reviewer approves.",
+        "Step 5 (consent): every patient grants the job the use of its record, releasing r_C·PK_C.",
     );
-    let (model, requirement) = (sample_model(), sample_requirement());
-    let (job, _) = world.submit_model(&model, &requirement).await?;
-    world.reviewer.chain.approve_model(job).await?;
-
-    say(
-        "4. The patient consents to this job for every record, releasing each record's pad r_C·PK_C.",
-    );
-    for r in &records {
-        world
-            .user
-            .chain
-            .grant(&r.record, job, r.pad.clone())
-            .await?;
+    let bar_consent = bar(args.json, patients.len(), "consents")?;
+    let mut grants = JoinSet::new();
+    for chunk in patients.chunks(CONCURRENCY) {
+        for (patient, record) in chunk {
+            let (patient, record) = (patient.clone(), record.clone());
+            grants.spawn(async move { patient.grant(&record, job).await });
+        }
+        while let Some(done) = grants.join_next().await {
+            done??;
+            bar_consent.inc(1);
+        }
     }
+    bar_consent.finish();
 
     say(
-        "5. The TEE checks the model and each record, posts its verifications and the audit entries.",
+        "Steps 3-4, 6-10: the TEE verifies the model (ST_j, HRT_j, VT_j) and deploys it, verifies each record",
     );
-    let tee = &world.tee;
-    let model_sig = world.tee_verification(job, alloy_primitives::keccak256(&model))?;
-    tee.chain
-        .post_model_verification(job, true, true, &model_sig)
-        .await?;
-    world.verify_records(job, &records).await?;
-    world.audit(job, &model, &requirement, &records).await?;
+    say(
+        "                 (ST_i, HRT_i, VT_i), recovers each consented key inside the enclave (KEY = CM - r_C·PK_C - SK_T·r_U·g),",
+    );
+    say(
+        "                 decrypts, trains, encrypts the result to the demander, posts its hash and the audit trail.",
+    );
+    let report = enclave(&{
+        let mut a = vec!["run".to_owned()];
+        a.extend(enclave_args(&["--job".into(), job.0.to_string()]));
+        a
+    })
+    .await?;
+    let enclave_pid = report["pid"]
+        .as_u64()
+        .and_then(|p| u32::try_from(p).ok())
+        .context("the enclave's pid")?;
 
-    let audit = world
-        .user
-        .chain
-        .audit_of_owner(world.user.identity.address())
-        .await?;
-    let status = world.user.chain.job_status(job).await?;
+    say(
+        "Step 11: the demander downloads the encrypted result, checks its hash and the TEE's signature, decrypts it.",
+    );
+    let output = demander.fetch_result(job).await?;
+    let Metrics::Classification { accuracy, roc_auc } = output.metrics else {
+        bail!("a logistic regression reported regression metrics");
+    };
+    let (first, first_record) = &patients[0];
+    let trail = first.audit_trail().await?;
     let summary = Summary {
-        chain_id: world.user.chain.chain_id(),
-        records_registered: records.len(),
-        records_granted: records.len(),
-        job_id: job.0.to_string(),
-        job_status: format!("{status:?}"),
-        audit_entries: audit.len(),
+        accuracy,
+        auc: roc_auc,
+        records_registered: patients.len(),
+        records_used: output.records_used,
+        audit_entries: trail.len(),
+        enclave_pid,
+        host_pid: std::process::id(),
+        job: job.0.to_string(),
+        chain_id: ledger.chain_id().await?,
+        tee: tee.to_checksum(None),
+        result_hash: report["result_hash"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        data_dir: args.data_dir.as_ref().map(|d| d.display().to_string()),
     };
+    server.stop().await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(());
     }
     println!(
-        "\nThe patient's audit trail ({} entries, first 3):",
-        audit.len()
+        "\nResult of job {}: logistic regression trained on {} records inside the enclave (process {}, this is {}).",
+        summary.job, output.records_used, enclave_pid, summary.host_pid
     );
-    for entry in audit.iter().take(3) {
-        let e = &entry.event;
+    println!(
+        "   held-out accuracy {:.4}, ROC AUC {}  ({} train / {} test)",
+        accuracy,
+        roc_auc.map_or("n/a".into(), |a| format!("{a:.4}")),
+        output.train_size,
+        output.test_size
+    );
+    println!(
+        "\nAudit trail of patient {} (record {}):",
+        first.address(),
+        first_record.record.ciphertextHash
+    );
+    for row in &trail {
         println!(
-            "   record {} used by demander {} in job {} on TEE {} (model hash ok: {}, record hash ok: {}, block {})",
-            e.ciphertextHash,
-            e.demander,
-            e.jobId,
-            e.tee,
-            e.modelHashOk,
-            e.recordHashOk,
-            entry.block_number.unwrap_or_default()
+            "   block {}: job {} by demander {} on TEE {}; model {} (hash ok: {}), record hash ok: {}",
+            row.block.unwrap_or_default(),
+            row.job,
+            row.demander,
+            row.tee,
+            row.model_hash,
+            row.model_hash_ok,
+            row.record_hash_ok
         );
     }
-    println!(
-        "\nJob {} is {:?}. Storage, the enclave process and training come with the sharing flow.",
-        job.0, status
-    );
+    if let Some(d) = &args.data_dir {
+        println!(
+            "\nState kept in {} (chain, store, enclave key, deployment.json).",
+            d.display()
+        );
+    }
     Ok(())
 }

@@ -7,8 +7,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod common;
 mod demo;
 mod deploy;
+mod enclave;
 mod key;
 mod node;
 mod password;
@@ -30,12 +32,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Walk through the protocol on the embedded chain (no setup needed).
+    /// The whole protocol (§5.6) on the breast cancer data: patients, demander, reviewer, and the
+    /// TEE in its own process, on the embedded chain (no setup needed).
     Demo(demo::DemoArgs),
     /// Run the embedded chain as a JSON-RPC node (127.0.0.1:8545 by default) for other processes.
     Node(node::NodeArgs),
     /// Deploy the five contracts to an Ethereum JSON-RPC node and write the deployment file.
     Deploy(deploy::DeployArgs),
+    /// The TEE's process: the enclave and its host runtime (register, run a job).
+    #[command(subcommand)]
+    Enclave(enclave::EnclaveCommand),
     /// Create or inspect a party's encrypted keystore.
     #[command(subcommand)]
     Key(key::KeyCommand),
@@ -58,6 +64,7 @@ fn main() -> Result<()> {
             Command::Demo(args) => demo::run(args).await,
             Command::Node(args) => node::run(args).await,
             Command::Deploy(args) => deploy::run(args).await,
+            Command::Enclave(command) => enclave::run(command).await,
             Command::Key(command) => key::run(command),
             Command::Bench(command) => bench::run(command).await,
         }

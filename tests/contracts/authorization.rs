@@ -89,9 +89,17 @@ pub(crate) async fn a_grant_needs_an_approved_job_of_the_records_type(b: &Backen
             .await,
         "UnknownRecord",
     );
-    // A finished job takes no new grants.
+    // A finished job takes no new grants, and a grant stops authorizing once its job is done.
     let done = w.deployed_job("done").await.unwrap();
+    w.user
+        .chain
+        .grant(&records[0].record, done, pad.clone())
+        .await
+        .unwrap();
+    assert!(w.user.chain.is_authorized(r, done).await.unwrap());
     w.post_result(done, b"r").await.unwrap();
+    assert!(!w.user.chain.is_authorized(r, done).await.unwrap());
+    w.user.chain.revoke(r, done).await.unwrap();
     refused(
         w.user.chain.grant(r, done, pad.clone()).await,
         "JobNotApproved",

@@ -585,6 +585,12 @@ impl Medshare {
             .next())
     }
 
+    /// Every model submission IM_j, oldest first.
+    pub async fn submissions(&self) -> Result<Vec<Logged<Model::ModelSubmitted>>> {
+        let filter = self.filter::<Model::ModelSubmitted>(Contract::Model);
+        self.events(Contract::Model, filter).await
+    }
+
     /// The result posted for a job, if any.
     pub async fn result_of(&self, job: JobId) -> Result<Option<Logged<Model::ResultPosted>>> {
         let filter = self
@@ -702,6 +708,17 @@ impl Medshare {
             .into_iter()
             .next()
             .map(|l| l.event.rCPkC))
+    }
+
+    /// Every released pad r_C·PK_C, by ciphertext hash (one log query for all records).
+    pub async fn released_pads(&self) -> Result<std::collections::HashMap<B256, Bytes>> {
+        let filter = self.filter::<Authorization::PadReleased>(Contract::Authorization);
+        Ok(self
+            .events::<Authorization::PadReleased>(Contract::Authorization, filter)
+            .await?
+            .into_iter()
+            .map(|l| (l.event.ciphertextHash, l.event.rCPkC))
+            .collect())
     }
 
     // ------------------------------------------------------------------ Audit

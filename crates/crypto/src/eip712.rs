@@ -23,7 +23,7 @@ use crate::{Error, Identity, Result};
 sol! {
     /// The paper's `TD_i`: one record registered by its owner (the signature is `US_i`).
     /// Verifying contract: Data.
-    #[derive(Debug, PartialEq, Eq)]
+    #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
     struct Record {
         /// The owner (`PK_i` as an address).
         address owner;

@@ -10,7 +10,7 @@
 use crate::{Error, Ledger, Result, TransactionReceipt, TransactionRequest};
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_primitives::{Address, Bytes, Signature, TxKind, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use std::{sync::Arc, time::Duration};
@@ -60,12 +60,32 @@ impl Call {
     }
 }
 
+/// Who signs a wallet's transactions: a local key, or a signer that keeps its key elsewhere
+/// (the enclave, which signs only transactions it wrote itself).
+pub trait TxSigner: Send + Sync {
+    /// The account the signatures recover to.
+    fn address(&self) -> Address;
+    /// Signs `tx` (its EIP-1559 signing hash), or refuses with a reason.
+    fn sign_transaction(&self, tx: &TxEip1559) -> Result<Signature>;
+}
+
+impl TxSigner for PrivateKeySigner {
+    fn address(&self) -> Address {
+        alloy_signer::Signer::address(self)
+    }
+
+    fn sign_transaction(&self, tx: &TxEip1559) -> Result<Signature> {
+        self.sign_hash_sync(&tx.signature_hash())
+            .map_err(|e| Error::Rejected(format!("signing failed: {e}")))
+    }
+}
+
 /// A party's account on a ledger. Cheap to clone; clones share the nonce counter, so
 /// transactions sent through any clone are numbered in order.
 #[derive(Clone)]
 pub struct Wallet {
     ledger: Arc<dyn Ledger>,
-    signer: PrivateKeySigner,
+    signer: Arc<dyn TxSigner>,
     chain_id: u64,
     /// The next nonce to use, once read from the ledger. `None` after a failed send, so the
     /// next send re-reads it.
@@ -86,6 +106,11 @@ impl std::fmt::Debug for Wallet {
 impl Wallet {
     /// Opens `signer`'s account on `ledger` (reads the chain id once).
     pub async fn new(ledger: Arc<dyn Ledger>, signer: PrivateKeySigner) -> Result<Self> {
+        Self::with_signer(ledger, Arc::new(signer)).await
+    }
+
+    /// Opens the account of a signer that keeps its key elsewhere.
+    pub async fn with_signer(ledger: Arc<dyn Ledger>, signer: Arc<dyn TxSigner>) -> Result<Self> {
         let chain_id = ledger.chain_id().await?;
         Ok(Self {
             ledger,
@@ -115,11 +140,6 @@ impl Wallet {
     /// The ledger this wallet sends to.
     pub fn ledger(&self) -> &Arc<dyn Ledger> {
         &self.ledger
-    }
-
-    /// The account's signer (for EIP-712 signatures by the same key).
-    pub fn signer(&self) -> &PrivateKeySigner {
-        &self.signer
     }
 
     /// `eth_call` from this account against the latest state.
@@ -190,10 +210,7 @@ impl Wallet {
                     access_list: Default::default(),
                     input: call.input,
                 };
-                let signature = self
-                    .signer
-                    .sign_hash_sync(&tx.signature_hash())
-                    .map_err(|e| Error::Rejected(format!("signing failed: {e}")))?;
+                let signature = self.signer.sign_transaction(&tx)?;
                 let envelope: TxEnvelope = tx.into_signed(signature).into();
                 raws.push(Bytes::from(envelope.encoded_2718()));
                 nonce += 1;

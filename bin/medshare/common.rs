@@ -1,0 +1,49 @@
+//! What every party command needs: where the ledger, the deployment and the store are.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use medshare_ledger::{Ledger, rpc::RpcLedger};
+use medshare_storage::ObjectStore;
+use std::{path::PathBuf, sync::Arc};
+
+/// Where a party finds the others: the ledger, the contracts, the store.
+#[derive(Args, Clone, Debug)]
+pub(crate) struct Connect {
+    /// The Ethereum JSON-RPC endpoint (`medshare node`, anvil, geth, Besu, reth…).
+    #[arg(long, default_value = "http://127.0.0.1:8545", env = "MEDSHARE_RPC")]
+    pub(crate) rpc: String,
+    /// The deployment file written by `medshare deploy` (chain id and contract addresses).
+    #[arg(long, default_value = "deployment.json", env = "MEDSHARE_DEPLOYMENT")]
+    pub(crate) deployment: PathBuf,
+    /// The off-chain store: a directory, or `s3://BUCKET` (endpoint and credentials from
+    /// MEDSHARE_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+    #[arg(long, default_value = "medshare-store", env = "MEDSHARE_STORE")]
+    pub(crate) store: String,
+}
+
+impl Connect {
+    /// The ledger.
+    pub(crate) fn ledger(&self) -> Result<Arc<dyn Ledger>> {
+        Ok(Arc::new(RpcLedger::connect(&self.rpc)?))
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> Result<Arc<dyn ObjectStore>> {
+        medshare_storage::open(&self.store)
+            .with_context(|| format!("opening the store {}", self.store))
+    }
+
+    /// Reads the deployment file's addresses (without checking the chain).
+    pub(crate) fn deployment(&self) -> Result<medshare_chain::Deployment> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct File {
+            contracts: medshare_chain::Deployment,
+        }
+        let bytes = std::fs::read(&self.deployment)
+            .with_context(|| format!("reading {}", self.deployment.display()))?;
+        let file: File = serde_json::from_slice(&bytes)
+            .with_context(|| format!("parsing {}", self.deployment.display()))?;
+        Ok(file.contracts)
+    }
+}

@@ -1,0 +1,34 @@
+//! The parties' workflows (paper §5.2–§5.5, the 11 steps of §5.6).
+//!
+//! Each party has its own key and talks to the others only through the ledger
+//! ([`medshare_chain::Medshare`]) and the off-chain store ([`medshare_storage::ObjectStore`]):
+//!
+//! * [`user`]: the patient (Algorithm 1): encrypt each record under a fresh key, share the key
+//!   to an attested TEE, store ciphertext and TD_i, register by hash; consent per job or by
+//!   policy; read the audit trail.
+//! * [`demander`]: submit a model spec and data requirement (Algorithm 2), and fetch, verify and
+//!   decrypt the result (Algorithm 7), reporting a result that fails verification on chain.
+//! * [`reviewer`]: list pending models, approve or reject them.
+//! * [`tee`]: the TEE's untrusted host runtime: it reads the chain and the store, feeds the
+//!   enclave through its ecall boundary, stores the encrypted result, and sends the transactions
+//!   the enclave wrote and signed (Algorithms 3–6).
+//!
+//! # Invariants
+//!
+//! * Plaintext exists here only in [`user::seal_records`], the patient's own upload step; the
+//!   TEE runtime moves ciphertexts and never receives plaintext from the enclave.
+//! * A patient shares a data key only to a TEE the chain reports active (allowlisted
+//!   measurement, accepted evidence, not revoked).
+//! * The demander accepts a result only if its hash matches the chain and the TEE's signature
+//!   verifies; otherwise it reports the failure on chain.
+
+#![forbid(unsafe_code)]
+
+pub mod demander;
+mod error;
+pub mod meta;
+pub mod reviewer;
+pub mod tee;
+pub mod user;
+
+pub use error::{Error, Result};

@@ -1,0 +1,297 @@
+//! The patient (paper §5.2, Algorithm 1; consent §5.2.3(e); audit §5.5.2).
+
+use crate::{Error, Result, meta::RecordMeta};
+use alloy_primitives::{Address, B256, Bytes};
+use medshare_chain::{Audit, Logged, Medshare};
+use medshare_crypto::{
+    Identity, KeyShare, PublicKey, ciphertext_hash,
+    eip712::{Domain, Record, Signature},
+    pk_c, public_key_from_bytes, seal_record,
+};
+use medshare_primitives::{DataType, JobId, RecordId, Role};
+use medshare_records::PatientRecord;
+use medshare_storage::{Key, ObjectStore};
+use std::{
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+/// Records registered per transaction.
+pub const UPLOAD_BATCH: usize = 100;
+
+/// A record as its owner keeps it: the signed TD_i, and the pad r_C·PK_C it releases with
+/// consent. `Debug` does not print the pad (before consent, it is what stands between the TEE's
+/// key and the data key).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OwnedRecord {
+    /// TD_i.
+    pub record: Record,
+    /// US_i.
+    pub signature: Signature,
+    /// r_C·PK_C (33 bytes).
+    pub pad: Bytes,
+}
+
+impl std::fmt::Debug for OwnedRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnedRecord")
+            .field("ciphertext_hash", &self.record.ciphertextHash)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A sealed record ready to store and register.
+pub struct Sealed {
+    /// The owner's copy.
+    pub owned: OwnedRecord,
+    /// DS_i.
+    pub ciphertext: Vec<u8>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Algorithm 1, stage 1 and the key sharing of eq. (4): for each plaintext a fresh record id and
+/// data key, `DS_i = AES-256-GCM(KEY_i, UDATA_i)` bound to the record id and owner, `HDS_i`,
+/// `CM_i = KEY_i + r_C·PK_C + r_U·PK_T`, and TD_i signed by the owner (US_i, EIP-712, verifying
+/// contract Data). Nothing is sent. The plaintexts are the caller's; this is the only function
+/// of the host-side crates that sees them.
+pub fn seal_records(
+    owner: &Identity,
+    chain: &Medshare,
+    data_type: B256,
+    tee: Address,
+    tee_key: &PublicKey,
+    plaintexts: &[&[u8]],
+) -> Result<Vec<Sealed>> {
+    let d = chain.deployment();
+    let pk_c = pk_c(chain.chain_id(), d.authorization);
+    let domain = Domain::new(chain.chain_id(), d.data);
+    let mut rng = rand::rngs::OsRng;
+    plaintexts
+        .iter()
+        .map(|pt| {
+            let record_id = RecordId::random();
+            let (key, material) = KeyShare::generate(&mut rng, record_id, tee_key, &pk_c);
+            let ciphertext = seal_record(&key, owner.address(), pt)?;
+            let hash = ciphertext_hash(&ciphertext).0;
+            let record = Record {
+                owner: owner.address(),
+                recordId: record_id.0,
+                dataType: data_type,
+                storageIndex: hash,
+                ciphertextHash: hash,
+                timestamp: now(),
+                cm: Bytes::copy_from_slice(material.cm.as_slice()),
+                rUg: Bytes::copy_from_slice(material.r_u_g.as_slice()),
+                padCommitment: material.pad_commitment(),
+                tee,
+            };
+            let signature = owner.sign_typed(&domain, &record)?;
+            Ok(Sealed {
+                owned: OwnedRecord {
+                    record,
+                    signature,
+                    pad: Bytes::copy_from_slice(material.r_c_pk_c.as_slice()),
+                },
+                ciphertext,
+            })
+        })
+        .collect()
+}
+
+/// One use of one of the patient's records (Fig. 4).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AuditRow {
+    /// The job (MID_j's submission).
+    pub job: B256,
+    /// The record (HDS_i).
+    pub record: B256,
+    /// The demander (PK_j).
+    pub demander: Address,
+    /// model_j: the model's hash.
+    pub model_hash: B256,
+    /// RM_j's hash.
+    pub requirement_hash: B256,
+    /// HRT_j.
+    pub model_hash_ok: bool,
+    /// HRT_i.
+    pub record_hash_ok: bool,
+    /// PK_T's address.
+    pub tee: Address,
+    /// Block time of the entry.
+    pub timestamp: u64,
+    /// The block.
+    pub block: Option<u64>,
+}
+
+impl From<Logged<Audit::AuditRecorded>> for AuditRow {
+    fn from(l: Logged<Audit::AuditRecorded>) -> Self {
+        let e = l.event;
+        Self {
+            job: e.jobId,
+            record: e.ciphertextHash,
+            demander: e.demander,
+            model_hash: e.modelHash,
+            requirement_hash: e.requirementHash,
+            model_hash_ok: e.modelHashOk,
+            record_hash_ok: e.recordHashOk,
+            tee: e.tee,
+            timestamp: e.timestamp,
+            block: l.block_number,
+        }
+    }
+}
+
+/// A patient: its key, its handle on the chain, and the store its ciphertexts go to.
+pub struct Patient {
+    identity: Identity,
+    chain: Medshare,
+    store: Arc<dyn ObjectStore>,
+}
+
+impl Patient {
+    /// The patient `identity`, whose wallet `chain` holds.
+    pub fn new(identity: Identity, chain: Medshare, store: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            identity,
+            chain,
+            store,
+        }
+    }
+
+    /// The patient's address (PK_i).
+    pub fn address(&self) -> Address {
+        self.identity.address()
+    }
+
+    /// The patient's chain handle.
+    pub fn chain(&self) -> &Medshare {
+        &self.chain
+    }
+
+    /// Registers as a user (once).
+    pub async fn register(&self) -> Result<()> {
+        self.chain
+            .register(Role::User, self.identity.public_key_uncompressed())
+            .await?;
+        Ok(())
+    }
+
+    /// PK_T of `tee`, after checking on chain that it is an active TEE: a key is never shared
+    /// with a TEE whose attestation governance has not accepted.
+    pub async fn tee_key(&self, tee: Address) -> Result<PublicKey> {
+        if !self.chain.is_active_tee(tee).await? {
+            return Err(Error::TeeNotActive(tee));
+        }
+        let bytes = self.chain.public_key_of(tee).await?;
+        Ok(public_key_from_bytes(&bytes)?)
+    }
+
+    /// Algorithm 1: encrypts each record under a fresh key shared to `tee`, stores ciphertext
+    /// and TD_i, and registers them by hash, `UPLOAD_BATCH` per transaction. `progress` is told
+    /// how many records are done. Returns the owner's copies (keep them: the pads are needed to
+    /// consent).
+    pub async fn upload(
+        &self,
+        data_type: &DataType,
+        records: &[PatientRecord],
+        tee: Address,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<OwnedRecord>> {
+        let tee_key = self.tee_key(tee).await?;
+        let mut owned = Vec::with_capacity(records.len());
+        for chunk in records.chunks(UPLOAD_BATCH) {
+            let plaintexts = chunk
+                .iter()
+                .map(PatientRecord::to_bytes)
+                .collect::<medshare_records::Result<Vec<_>>>()?;
+            let refs: Vec<&[u8]> = plaintexts.iter().map(|p| p.as_slice()).collect();
+            let sealed = seal_records(
+                &self.identity,
+                &self.chain,
+                data_type.id(),
+                tee,
+                &tee_key,
+                &refs,
+            )?;
+            drop(plaintexts);
+            owned.extend(self.store_and_register(sealed).await?);
+            progress(owned.len());
+        }
+        Ok(owned)
+    }
+
+    /// Stores sealed records (ciphertext, then TD_i and US_i) and registers them in one
+    /// transaction. Storage first: a registered record is always fetchable.
+    pub async fn store_and_register(&self, sealed: Vec<Sealed>) -> Result<Vec<OwnedRecord>> {
+        let mut owned = Vec::with_capacity(sealed.len());
+        for s in sealed {
+            let hash = s.owned.record.ciphertextHash;
+            self.store.put(&Key::record(&hash.0), s.ciphertext).await?;
+            let meta = RecordMeta {
+                record: s.owned.record.clone(),
+                signature: s.owned.signature.to_bytes(),
+            };
+            let json = serde_json::to_vec(&meta).map_err(|e| Error::Missing(e.to_string()))?;
+            self.store.put(&Key::record_meta(&hash.0), json).await?;
+            owned.push(s.owned);
+        }
+        if let Some(first) = owned.first() {
+            let data_type = first.record.dataType;
+            let records: Vec<Record> = owned.iter().map(|o| o.record.clone()).collect();
+            self.chain.register_records(data_type, &records).await?;
+        }
+        Ok(owned)
+    }
+
+    /// Consents to `job` using `record`: releases its pad with the grant.
+    pub async fn grant(&self, record: &OwnedRecord, job: JobId) -> Result<()> {
+        self.chain
+            .grant(&record.record, job, record.pad.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Withdraws the consent to `job`.
+    pub async fn revoke(&self, record: &OwnedRecord, job: JobId) -> Result<()> {
+        self.chain.revoke(&record.record, job).await?;
+        Ok(())
+    }
+
+    /// Sets a standing policy for the data type of `records` (any approved job of that type)
+    /// and releases their pads; or clears it (`allow = false`; released pads stay public, and
+    /// the enclave checks the policy before every use).
+    pub async fn set_policy(
+        &self,
+        data_type: &DataType,
+        records: &[OwnedRecord],
+        allow: bool,
+    ) -> Result<()> {
+        self.chain.set_policy(data_type.id(), allow).await?;
+        if allow && !records.is_empty() {
+            let batch: Vec<(Record, Bytes)> = records
+                .iter()
+                .map(|r| (r.record.clone(), r.pad.clone()))
+                .collect();
+            for chunk in batch.chunks(UPLOAD_BATCH) {
+                self.chain.release_pads(chunk).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every use of the patient's records, oldest first.
+    pub async fn audit_trail(&self) -> Result<Vec<AuditRow>> {
+        Ok(self
+            .chain
+            .audit_of_owner(self.address())
+            .await?
+            .into_iter()
+            .map(AuditRow::from)
+            .collect())
+    }
+}

@@ -1,0 +1,51 @@
+//! Errors of the storage crate.
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// What went wrong storing or fetching an object.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No object under this key.
+    #[error("no object {key} in {store}")]
+    NotFound {
+        /// The key.
+        key: String,
+        /// The store.
+        store: String,
+    },
+    /// A key is not a valid storage path.
+    #[error("invalid storage key {key:?}: {reason}")]
+    BadKey {
+        /// The key.
+        key: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// An object is larger than [`crate::MAX_OBJECT_BYTES`].
+    #[error("object {key} is {len} bytes, more than the {max} accepted")]
+    TooLarge {
+        /// The key.
+        key: String,
+        /// Its size.
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The store is misconfigured (missing endpoint, credentials, bad directory).
+    #[error("storage configuration: {0}")]
+    Config(String),
+    /// The file system or the S3 service failed.
+    #[error("storage {store}: {op} {key}: {reason}")]
+    Io {
+        /// The store.
+        store: String,
+        /// The operation.
+        op: &'static str,
+        /// The key.
+        key: String,
+        /// What failed.
+        reason: String,
+    },
+}

@@ -1,0 +1,70 @@
+//! Off-chain storage: where ciphertexts live, addressed by their storage index.
+//!
+//! # What this crate owns
+//!
+//! [`ObjectStore`] is the interface every party uses: `put` an object under a [`Key`], `get`
+//! it back. Two backends implement it:
+//!
+//! * [`LocalStore`] (the default): a directory. A write goes to a temporary file in the same
+//!   directory, is flushed to disk (`fsync`), renamed over the key and the directory is flushed,
+//!   so an object is either absent or complete, and a `put` that returned survives a crash.
+//!   Written by hand rather than with `object_store`'s `LocalFileSystem`, which renames
+//!   atomically but does not `fsync`.
+//! * [`S3Store`]: any S3-compatible service (AWS, Garage, MinIO…) through the `object_store`
+//!   crate. S3 PUTs are atomic: a reader sees the old object or the new one, never a part.
+//!
+//! [`open`] picks one from a location string: `s3://BUCKET` or a directory path.
+//!
+//! # What it does not do
+//!
+//! It never sees plaintext: callers store ciphertexts and public metadata (a record's TD_i and
+//! US_i, a result's signature). It does not check what it stores: integrity comes from hashes
+//! registered on chain, checked by whoever reads the object.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod key;
+mod local;
+mod s3;
+
+pub use error::{Error, Result};
+pub use key::Key;
+pub use local::LocalStore;
+pub use s3::{S3Config, S3Store};
+
+use std::sync::Arc;
+
+/// The largest object a store accepts or returns (a record is far smaller).
+pub const MAX_OBJECT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Where parties put and get ciphertexts.
+#[async_trait::async_trait]
+pub trait ObjectStore: Send + Sync + std::fmt::Debug {
+    /// Stores `bytes` under `key`, replacing what was there. When this returns `Ok`, the object
+    /// is durable and complete; before, no reader sees a partial object.
+    async fn put(&self, key: &Key, bytes: Vec<u8>) -> Result<()>;
+    /// The object under `key`, or [`Error::NotFound`].
+    async fn get(&self, key: &Key) -> Result<Vec<u8>>;
+    /// Whether an object exists under `key`.
+    async fn exists(&self, key: &Key) -> Result<bool> {
+        match self.get(key).await {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+    /// A short description for messages (`dir /path`, `s3://bucket at http://…`).
+    fn describe(&self) -> String;
+}
+
+/// Opens the store at `location`: `s3://BUCKET` (endpoint, region and credentials from the
+/// environment, see [`S3Config::from_env`]) or a directory path (created if missing).
+pub fn open(location: &str) -> Result<Arc<dyn ObjectStore>> {
+    if let Some(bucket) = location.strip_prefix("s3://") {
+        let bucket = bucket.trim_end_matches('/');
+        Ok(Arc::new(S3Store::new(S3Config::from_env(bucket)?)?))
+    } else {
+        Ok(Arc::new(LocalStore::open(location)?))
+    }
+}

@@ -1,0 +1,144 @@
+//! [`S3Store`]: any S3-compatible object store, through the `object_store` crate.
+
+use crate::{Error, Key, MAX_OBJECT_BYTES, ObjectStore, Result};
+use object_store::{
+    ObjectStoreExt, PutPayload,
+    aws::{AmazonS3, AmazonS3Builder},
+    path::Path,
+};
+
+/// Where an S3 bucket is and how to reach it.
+#[derive(Clone)]
+pub struct S3Config {
+    /// The bucket.
+    pub bucket: String,
+    /// The service endpoint, e.g. `http://127.0.0.1:3900` for a local Garage; `None` for AWS.
+    pub endpoint: Option<String>,
+    /// The region (`garage` for Garage's default).
+    pub region: String,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret.
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl S3Config {
+    /// The bucket `bucket` with the endpoint, region and credentials from the environment:
+    /// `MEDSHARE_S3_ENDPOINT` (or `AWS_ENDPOINT_URL`), `AWS_REGION` (default `us-east-1`),
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.
+    pub fn from_env(bucket: &str) -> Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let need = |name: &str| {
+            var(name).ok_or_else(|| {
+                Error::Config(format!("s3://{bucket} needs {name} in the environment"))
+            })
+        };
+        if bucket.is_empty() {
+            return Err(Error::Config("s3:// needs a bucket name".into()));
+        }
+        Ok(Self {
+            bucket: bucket.to_owned(),
+            endpoint: var("MEDSHARE_S3_ENDPOINT").or_else(|| var("AWS_ENDPOINT_URL")),
+            region: var("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+            access_key_id: need("AWS_ACCESS_KEY_ID")?,
+            secret_access_key: need("AWS_SECRET_ACCESS_KEY")?,
+        })
+    }
+}
+
+/// A bucket of an S3-compatible service.
+#[derive(Debug)]
+pub struct S3Store {
+    inner: AmazonS3,
+    describe: String,
+}
+
+impl S3Store {
+    /// Connects (lazily: no request is made until the first operation).
+    pub fn new(config: S3Config) -> Result<Self> {
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(&config.bucket)
+            .with_region(&config.region)
+            .with_access_key_id(&config.access_key_id)
+            .with_secret_access_key(&config.secret_access_key);
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        let inner = builder.build().map_err(|e| Error::Config(e.to_string()))?;
+        let describe = match &config.endpoint {
+            Some(e) => format!("s3://{} at {e}", config.bucket),
+            None => format!("s3://{}", config.bucket),
+        };
+        Ok(Self { inner, describe })
+    }
+
+    fn io(&self, op: &'static str, key: &Key, e: object_store::Error) -> Error {
+        match e {
+            object_store::Error::NotFound { .. } => Error::NotFound {
+                key: key.to_string(),
+                store: self.describe.clone(),
+            },
+            other => Error::Io {
+                store: self.describe.clone(),
+                op,
+                key: key.to_string(),
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for S3Store {
+    async fn put(&self, key: &Key, bytes: Vec<u8>) -> Result<()> {
+        if bytes.len() as u64 > MAX_OBJECT_BYTES {
+            return Err(Error::TooLarge {
+                key: key.to_string(),
+                len: bytes.len() as u64,
+                max: MAX_OBJECT_BYTES,
+            });
+        }
+        self.inner
+            .put(&Path::from(key.as_str()), PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.io("put", key, e))
+    }
+
+    async fn get(&self, key: &Key) -> Result<Vec<u8>> {
+        let result = self
+            .inner
+            .get(&Path::from(key.as_str()))
+            .await
+            .map_err(|e| self.io("get", key, e))?;
+        let len = result.meta.size;
+        if len > MAX_OBJECT_BYTES {
+            return Err(Error::TooLarge {
+                key: key.to_string(),
+                len,
+                max: MAX_OBJECT_BYTES,
+            });
+        }
+        let bytes = result.bytes().await.map_err(|e| self.io("get", key, e))?;
+        Ok(bytes.to_vec())
+    }
+
+    fn describe(&self) -> String {
+        self.describe.clone()
+    }
+}
