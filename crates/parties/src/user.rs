@@ -1,11 +1,11 @@
 //! The patient (paper §5.2, Algorithm 1; consent §5.2.3(e); audit §5.5.2).
 
 use crate::{Error, Result, meta::RecordMeta};
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use medshare_chain::{Audit, Logged, Medshare};
 use medshare_crypto::{
     Identity, KeyShare, PublicKey, ciphertext_hash,
-    eip712::{Domain, Record, Signature},
+    eip712::{Consent, Domain, Record, Signature},
     pk_c, public_key_from_bytes, seal_record,
 };
 use medshare_primitives::{DataType, JobId, RecordId, Role};
@@ -254,6 +254,26 @@ impl Patient {
             .grant(&record.record, job, record.pad.clone())
             .await?;
         Ok(())
+    }
+
+    /// A consent to `job` for `record`, signed off chain (EIP-712 `Consent`, verifying contract
+    /// Authorization, the owner's current nonce, valid until `deadline`), for anyone to relay
+    /// with `Authorization.grantWithSignature`. It is good once, on this chain, for this contract.
+    pub async fn signed_consent(
+        &self,
+        record: &OwnedRecord,
+        job: JobId,
+        deadline: u64,
+    ) -> Result<Signature> {
+        let consent = Consent {
+            ciphertextHash: record.record.ciphertextHash,
+            jobId: job.0,
+            rCPkC: record.pad.clone(),
+            nonce: self.chain.consent_nonce(self.address()).await?,
+            deadline: U256::from(deadline),
+        };
+        let domain = Domain::new(self.chain.chain_id(), self.chain.deployment().authorization);
+        Ok(self.identity.sign_typed(&domain, &consent)?)
     }
 
     /// Withdraws the consent to `job`.
