@@ -42,6 +42,10 @@ pub(crate) struct DemoArgs {
     /// Default: a temporary directory, removed at the end.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Read the patients from this CSV file (columns of the breast-cancer-wdbc data type, as
+    /// data/wdbc/wdbc.csv) instead of the data set shipped in the binary.
+    #[arg(long)]
+    csv: Option<PathBuf>,
     /// Use only the first N patients of the data set.
     #[arg(long, value_parser = clap::value_parser!(u64).range(20..=569))]
     patients: Option<u64>,
@@ -137,7 +141,12 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     };
     let schema = Schema::wdbc();
     let data_type = schema.data_type()?;
-    let mut imported = medshare_records::csv::read(&schema, WDBC_CSV)?;
+    let text = match &args.csv {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        None => WDBC_CSV.to_owned(),
+    };
+    let mut imported = medshare_records::csv::read(&schema, &text)?;
+    drop(text);
     if let Some(n) = args.patients {
         imported.truncate(usize::try_from(n)?);
     }

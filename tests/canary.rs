@@ -1,0 +1,84 @@
+//! The canary: a distinctive value in one patient's record is decrypted and trained on inside
+//! the enclave process, and appears nowhere else: not in the chain's store, not in any stored
+//! object, not in any file of the demo's state, not in the host process's output or logs (which
+//! include the enclave process's, whose stderr it inherits).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{path::Path, process::Command};
+
+const WDBC: &str = include_str!("../data/wdbc/wdbc.csv");
+/// Not a value of the data set; written as the first patient's radius_mean.
+const CANARY: &str = "7331.0421";
+
+fn needles() -> Vec<Vec<u8>> {
+    let v: f64 = CANARY.parse().unwrap();
+    vec![
+        CANARY.as_bytes().to_vec(),
+        v.to_le_bytes().to_vec(),
+        v.to_be_bytes().to_vec(),
+        (v as f32).to_le_bytes().to_vec(),
+    ]
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn a_patients_value_leaves_no_trace_outside_the_enclave() {
+    let work = tempfile::tempdir().unwrap();
+    let mut lines: Vec<String> = WDBC.lines().map(str::to_owned).collect();
+    let mut first: Vec<String> = lines[1].split(',').map(str::to_owned).collect();
+    assert_eq!(lines[0].split(',').nth(1), Some("radius_mean"));
+    first[1] = CANARY.to_owned();
+    lines[1] = first.join(",");
+    let csv = work.path().join("patients.csv");
+    std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    // The scan finds the canary where it is (the patient's own input).
+    assert!(contains(&std::fs::read(&csv).unwrap(), CANARY.as_bytes()));
+
+    let state = work.path().join("state");
+    let out = Command::new(env!("CARGO_BIN_EXE_medshare"))
+        .args(["demo", "--patients", "40", "--json", "--csv"])
+        .arg(&csv)
+        .arg("--data-dir")
+        .arg(&state)
+        .env("RUST_LOG", "debug")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (out.stdout, out.stderr);
+    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+    // The canary's record was decrypted and used, in another process than the host's.
+    assert_eq!(summary["records_used"], 40);
+    assert_ne!(summary["enclave_pid"], summary["host_pid"]);
+    assert!(!stderr.is_empty(), "debug logging produced output to scan");
+
+    for needle in needles() {
+        assert!(!contains(&stdout, &needle), "canary in the host's stdout");
+        assert!(!contains(&stderr, &needle), "canary in the host's (and enclave's) logs");
+    }
+    let mut all = Vec::new();
+    files(&state, &mut all);
+    assert!(all.iter().any(|p| p.ends_with("chain.redb")), "the chain is among the scanned files");
+    assert!(all.iter().filter(|p| p.to_string_lossy().contains("/store/records/")).count() >= 80);
+    for path in all {
+        let bytes = std::fs::read(&path).unwrap();
+        for needle in needles() {
+            assert!(!contains(&bytes, &needle), "canary in {}", path.display());
+        }
+    }
+}
