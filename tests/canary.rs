@@ -60,7 +60,11 @@ fn a_patients_value_leaves_no_trace_outside_the_enclave() {
         .output()
         .unwrap();
     let (stdout, stderr) = (out.stdout, out.stderr);
-    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&stderr));
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
     // The canary's record was decrypted and used, in another process than the host's.
     assert_eq!(summary["records_used"], 40);
@@ -69,12 +73,23 @@ fn a_patients_value_leaves_no_trace_outside_the_enclave() {
 
     for needle in needles() {
         assert!(!contains(&stdout, &needle), "canary in the host's stdout");
-        assert!(!contains(&stderr, &needle), "canary in the host's (and enclave's) logs");
+        assert!(
+            !contains(&stderr, &needle),
+            "canary in the host's (and enclave's) logs"
+        );
     }
     let mut all = Vec::new();
     files(&state, &mut all);
-    assert!(all.iter().any(|p| p.ends_with("chain.redb")), "the chain is among the scanned files");
-    assert!(all.iter().filter(|p| p.to_string_lossy().contains("/store/records/")).count() >= 80);
+    assert!(
+        all.iter().any(|p| p.ends_with("chain.redb")),
+        "the chain is among the scanned files"
+    );
+    assert!(
+        all.iter()
+            .filter(|p| p.to_string_lossy().contains("/store/records/"))
+            .count()
+            >= 80
+    );
     for path in all {
         let bytes = std::fs::read(&path).unwrap();
         for needle in needles() {

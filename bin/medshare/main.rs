@@ -13,6 +13,7 @@ mod deploy;
 mod enclave;
 mod key;
 mod node;
+mod parties;
 mod password;
 mod scenario;
 
@@ -39,6 +40,18 @@ enum Command {
     Node(node::NodeArgs),
     /// Deploy the five contracts to an Ethereum JSON-RPC node and write the deployment file.
     Deploy(deploy::DeployArgs),
+    /// The patient: upload records, consent, revoke, read the audit trail.
+    #[command(subcommand)]
+    User(parties::UserCommand),
+    /// The research institute: submit a model, fetch and decrypt its result.
+    #[command(subcommand)]
+    Demander(parties::DemanderCommand),
+    /// The reviewer: list, approve or reject submitted models.
+    #[command(subcommand)]
+    Reviewer(parties::ReviewerCommand),
+    /// Governance (admins): allowlist enclave measurements, appoint reviewers, revoke TEEs.
+    #[command(subcommand)]
+    Governance(parties::GovernanceCommand),
     /// The TEE's process: the enclave and its host runtime (register, run a job).
     #[command(subcommand)]
     Enclave(enclave::EnclaveCommand),
@@ -64,6 +77,10 @@ fn main() -> Result<()> {
             Command::Demo(args) => demo::run(args).await,
             Command::Node(args) => node::run(args).await,
             Command::Deploy(args) => deploy::run(args).await,
+            Command::User(command) => parties::user(command).await,
+            Command::Demander(command) => parties::demander(command).await,
+            Command::Reviewer(command) => parties::reviewer(command).await,
+            Command::Governance(command) => parties::governance(command).await,
             Command::Enclave(command) => enclave::run(command).await,
             Command::Key(command) => key::run(command),
             Command::Bench(command) => bench::run(command).await,

@@ -1,0 +1,597 @@
+//! `medshare user|demander|reviewer`: each party in its own process, with its own keystore,
+//! against `medshare node` or any Ethereum node, and the shared store.
+
+use crate::{common::Connect, password};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use medshare_chain::{Medshare, Wallet};
+use medshare_crypto::{Identity, open_keystore};
+use medshare_parties::{
+    demander::Demander,
+    reviewer::Reviewer,
+    user::{OwnedRecord, Patient},
+};
+use medshare_primitives::{DataType, JobId};
+use medshare_records::{DataRequirement, Schema};
+use medshare_training::{Metrics, ModelSpec};
+use std::path::{Path, PathBuf};
+
+/// Who is acting: a keystore and where the others are.
+#[derive(Args)]
+pub(crate) struct Party {
+    #[command(flatten)]
+    connect: Connect,
+    /// The party's keystore (`medshare key new`).
+    #[arg(long, env = "MEDSHARE_KEYSTORE")]
+    keystore: PathBuf,
+    /// Read the keystore password from this file (else MEDSHARE_PASSWORD, else a prompt).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+impl Party {
+    async fn open(&self) -> Result<(Identity, Medshare)> {
+        let password = password::read(
+            self.password_file.as_deref(),
+            &self.keystore.display().to_string(),
+            false,
+        )?;
+        let identity = open_keystore(&self.keystore, password.as_bytes())?;
+        let wallet = Wallet::new(self.connect.ledger()?, identity.signer().clone())
+            .await
+            .with_context(|| format!("connecting to the node at {}", self.connect.rpc))?;
+        let chain = Medshare::load_deployment(wallet, &self.connect.deployment)
+            .await
+            .with_context(|| {
+                format!(
+                    "attaching to the deployment in {}",
+                    self.connect.deployment.display()
+                )
+            })?;
+        Ok((identity, chain))
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------- user
+
+#[derive(Subcommand)]
+pub(crate) enum UserCommand {
+    /// Register as a user (patient).
+    Register(Party),
+    /// Split a CSV or FHIR R4 bundle into records of a data type, encrypt each under a fresh key
+    /// shared to a TEE, store them and register them by hash (Algorithm 1).
+    Upload(UploadArgs),
+    /// Consent to a job for every record of its data type in the state file.
+    Grant(JobArgs),
+    /// Withdraw the consent to a job.
+    Revoke(JobArgs),
+    /// Set (or clear) a standing consent: any reviewed model for a data type.
+    Policy(PolicyArgs),
+    /// List every use of your records: which demander, which model, the checks, which TEE, when.
+    Audit(Party),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Csv,
+    Fhir,
+}
+
+#[derive(Args)]
+pub(crate) struct UploadArgs {
+    #[command(flatten)]
+    party: Party,
+    /// The records: CSV (one row per patient) or a FHIR R4 Bundle (JSON).
+    #[arg(long)]
+    input: PathBuf,
+    /// The input format (default: from the file extension, .json = FHIR).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// The data type: `breast-cancer-wdbc` (built in) or a schema JSON file.
+    #[arg(long, default_value = "breast-cancer-wdbc")]
+    schema: String,
+    /// The TEE to share the data keys with (must be active on chain).
+    #[arg(long)]
+    tee: alloy_primitives::Address,
+    /// Where your record copies (with the pads you release on consent) are kept; default
+    /// KEYSTORE.records.json (0600). Keep it: without it you cannot consent.
+    #[arg(long)]
+    state: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct JobArgs {
+    #[command(flatten)]
+    party: Party,
+    /// The job id (0x…).
+    #[arg(long)]
+    job: JobId,
+    /// The state file written by `upload` (default KEYSTORE.records.json).
+    #[arg(long)]
+    state: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct PolicyArgs {
+    #[command(flatten)]
+    party: Party,
+    /// The data type name.
+    #[arg(long)]
+    data_type: String,
+    /// Allow any reviewed model (releases the pads of your records of this type).
+    #[arg(long, conflicts_with = "deny", required_unless_present = "deny")]
+    allow: bool,
+    /// Clear the policy.
+    #[arg(long)]
+    deny: bool,
+    /// The state file written by `upload` (default KEYSTORE.records.json).
+    #[arg(long)]
+    state: Option<PathBuf>,
+}
+
+fn schema(name: &str) -> Result<Schema> {
+    if name == "breast-cancer-wdbc" {
+        return Ok(Schema::wdbc());
+    }
+    let bytes = std::fs::read(name).with_context(|| format!("reading the schema {name}"))?;
+    Ok(Schema::from_json(&bytes)?)
+}
+
+fn state_path(party: &Party, state: &Option<PathBuf>) -> PathBuf {
+    state
+        .clone()
+        .unwrap_or_else(|| party.keystore.with_extension("records.json"))
+}
+
+fn load_state(path: &Path) -> Result<Vec<OwnedRecord>> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Writes the state atomically, 0600 (it holds the pads).
+fn save_state(path: &Path, records: &[OwnedRecord]) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    file.write_all(&serde_json::to_vec_pretty(records)?)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+pub(crate) async fn user(command: UserCommand) -> Result<()> {
+    match command {
+        UserCommand::Register(party) => {
+            let (identity, chain) = party.open().await?;
+            let store = party.connect.store()?;
+            Patient::new(identity, chain.clone(), store)
+                .register()
+                .await?;
+            println!("registered {} as a user", chain.address());
+        }
+        UserCommand::Upload(args) => {
+            let schema = schema(&args.schema)?;
+            let text = std::fs::read_to_string(&args.input)
+                .with_context(|| format!("reading {}", args.input.display()))?;
+            let format =
+                args.format
+                    .unwrap_or(if args.input.extension().is_some_and(|e| e == "json") {
+                        Format::Fhir
+                    } else {
+                        Format::Csv
+                    });
+            let imported = match format {
+                Format::Csv => medshare_records::csv::read(&schema, &text)?,
+                Format::Fhir => medshare_records::fhir::read_bundle(&schema, &text)?,
+            };
+            drop(text);
+            let records: Vec<_> = imported.into_iter().map(|i| i.record).collect();
+            let (identity, chain) = args.party.open().await?;
+            let patient = Patient::new(identity, chain, args.party.connect.store()?);
+            let bar = if args.party.json {
+                ProgressBar::hidden()
+            } else {
+                ProgressBar::new(records.len() as u64)
+            };
+            bar.set_style(ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} records {elapsed}",
+            )?);
+            let owned = patient
+                .upload(&schema.data_type()?, &records, args.tee, &|n| {
+                    bar.set_position(n as u64)
+                })
+                .await?;
+            bar.finish_and_clear();
+            let path = state_path(&args.party, &args.state);
+            let mut all = load_state(&path)?;
+            all.extend(owned.iter().cloned());
+            save_state(&path, &all)?;
+            let hashes: Vec<String> = owned
+                .iter()
+                .map(|o| o.record.ciphertextHash.to_string())
+                .collect();
+            if args.party.json {
+                print_json(&serde_json::json!({ "registered": hashes, "state": path }))?;
+            } else {
+                println!(
+                    "{} records encrypted, stored and registered; your copies are in {}",
+                    owned.len(),
+                    path.display()
+                );
+            }
+        }
+        UserCommand::Grant(args) => consent(args, true).await?,
+        UserCommand::Revoke(args) => consent(args, false).await?,
+        UserCommand::Policy(args) => {
+            let (identity, chain) = args.party.open().await?;
+            let data_type = DataType::new(args.data_type.clone())?;
+            let records: Vec<OwnedRecord> = load_state(&state_path(&args.party, &args.state))?
+                .into_iter()
+                .filter(|r| r.record.dataType == data_type.id())
+                .collect();
+            let patient = Patient::new(identity, chain, args.party.connect.store()?);
+            patient.set_policy(&data_type, &records, args.allow).await?;
+            println!(
+                "standing policy for {}: {}",
+                args.data_type,
+                if args.allow {
+                    "any reviewed model"
+                } else {
+                    "none"
+                }
+            );
+        }
+        UserCommand::Audit(party) => {
+            let (identity, chain) = party.open().await?;
+            let patient = Patient::new(identity, chain, party.connect.store()?);
+            let trail = patient.audit_trail().await?;
+            if party.json {
+                print_json(&trail)?;
+            } else if trail.is_empty() {
+                println!("no use of your records yet");
+            } else {
+                for r in trail {
+                    println!(
+                        "block {} (t={}): record {} used in job {} by demander {} on TEE {}; model {} (hash ok: {}), record hash ok: {}",
+                        r.block.unwrap_or_default(),
+                        r.timestamp,
+                        r.record,
+                        r.job,
+                        r.demander,
+                        r.tee,
+                        r.model_hash,
+                        r.model_hash_ok,
+                        r.record_hash_ok
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn consent(args: JobArgs, grant: bool) -> Result<()> {
+    let (identity, chain) = args.party.open().await?;
+    let data_type = chain
+        .submission_of(args.job)
+        .await?
+        .with_context(|| format!("no job {} on chain", args.job.0))?
+        .event
+        .dataType;
+    let records: Vec<OwnedRecord> = load_state(&state_path(&args.party, &args.state))?
+        .into_iter()
+        .filter(|r| r.record.dataType == data_type)
+        .collect();
+    if records.is_empty() {
+        bail!("none of your records is of the job's data type");
+    }
+    let patient = Patient::new(identity, chain, args.party.connect.store()?);
+    for r in &records {
+        if grant {
+            patient.grant(r, args.job).await?;
+        } else {
+            patient.revoke(r, args.job).await?;
+        }
+    }
+    println!(
+        "{} {} records for job {}",
+        if grant { "granted" } else { "revoked" },
+        records.len(),
+        args.job.0
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------- demander
+
+#[derive(Subcommand)]
+pub(crate) enum DemanderCommand {
+    /// Register as a demander (research institute).
+    Register(Party),
+    /// Sign and submit a model spec and its data requirement (Algorithm 2); prints the job id.
+    Submit(SubmitArgs),
+    /// Download a job's result, check its hash and the TEE's signature, decrypt it (Algorithm 7).
+    /// A result that fails the checks is reported on chain.
+    Result(ResultArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct SubmitArgs {
+    #[command(flatten)]
+    party: Party,
+    /// The model spec (JSON; see `medshare_training::ModelSpec`).
+    #[arg(long)]
+    model: PathBuf,
+    /// The data requirement RM_j (JSON: data_type, features, label, min_cohort).
+    #[arg(long)]
+    requirement: PathBuf,
+}
+
+#[derive(Args)]
+pub(crate) struct ResultArgs {
+    #[command(flatten)]
+    party: Party,
+    /// The job id.
+    #[arg(long)]
+    job: JobId,
+    /// Also write the decrypted result MRT_j (JSON) here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub(crate) async fn demander(command: DemanderCommand) -> Result<()> {
+    match command {
+        DemanderCommand::Register(party) => {
+            let (identity, chain) = party.open().await?;
+            Demander::new(identity, chain.clone(), party.connect.store()?)
+                .register()
+                .await?;
+            println!("registered {} as a demander", chain.address());
+        }
+        DemanderCommand::Submit(args) => {
+            let spec = ModelSpec::from_json(
+                &std::fs::read(&args.model)
+                    .with_context(|| format!("reading {}", args.model.display()))?,
+            )?;
+            let requirement = DataRequirement::from_json(
+                &std::fs::read(&args.requirement)
+                    .with_context(|| format!("reading {}", args.requirement.display()))?,
+            )?;
+            let (identity, chain) = args.party.open().await?;
+            let job = Demander::new(identity, chain, args.party.connect.store()?)
+                .submit(&spec, &requirement)
+                .await?;
+            if args.party.json {
+                print_json(&serde_json::json!({ "job": job.0 }))?;
+            } else {
+                println!("submitted job {} (pending review)", job.0);
+            }
+        }
+        DemanderCommand::Result(args) => {
+            let (identity, chain) = args.party.open().await?;
+            let output = Demander::new(identity, chain, args.party.connect.store()?)
+                .fetch_result(args.job)
+                .await?;
+            if let Some(out) = &args.out {
+                std::fs::write(out, serde_json::to_vec_pretty(&output)?)
+                    .with_context(|| format!("writing {}", out.display()))?;
+            }
+            if args.party.json {
+                print_json(&output)?;
+            } else {
+                println!(
+                    "job {}: {} trained on {} records",
+                    args.job.0,
+                    output.model.name(),
+                    output.records_used
+                );
+                match output.metrics {
+                    Metrics::Classification { accuracy, roc_auc } => println!(
+                        "held-out accuracy {accuracy:.4}, ROC AUC {}",
+                        roc_auc.map_or("n/a".into(), |a| format!("{a:.4}"))
+                    ),
+                    Metrics::Regression { rmse, r2 } => {
+                        println!(
+                            "held-out RMSE {rmse:.4}, R² {}",
+                            r2.map_or("n/a".into(), |a| format!("{a:.4}"))
+                        )
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------- reviewer
+
+#[derive(Subcommand)]
+pub(crate) enum ReviewerCommand {
+    /// List submitted models awaiting review, with their specs and requirements.
+    List(Party),
+    /// Approve a pending model: TEEs may then run it on consented records.
+    Approve(JobArgs),
+    /// Reject a pending model.
+    Reject(RejectArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct RejectArgs {
+    #[command(flatten)]
+    job: JobArgs,
+    /// Why (recorded on chain).
+    #[arg(long)]
+    reason: String,
+}
+
+pub(crate) async fn reviewer(command: ReviewerCommand) -> Result<()> {
+    match command {
+        ReviewerCommand::List(party) => {
+            let (_, chain) = party.open().await?;
+            let pending = Reviewer::new(chain).pending().await?;
+            let rows: Vec<_> = pending
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "job": s.job.0,
+                        "demander": s.demander,
+                        "data_type": s.data_type,
+                        "spec": s.spec.as_ref().map_or_else(|e| serde_json::json!({ "invalid": e }), |v| serde_json::json!(v)),
+                        "requirement": s.requirement.as_ref().map_or_else(|e| serde_json::json!({ "invalid": e }), |v| serde_json::json!(v)),
+                    })
+                })
+                .collect();
+            if party.json {
+                print_json(&rows)?;
+            } else if rows.is_empty() {
+                println!("no model awaits review");
+            } else {
+                for row in rows {
+                    println!("{}", serde_json::to_string_pretty(&row)?);
+                }
+            }
+        }
+        ReviewerCommand::Approve(args) => {
+            let (_, chain) = args.party.open().await?;
+            Reviewer::new(chain).approve(args.job).await?;
+            println!("approved job {}", args.job.0);
+        }
+        ReviewerCommand::Reject(args) => {
+            let (_, chain) = args.job.party.open().await?;
+            Reviewer::new(chain)
+                .reject(args.job.job, &args.reason)
+                .await?;
+            println!("rejected job {}", args.job.job.0);
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------- governance
+
+#[derive(Subcommand)]
+pub(crate) enum GovernanceCommand {
+    /// Allowlist (or delist) an enclave measurement.
+    Measurement(MeasurementArgs),
+    /// Accept (or refuse) simulated attestation evidence: only for tests and demos.
+    AcceptSimulated(AcceptArgs),
+    /// Appoint the holder of a public key as a reviewer.
+    AppointReviewer(KeyArgs),
+    /// Add an admin.
+    AddAdmin(AddressArgs),
+    /// Revoke a TEE (e.g. its key leaked).
+    RevokeTee(AddressArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct MeasurementArgs {
+    #[command(flatten)]
+    party: Party,
+    /// The measurement (0x…, 32 bytes); or --simulated for the simulation backend's.
+    #[arg(long, required_unless_present = "simulated")]
+    measurement: Option<alloy_primitives::B256>,
+    /// The simulation backend's measurement.
+    #[arg(long)]
+    simulated: bool,
+    /// Delist instead of allowlisting.
+    #[arg(long)]
+    remove: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct AcceptArgs {
+    #[command(flatten)]
+    party: Party,
+    /// `true` to accept simulated evidence, `false` to refuse it.
+    #[arg(long, action = clap::ArgAction::Set)]
+    accept: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct KeyArgs {
+    #[command(flatten)]
+    party: Party,
+    /// The 64-byte uncompressed public key (0x…), as `medshare key show` prints it.
+    #[arg(long)]
+    public_key: alloy_primitives::B512,
+}
+
+#[derive(Args)]
+pub(crate) struct AddressArgs {
+    #[command(flatten)]
+    party: Party,
+    /// The account.
+    #[arg(long)]
+    address: alloy_primitives::Address,
+}
+
+pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
+    match command {
+        GovernanceCommand::Measurement(args) => {
+            let (_, chain) = args.party.open().await?;
+            let m = match (args.measurement, args.simulated) {
+                (Some(m), false) => m,
+                (None, true) => medshare_enclave_api::simulated_measurement(),
+                _ => bail!("give either --measurement or --simulated"),
+            };
+            chain.set_measurement_allowed(m, !args.remove).await?;
+            println!(
+                "measurement {m} {}",
+                if args.remove {
+                    "delisted"
+                } else {
+                    "allowlisted"
+                }
+            );
+        }
+        GovernanceCommand::AcceptSimulated(args) => {
+            let (_, chain) = args.party.open().await?;
+            chain.set_accept_simulated(args.accept).await?;
+            println!(
+                "simulated evidence {}",
+                if args.accept { "accepted" } else { "refused" }
+            );
+        }
+        GovernanceCommand::AppointReviewer(args) => {
+            let (_, chain) = args.party.open().await?;
+            chain.appoint_reviewer(args.public_key).await?;
+            println!(
+                "appointed reviewer {}",
+                medshare_crypto::address_of(&medshare_crypto::public_key_from_bytes(
+                    args.public_key.as_slice()
+                )?)
+            );
+        }
+        GovernanceCommand::AddAdmin(args) => {
+            let (_, chain) = args.party.open().await?;
+            chain.add_admin(args.address).await?;
+            println!("added admin {}", args.address);
+        }
+        GovernanceCommand::RevokeTee(args) => {
+            let (_, chain) = args.party.open().await?;
+            chain.revoke_tee(args.address).await?;
+            println!("revoked TEE {}", args.address);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! Every party in its own process, each with its own keystore, talking to the others only
+//! through `medshare node` (JSON-RPC) and the store: governance deploys and allowlists, the TEE
+//! registers and runs the job, patients upload and consent, the demander submits and decrypts,
+//! the reviewer approves, a patient reads its audit trail.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use medshare_testkit::{TEST_PASSWORD, process::Node};
+use serde_json::Value;
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+const WDBC: &str = include_str!("../data/wdbc/wdbc.csv");
+
+struct Env {
+    dir: tempfile::TempDir,
+    rpc: String,
+}
+
+impl Env {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `medshare ARGS` with the connection flags; returns stdout, failing on error.
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_medshare"))
+            .args(args)
+            .env("MEDSHARE_PASSWORD", TEST_PASSWORD)
+            .env("MEDSHARE_RPC", &self.rpc)
+            .env("MEDSHARE_DEPLOYMENT", self.path("deployment.json"))
+            .env("MEDSHARE_STORE", self.path("store"))
+            .env("MEDSHARE_ENCLAVE_DIR", self.path("enclave"))
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "medshare {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        serde_json::from_str(&self.run(&args)).unwrap()
+    }
+
+    fn key(&self, name: &str) -> Value {
+        let path = self.path(&format!("{name}.json"));
+        self.json(&["key", "new", path.to_str().unwrap()])
+    }
+}
+
+fn ks(env: &Env, name: &str) -> String {
+    env.path(&format!("{name}.json")).display().to_string()
+}
+
+#[test]
+fn each_party_in_its_own_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::spawn(
+        Path::new(env!("CARGO_BIN_EXE_medshare")),
+        &dir.path().join("node"),
+        &[],
+    )
+    .unwrap();
+    let env = Env {
+        dir,
+        rpc: node.endpoint(),
+    };
+    for party in ["admin", "alice", "bob", "lab", "reviewer"] {
+        env.key(party);
+    }
+    let reviewer_key = env.json(&["key", "show", &ks(&env, "reviewer")])["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Governance.
+    let out = env.path("deployment.json").display().to_string();
+    env.run(&["deploy", "--keystore", &ks(&env, "admin"), "--out", &out]);
+    env.run(&[
+        "governance",
+        "measurement",
+        "--keystore",
+        &ks(&env, "admin"),
+        "--simulated",
+    ]);
+    env.run(&[
+        "governance",
+        "accept-simulated",
+        "--keystore",
+        &ks(&env, "admin"),
+        "--accept",
+        "true",
+    ]);
+    env.run(&[
+        "governance",
+        "appoint-reviewer",
+        "--keystore",
+        &ks(&env, "admin"),
+        "--public-key",
+        &reviewer_key,
+    ]);
+
+    // The TEE, in its own process.
+    let tee = env.json(&["enclave", "register"]);
+    let tee_address = tee["address"].as_str().unwrap().to_owned();
+    assert_eq!(tee["evidence"], "simulated");
+
+    // Two patients upload their records (CSV rows of the breast cancer data).
+    let rows: Vec<&str> = WDBC.lines().collect();
+    for (name, range) in [("alice", 1..8), ("bob", 200..208)] {
+        let csv = env.path(&format!("{name}.csv"));
+        let mut text = rows[0].to_owned() + "\n";
+        for line in &rows[range] {
+            text += line;
+            text += "\n";
+        }
+        std::fs::write(&csv, text).unwrap();
+        env.run(&["user", "register", "--keystore", &ks(&env, name)]);
+        let up = env.json(&[
+            "user",
+            "upload",
+            "--keystore",
+            &ks(&env, name),
+            "--input",
+            csv.to_str().unwrap(),
+            "--tee",
+            &tee_address,
+        ]);
+        assert_eq!(
+            up["registered"].as_array().unwrap().len(),
+            7 + usize::from(name == "bob")
+        );
+    }
+
+    // The lab submits; the reviewer sees it and approves.
+    env.run(&["demander", "register", "--keystore", &ks(&env, "lab")]);
+    std::fs::write(
+        env.path("model.json"),
+        r#"{"kind":{"type":"logistic_regression","l2":1.0,"max_iterations":200,"tolerance":1e-6},
+           "features":["radius_mean","texture_mean","concave_points_worst"],"label":"diagnosis","seed":3}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        env.path("requirement.json"),
+        r#"{"data_type":"breast-cancer-wdbc","features":["radius_mean","texture_mean","concave_points_worst"],"label":"diagnosis","min_cohort":10}"#,
+    )
+    .unwrap();
+    let job = env.json(&[
+        "demander",
+        "submit",
+        "--keystore",
+        &ks(&env, "lab"),
+        "--model",
+        env.path("model.json").to_str().unwrap(),
+        "--requirement",
+        env.path("requirement.json").to_str().unwrap(),
+    ])["job"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pending = env.json(&["reviewer", "list", "--keystore", &ks(&env, "reviewer")]);
+    assert_eq!(pending[0]["job"], job.as_str());
+    assert_eq!(pending[0]["requirement"]["min_cohort"], 10);
+    env.run(&[
+        "reviewer",
+        "approve",
+        "--keystore",
+        &ks(&env, "reviewer"),
+        "--job",
+        &job,
+    ]);
+
+    // Alice and Bob consent.
+    env.run(&[
+        "user",
+        "grant",
+        "--keystore",
+        &ks(&env, "alice"),
+        "--job",
+        &job,
+    ]);
+    env.run(&[
+        "user",
+        "grant",
+        "--keystore",
+        &ks(&env, "bob"),
+        "--job",
+        &job,
+    ]);
+
+    // The TEE runs the job in its own process.
+    let report = env.json(&["enclave", "run", "--job", &job]);
+    assert_eq!(report["records_used"], 15);
+    assert_eq!(report["model_ok"], true);
+
+    // The lab decrypts the result; Alice reads her audit trail.
+    let result = env.json(&[
+        "demander",
+        "result",
+        "--keystore",
+        &ks(&env, "lab"),
+        "--job",
+        &job,
+    ]);
+    assert_eq!(result["records_used"], 15);
+    assert!(result["metrics"]["accuracy"].as_f64().is_some());
+    let trail = env.json(&["user", "audit", "--keystore", &ks(&env, "alice")]);
+    let trail = trail.as_array().unwrap();
+    assert_eq!(trail.len(), 7);
+    assert!(trail.iter().all(|e| {
+        e["job"] == job.as_str()
+            && e["tee"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&tee_address)
+    }));
+}
