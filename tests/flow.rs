@@ -234,21 +234,7 @@ async fn the_enclave_itself_refuses_an_unconsented_record_the_host_hands_it() {
     let (patient, owned) = &f.patients[0];
     patient.grant(owned, other).await.unwrap();
     let job = f.job(13, true).await;
-    let submitted = f.admin.submission_of(job).await.unwrap().unwrap().event;
-    let ctx = medshare_enclave_api::JobContext {
-        job,
-        chain_id: f.admin.chain_id(),
-        deployment: *f.admin.deployment(),
-        demander: submitted.demander,
-        demander_public_key: f.admin.public_key_of(submitted.demander).await.unwrap(),
-        model_hash: submitted.modelHash,
-        requirement_hash: submitted.requirementHash,
-        data_type: submitted.dataType,
-        timestamp: submitted.timestamp,
-        model: submitted.model,
-        requirement: submitted.requirement,
-        signature: submitted.signature,
-    };
+    let ctx = f.tee.job_context(job).await.unwrap();
     // The same enclave (same sealed key, same platform), outside the runtime.
     let mut enclave = Enclave::simulated(&f.dir.path().join("tee.sealed"), &[7u8; 32]).unwrap();
     use medshare_enclave_api::{Request, Response, call};

@@ -188,27 +188,8 @@ impl TeeHost {
                 job.0
             )));
         }
-        let submitted = self
-            .chain
-            .submission_of(job)
-            .await?
-            .ok_or_else(|| Error::Missing(format!("no submission for job {}", job.0)))?
-            .event;
-        let demander_public_key = self.chain.public_key_of(submitted.demander).await?;
-        let ctx = JobContext {
-            job,
-            chain_id: self.chain.chain_id(),
-            deployment: *self.chain.deployment(),
-            demander: submitted.demander,
-            demander_public_key,
-            model_hash: submitted.modelHash,
-            requirement_hash: submitted.requirementHash,
-            data_type: submitted.dataType,
-            timestamp: submitted.timestamp,
-            model: submitted.model,
-            requirement: submitted.requirement,
-            signature: submitted.signature,
-        };
+        let ctx = self.job_context(job).await?;
+        let data_type = ctx.data_type;
         let Response::ModelVerified {
             hash_ok,
             signature_ok,
@@ -232,7 +213,7 @@ impl TeeHost {
             return Ok(report);
         }
 
-        let registered = self.chain.records_of_type(submitted.dataType).await?;
+        let registered = self.chain.records_of_type(data_type).await?;
         let pads = self.chain.released_pads().await?;
         report.records_seen = registered.len();
         for (i, chunk) in registered.chunks(RECORD_BATCH).enumerate() {
@@ -277,6 +258,31 @@ impl TeeHost {
         report.records_used = result.records_used;
         report.result_hash = Some(result.result_hash);
         Ok(report)
+    }
+
+    /// What the enclave needs to verify `job`'s model: the submission IM_j as logged on chain
+    /// and the demander's registered public key.
+    pub async fn job_context(&self, job: JobId) -> Result<JobContext> {
+        let submitted = self
+            .chain
+            .submission_of(job)
+            .await?
+            .ok_or_else(|| Error::Missing(format!("no submission for job {}", job.0)))?
+            .event;
+        Ok(JobContext {
+            job,
+            chain_id: self.chain.chain_id(),
+            deployment: *self.chain.deployment(),
+            demander: submitted.demander,
+            demander_public_key: self.chain.public_key_of(submitted.demander).await?,
+            model_hash: submitted.modelHash,
+            requirement_hash: submitted.requirementHash,
+            data_type: submitted.dataType,
+            timestamp: submitted.timestamp,
+            model: submitted.model,
+            requirement: submitted.requirement,
+            signature: submitted.signature,
+        })
     }
 
     /// Collects what the enclave needs about one registered record. Missing or malformed

@@ -22,6 +22,9 @@ pub enum Error {
     /// A contract call failed.
     #[error(transparent)]
     Chain(#[from] medshare_chain::Error),
+    /// A party's workflow failed.
+    #[error(transparent)]
+    Party(#[from] medshare_parties::Error),
     /// A cryptographic operation failed.
     #[error(transparent)]
     Crypto(#[from] medshare_crypto::Error),

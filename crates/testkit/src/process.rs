@@ -46,6 +46,28 @@ fn wait_for_line<T: Send + 'static>(
         })
 }
 
+/// Spawns `command` with stdout piped and waits until `find` recognises the endpoint in a line
+/// of it. The child is killed if that fails.
+fn spawn_until(
+    program: &str,
+    command: &mut Command,
+    find: impl Fn(&str) -> Option<String> + Send + 'static,
+) -> Result<(Guarded, String)> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| spawn_error(program, e))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| spawn_error(program, std::io::Error::other("no stdout")))?;
+    let child = Guarded(child);
+    let endpoint = wait_for_line(program, stdout, find)?;
+    Ok((child, endpoint))
+}
+
 fn spawn_error(program: &str, e: std::io::Error) -> Error {
     Error::Process {
         program: program.to_owned(),
@@ -75,25 +97,15 @@ impl Node {
     /// Starts `bin node` (the `medshare` binary) on `data_dir`, on a free port, with the test
     /// password for its sealing key and `extra` arguments.
     pub fn spawn(bin: &Path, data_dir: &Path, extra: &[&str]) -> Result<Self> {
-        let program = "medshare node";
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .arg("node")
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--addr", "127.0.0.1:0", "--json"])
             .args(extra)
-            .env("MEDSHARE_PASSWORD", TEST_PASSWORD)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| spawn_error(program, e))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| spawn_error(program, std::io::Error::other("no stdout")))?;
-        let child = Guarded(child);
-        let endpoint = wait_for_line(program, stdout, |line| {
+            .env("MEDSHARE_PASSWORD", TEST_PASSWORD);
+        let (child, endpoint) = spawn_until("medshare node", &mut command, |line| {
             serde_json::from_str::<serde_json::Value>(line)
                 .ok()?
                 .get("endpoint")?
@@ -151,21 +163,11 @@ impl Anvil {
     /// Starts anvil on a free port of 127.0.0.1 with `extra` arguments (e.g. `--chain-id`).
     pub fn spawn(extra: &[&str]) -> Result<Self> {
         let bin = Self::binary()?;
-        let program = "anvil";
-        let mut child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        command
             .args(["--host", "127.0.0.1", "--port", "0"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| spawn_error(program, e))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| spawn_error(program, std::io::Error::other("no stdout")))?;
-        let child = Guarded(child);
-        let endpoint = wait_for_line(program, stdout, |line| {
+            .args(extra);
+        let (child, endpoint) = spawn_until("anvil", &mut command, |line| {
             line.trim()
                 .strip_prefix("Listening on ")
                 .map(|addr| format!("http://{}", addr.trim()))

@@ -4,12 +4,12 @@ use crate::{Backend, Result};
 use alloy_primitives::{B256, Bytes, keccak256};
 use medshare_chain::{Audit, Medshare, RecordVerification};
 use medshare_crypto::{
-    Identity, KeyShare, ciphertext_hash,
+    Identity, ciphertext_hash,
     eip712::{Domain, ModelSubmission, Record, Signature, TrainingResult, Verification, job_id},
-    pk_c, seal_record, seal_result,
+    seal_result,
 };
 use medshare_ledger::TransactionReceipt;
-use medshare_primitives::{DataType, JobId, RecordId, Role};
+use medshare_primitives::{DataType, JobId, Role};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The enclave measurement of the simulated TEE that [`World::new`] registers and allowlists.
@@ -142,41 +142,24 @@ impl World {
         tee: &Party,
         plaintexts: &[Vec<u8>],
     ) -> Result<Vec<OwnedRecord>> {
-        let chain = &owner.chain;
-        let d = chain.deployment();
-        let pk_c = pk_c(chain.chain_id(), d.authorization);
-        let pk_tee = tee.identity.public_key();
-        let domain = Domain::new(chain.chain_id(), d.data);
-        let owner_address = owner.identity.address();
-        let mut rng = rand::rngs::OsRng;
-        plaintexts
-            .iter()
-            .map(|pt| {
-                let record_id = RecordId::random();
-                let (key, material) = KeyShare::generate(&mut rng, record_id, &pk_tee, &pk_c);
-                let ciphertext = seal_record(&key, owner_address, pt)?;
-                let hash = ciphertext_hash(&ciphertext);
-                let record = Record {
-                    owner: owner_address,
-                    recordId: record_id.0,
-                    dataType: self.data_type.id(),
-                    storageIndex: keccak256(hash.0),
-                    ciphertextHash: hash.0,
-                    timestamp: now(),
-                    cm: Bytes::copy_from_slice(material.cm.as_slice()),
-                    rUg: Bytes::copy_from_slice(material.r_u_g.as_slice()),
-                    padCommitment: material.pad_commitment(),
-                    tee: tee.identity.address(),
-                };
-                let signature = owner.identity.sign_typed(&domain, &record)?;
-                Ok(OwnedRecord {
-                    record,
-                    signature,
-                    pad: Bytes::copy_from_slice(material.r_c_pk_c.as_slice()),
-                    ciphertext,
-                })
+        let refs: Vec<&[u8]> = plaintexts.iter().map(Vec::as_slice).collect();
+        let sealed = medshare_parties::user::seal_records(
+            &owner.identity,
+            &owner.chain,
+            self.data_type.id(),
+            tee.identity.address(),
+            &tee.identity.public_key(),
+            &refs,
+        )?;
+        Ok(sealed
+            .into_iter()
+            .map(|s| OwnedRecord {
+                record: s.owned.record,
+                signature: s.owned.signature,
+                pad: s.owned.pad,
+                ciphertext: s.ciphertext,
             })
-            .collect()
+            .collect())
     }
 
     /// The user makes records shared to the world's TEE.
