@@ -349,6 +349,24 @@ async fn a_tampered_ciphertext_is_detected_excluded_and_audited_and_the_job_comp
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_below_its_minimum_cohort_is_refused_and_runs_once_enough_consent() {
+    let f = Flow::new(10).await;
+    let job = f.job(14, true).await;
+    // Five consents; the requirement asks for eight.
+    f.grant_all(job, &[5, 6, 7, 8, 9]).await;
+    let err = f.tee.run_job(job, &|_, _| {}).await.unwrap_err();
+    assert!(err.to_string().contains("minimum cohort"), "{err}");
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Deployed);
+    assert!(f.admin.result_of(job).await.unwrap().is_none());
+    for i in 5..10 {
+        f.patients[i].0.grant(&f.patients[i].1, job).await.unwrap();
+    }
+    let report = f.run(job).await;
+    assert_eq!(report.records_used, 10);
+    f.demander.fetch_result(job).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unapproved_model_never_runs() {
     let f = Flow::new(10).await;
     let job = f.job(7, false).await;

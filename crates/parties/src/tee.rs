@@ -182,7 +182,9 @@ impl TeeHost {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<JobReport> {
         let status = self.chain.job_status(job).await?;
-        if status != JobStatus::Approved {
+        // Approved: first run. Deployed: a run that stopped before its result (e.g. the process
+        // died, or too few records had consent); the model is verified again, not re-posted.
+        if !matches!(status, JobStatus::Approved | JobStatus::Deployed) {
             return Err(Error::Missing(format!(
                 "job {} is {status:?}: only an approved job is run",
                 job.0
@@ -199,7 +201,9 @@ impl TeeHost {
         else {
             return Err(medshare_enclave_api::Error::Unexpected("BeginJob").into());
         };
-        self.send(tx).await?;
+        if status == JobStatus::Approved {
+            self.send(tx).await?;
+        }
         let mut report = JobReport {
             job,
             model_ok: hash_ok && signature_ok,
