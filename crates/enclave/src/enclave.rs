@@ -10,8 +10,8 @@ use medshare_enclave_api::{
 };
 use std::{collections::HashSet, path::Path};
 
-/// The enclave: SK_T, its evidence, the current job, and the transactions it wrote and has not
-/// signed yet.
+/// The enclave: SK_T, its evidence, the current job, and the transactions it wrote for it (its
+/// registration, or the current job's), the only ones it signs.
 pub struct Enclave {
     identity: Identity,
     evidence: Evidence,
@@ -79,6 +79,8 @@ impl Enclave {
                         job.demander()
                     )));
                 }
+                // What the enclave wrote for an earlier job is no longer signed.
+                self.authored.clear();
                 let check = crate::job::begin(&self.identity, *ctx)?;
                 self.job = check.job;
                 let tx = self.author(check.tx);
@@ -112,7 +114,9 @@ impl Enclave {
     }
 
     fn sign(&mut self, tx: UnsignedTx) -> Result<Response> {
-        if !self.authored.remove(&(tx.to, keccak256(&tx.input))) {
+        // An authored transaction may be signed again (with another nonce, after a refused
+        // send): its content is the enclave's own statement either way.
+        if !self.authored.contains(&(tx.to, keccak256(&tx.input))) {
             return Err(Error::NotAuthored {
                 to: tx.to,
                 len: tx.input.len(),

@@ -181,7 +181,19 @@ impl Wallet {
     /// them in one block with one durable commit), and waits for every receipt. Each call's gas is
     /// estimated against the latest state before any is sent, so calls that depend on an earlier
     /// call of the same batch must be sent separately.
+    ///
+    /// If the node refuses the nonce (another process sent from the same account meanwhile),
+    /// the nonce is read afresh and the batch signed and sent once more.
     pub async fn send_many(&self, calls: Vec<Call>) -> Result<Vec<TransactionReceipt>> {
+        match self.send_many_once(calls.clone()).await {
+            Err(Error::Rejected(reason)) if reason.contains("nonce") => {
+                self.send_many_once(calls).await
+            }
+            other => other,
+        }
+    }
+
+    async fn send_many_once(&self, calls: Vec<Call>) -> Result<Vec<TransactionReceipt>> {
         if calls.is_empty() {
             return Ok(Vec::new());
         }

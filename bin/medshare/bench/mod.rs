@@ -18,8 +18,14 @@ const PAPER_REQUEST: u64 = 82_355;
 const PAPER_MODEL: u64 = 38_444;
 const PAPER_RESULT: u64 = 79_928;
 
+mod paper;
+
 #[derive(Subcommand)]
 pub(crate) enum BenchCommand {
+    /// The paper's §7 evaluation on this machine: Table 3 (the whole flow for one record of
+    /// 1–6 kB, enclave in process and in its own process), Fig. 9, §7.4 gas, crypto beside
+    /// openssl. Results go to bench/results/ (JSON and markdown).
+    Paper(paper::PaperArgs),
     /// Gas per transaction type on the embedded chain, beside the paper's §7.4 figures, and the
     /// transactions per second a 12,000,000-gas, one-second block holds.
     Gas(GasArgs),
@@ -38,6 +44,7 @@ pub(crate) struct GasArgs {
 pub(crate) async fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Gas(args) => gas(args).await,
+        BenchCommand::Paper(args) => paper::run(args).await,
     }
 }
 
@@ -72,7 +79,7 @@ impl TypeGas {
 }
 
 #[derive(Serialize)]
-struct GasReport {
+pub(crate) struct GasReport {
     data: TypeGas,
     request: TypeGas,
     model: TypeGas,
@@ -98,18 +105,30 @@ struct OtherGas {
 }
 
 async fn gas(args: GasArgs) -> Result<()> {
+    let report = measure_gas(args.batch).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    print_gas(&report);
+    Ok(())
+}
+
+/// Runs one of each transaction type on a fresh embedded chain; `batch` records per
+/// registration for the amortized figure.
+pub(crate) async fn measure_gas(batch_size: u64) -> Result<GasReport> {
     let backend = Backend::embedded()
         .await
         .context("opening the embedded chain")?;
     let world = World::new(&backend).await?;
 
-    let n = usize::try_from(args.batch)?;
+    let n = usize::try_from(batch_size)?;
     let plaintexts: Vec<Vec<u8>> = (0..=n).map(sample_record).collect();
     let mut records = world.make_records(&plaintexts)?;
     let batch = records.split_off(1);
     let single = gas_of(&world.register(&records).await?)?;
     let batch_gas = gas_of(&world.register(&batch).await?)?;
-    let per_record = batch_gas.div_ceil(args.batch);
+    let per_record = batch_gas.div_ceil(batch_size);
 
     // The first job of a data type also stores the type's id (one more storage slot); later
     // jobs of that type do not. `request` is the steady state, the first is reported beside it.
@@ -176,20 +195,20 @@ async fn gas(args: GasArgs) -> Result<()> {
         ),
         data_single_record_gas: single,
         request_first_of_data_type_gas: request_first,
-        data_batch_size: args.batch,
+        data_batch_size: batch_size,
         other: OtherGas {
             approve_model: approve,
             grant_consent: grant,
-            record_verification_per_record: verify.div_ceil(args.batch),
-            audit_entry_per_record: audit.div_ceil(args.batch),
+            record_verification_per_record: verify.div_ceil(batch_size),
+            audit_entry_per_record: audit.div_ceil(batch_size),
         },
         block_gas_limit: BLOCK_GAS,
         block_time_seconds: 1,
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
-    }
+    Ok(report)
+}
+
+fn print_gas(report: &GasReport) {
     println!("Gas per transaction type (embedded chain, revm), beside the paper's §7.4");
     println!(
         "{:<9} {:>9} {:>10} {:>7} {:>7} {:>11}  measured",
@@ -207,14 +226,19 @@ async fn gas(args: GasArgs) -> Result<()> {
         );
     }
     println!(
-        "\nOne record registered alone: {single} gas; per record in a batch of {}: {per_record} gas.",
-        args.batch
+        "\nOne record registered alone: {} gas; per record in a batch of {}: {} gas.",
+        report.data_single_record_gas, report.data_batch_size, report.data.gas
     );
-    println!("The first job of a data type: {request_first} gas (it also stores the type's id).");
     println!(
-        "Also: approve {approve}, grant {grant}, record verification {} / record, audit {} / record.",
-        report.other.record_verification_per_record, report.other.audit_entry_per_record
+        "The first job of a data type: {} gas (it also stores the type's id).",
+        report.request_first_of_data_type_gas
+    );
+    println!(
+        "Also: approve {}, grant {}, record verification {} / record, audit {} / record.",
+        report.other.approve_model,
+        report.other.grant_consent,
+        report.other.record_verification_per_record,
+        report.other.audit_entry_per_record
     );
     println!("TPS assumes a {BLOCK_GAS}-gas block every second, as the paper does.");
-    Ok(())
 }

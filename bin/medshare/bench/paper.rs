@@ -1,0 +1,608 @@
+//! `medshare bench paper`: the paper's §7 evaluation, measured on this machine.
+//!
+//! Implemented so far: Table 3 (the whole flow for one record of 1–6 kB, with the enclave in
+//! this process and in its own process), Fig. 9 (per-operation costs), §7.4 (gas), and the
+//! crypto throughput beside `openssl speed`. Every comparison runs both sides in this process or
+//! this run, because shared machines drift.
+
+use super::{GasReport, measure_gas};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use medshare_chain::{Medshare, Wallet};
+use medshare_crypto::{Identity, ciphertext_hash, eip712};
+use medshare_enclave::Enclave;
+use medshare_enclave_api::simulated_measurement;
+use medshare_ledger::{
+    Ledger,
+    embedded::{ChainConfig, EmbeddedChain},
+    server::RpcServer,
+};
+use medshare_parties::{demander::Demander, reviewer::Reviewer, tee::TeeHost, user::Patient};
+use medshare_primitives::{DataType, JobId};
+use medshare_records::{DataRequirement, Feature, Label, PatientRecord, Schema};
+use medshare_storage::{LocalStore, ObjectStore};
+use medshare_training::{ModelKind, ModelSpec};
+use serde::Serialize;
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+/// The paper's Table 3, non-SGX average (µs) for 1..6 kB.
+const PAPER_TABLE3_AVG_US: [f64; 6] = [
+    67_868.0, 164_532.0, 274_185.0, 404_716.0, 554_137.0, 725_899.0,
+];
+/// Records already consented (standing policy) in every job of Table 3, beside the measured one.
+const BASE_COHORT: usize = 9;
+
+#[derive(Args)]
+pub(crate) struct PaperArgs {
+    /// A reduced run for CI (3 runs per size, smaller loops): under two minutes.
+    #[arg(long)]
+    quick: bool,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Write paper.json and paper.md here (default: bench/results for a full run, nothing for
+    /// --quick).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Table3Row {
+    size_kb: u32,
+    /// Bytes of the record's plaintext.
+    record_bytes: usize,
+    runs: usize,
+    /// The enclave in this process (the analogue of the paper's non-SGX column).
+    min_us: f64,
+    avg_us: f64,
+    max_us: f64,
+    /// The enclave in its own process (`medshare enclave run`, the analogue of SGX).
+    process_min_us: f64,
+    process_avg_us: f64,
+    process_max_us: f64,
+    paper_avg_us: f64,
+    /// paper_avg_us / avg_us.
+    speedup_vs_paper: f64,
+}
+
+#[derive(Serialize)]
+struct Fig9 {
+    /// secp256k1 key pair generation.
+    keygen_us: f64,
+    /// SHA-256 of 3 kB.
+    sha256_3kb_us: f64,
+    /// An EIP-712 signature (the paper's Sig_RSA).
+    sign_us: f64,
+    /// Recovering and checking an EIP-712 signature (Verify_RSA).
+    verify_us: f64,
+    /// The paper's Fig. 9 values are read off a bar chart; see docs.
+    iterations: u32,
+}
+
+#[derive(Serialize)]
+struct Crypto {
+    /// AES-256-GCM record encryption (seal_record) of 16 KiB buffers, MB/s.
+    aead_mb_s: f64,
+    /// `openssl speed -evp aes-256-gcm` at 16 KiB, MB/s.
+    openssl_aead_mb_s: f64,
+    /// SHA-256 of 16 KiB buffers, MB/s.
+    sha256_mb_s: f64,
+    /// `openssl speed -evp sha256` at 16 KiB, MB/s.
+    openssl_sha256_mb_s: f64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    quick: bool,
+    table3: Vec<Table3Row>,
+    fig9: Fig9,
+    gas: GasReport,
+    crypto: Crypto,
+    aead_ratio_vs_openssl: f64,
+    sha256_ratio_vs_openssl: f64,
+    not_yet_measured: Vec<&'static str>,
+}
+
+pub(crate) async fn run(args: PaperArgs) -> Result<()> {
+    let runs = if args.quick { 3 } else { 30 };
+    let table3 = table3(runs, args.json).await?;
+    let fig9 = fig9(if args.quick { 200 } else { 2_000 })?;
+    let gas = measure_gas(100).await?;
+    let crypto = crypto(if args.quick { 0.3 } else { 2.0 })?;
+    let report = Report {
+        quick: args.quick,
+        aead_ratio_vs_openssl: round3(crypto.aead_mb_s / crypto.openssl_aead_mb_s),
+        sha256_ratio_vs_openssl: round3(crypto.sha256_mb_s / crypto.openssl_sha256_mb_s),
+        table3,
+        fig9,
+        gas,
+        crypto,
+        not_yet_measured: vec![
+            "ledger_tps",
+            "anvil_tps",
+            "train_time_ratio_vs_sklearn",
+            "scale",
+        ],
+    };
+    let out = args
+        .out
+        .clone()
+        .or_else(|| (!args.quick).then(|| PathBuf::from("bench/results")));
+    if let Some(dir) = &out {
+        write_results(dir, &report)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", markdown(&report));
+        if let Some(dir) = &out {
+            println!("written to {}", dir.display());
+        }
+    }
+    Ok(())
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn write_results(dir: &Path, report: &Report) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(dir.join("paper.json"), serde_json::to_vec_pretty(report)?)?;
+    std::fs::write(dir.join("paper.md"), markdown(report))?;
+    Ok(())
+}
+
+fn markdown(r: &Report) -> String {
+    let mut s = String::from("## Table 3: the whole flow for one record (µs)\n\n");
+    s += "| size | runs | in-process min / avg / max | own process min / avg / max | paper avg (non-SGX) | paper / medshare |\n";
+    s += "|---:|---:|---|---|---:|---:|\n";
+    for t in &r.table3 {
+        s += &format!(
+            "| {} kB | {} | {:.0} / {:.0} / {:.0} | {:.0} / {:.0} / {:.0} | {:.0} | {:.1}× |\n",
+            t.size_kb,
+            t.runs,
+            t.min_us,
+            t.avg_us,
+            t.max_us,
+            t.process_min_us,
+            t.process_avg_us,
+            t.process_max_us,
+            t.paper_avg_us,
+            t.speedup_vs_paper
+        );
+    }
+    s += &format!(
+        "\n## Fig. 9: per operation (µs)\n\nkey pair {:.1}, SHA-256 of 3 kB {:.1}, sign {:.1}, verify {:.1}\n",
+        r.fig9.keygen_us, r.fig9.sha256_3kb_us, r.fig9.sign_us, r.fig9.verify_us
+    );
+    s += "\n## §7.4: gas per transaction type\n\n| type | gas | paper | ratio | TPS (12M gas/s) | paper TPS |\n|---|---:|---:|---:|---:|---:|\n";
+    for (name, t) in [
+        ("data", &r.gas.data),
+        ("request", &r.gas.request),
+        ("model", &r.gas.model),
+        ("result", &r.gas.result),
+    ] {
+        s += &format!(
+            "| {name} | {} | {} | {:.3} | {} | {} |\n",
+            t.gas, t.paper_gas, t.ratio_to_paper, t.tps, t.paper_tps
+        );
+    }
+    s += &format!(
+        "\n## Crypto beside openssl (16 KiB buffers)\n\nAES-256-GCM {:.0} MB/s vs openssl {:.0} MB/s ({:.2}); SHA-256 {:.0} MB/s vs openssl {:.0} MB/s ({:.2})\n",
+        r.crypto.aead_mb_s,
+        r.crypto.openssl_aead_mb_s,
+        r.aead_ratio_vs_openssl,
+        r.crypto.sha256_mb_s,
+        r.crypto.openssl_sha256_mb_s,
+        r.sha256_ratio_vs_openssl
+    );
+    s
+}
+
+// ---------------------------------------------------------------------------------- Table 3
+
+/// A schema of `n` features `f000…` and a binary label `y`.
+fn schema(size_kb: u32, n: usize) -> Schema {
+    Schema {
+        name: format!("bench-{size_kb}kb"),
+        description: String::new(),
+        features: (0..n)
+            .map(|i| Feature {
+                name: format!("f{i:04}"),
+                unit: None,
+                loinc: None,
+            })
+            .collect(),
+        label: Label {
+            name: "y".into(),
+            description: String::new(),
+            loinc: None,
+        },
+    }
+}
+
+/// A record of `schema` with pseudo-random values; label alternates with `i`.
+fn record(schema: &Schema, i: usize) -> PatientRecord {
+    let mut x = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let values = schema
+        .feature_names()
+        .map(|n| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = (x % 1_000_000_000) as f64 / 1e9 + if i.is_multiple_of(2) { 0.25 } else { 0.0 };
+            (n.to_owned(), v)
+        })
+        .collect();
+    PatientRecord {
+        data_type: schema.name.clone(),
+        values,
+        label: Some((i % 2) as f64),
+    }
+}
+
+/// The schema whose records are about `size_kb` kB of plaintext.
+fn sized_schema(size_kb: u32) -> Result<(Schema, usize)> {
+    let target = size_kb as usize * 1024;
+    let mut n = target / 24;
+    loop {
+        let s = schema(size_kb, n);
+        let len = record(&s, 0).to_bytes()?.len();
+        if len >= target || n > 100_000 {
+            return Ok((s, len));
+        }
+        n += 1 + (target - len) / 24;
+    }
+}
+
+/// One deployment with a TEE, a demander, a reviewer and the base cohort, for one size.
+struct Rig {
+    ledger: Arc<dyn Ledger>,
+    server: RpcServer,
+    admin: Medshare,
+    store: Arc<dyn ObjectStore>,
+    tee: TeeHost,
+    demander: Demander,
+    reviewer: Reviewer,
+    schema: Schema,
+    dir: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn new(schema: Schema) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let chain = EmbeddedChain::open(
+            &dir.path().join("chain"),
+            ChainConfig::new(Identity::random().signer().clone()),
+        )?;
+        let ledger: Arc<dyn Ledger> = Arc::new(chain);
+        let server =
+            RpcServer::start(ledger.clone(), SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(dir.path().join("store"))?);
+        let wallet = |id: &Identity| Wallet::new(ledger.clone(), id.signer().clone());
+        let admin = Medshare::deploy(wallet(&Identity::random()).await?).await?;
+        admin.save_deployment(&dir.path().join("deployment.json"))?;
+        admin
+            .set_measurement_allowed(simulated_measurement(), true)
+            .await?;
+        admin.set_accept_simulated(true).await?;
+        let enclave_dir = dir.path().join("enclave");
+        std::fs::create_dir_all(&enclave_dir)?;
+        let secret: [u8; 32] = rand::random();
+        std::fs::write(enclave_dir.join("platform.secret"), secret)?;
+        let enclave = Enclave::simulated(&enclave_dir.join("tee.sealed"), &secret)?;
+        let tee = TeeHost::new(
+            Box::new(enclave),
+            ledger.clone(),
+            *admin.deployment(),
+            store.clone(),
+        )
+        .await?;
+        tee.register().await?;
+        let demander_id = Identity::random();
+        let demander_chain = admin.as_party(wallet(&demander_id).await?);
+        let demander = Demander::new(demander_id, demander_chain, store.clone());
+        demander.register().await?;
+        let reviewer_id = Identity::random();
+        admin
+            .appoint_reviewer(reviewer_id.public_key_uncompressed())
+            .await?;
+        let reviewer = Reviewer::new(admin.as_party(wallet(&reviewer_id).await?));
+        let rig = Self {
+            ledger,
+            server,
+            admin,
+            store,
+            tee,
+            demander,
+            reviewer,
+            schema,
+            dir,
+        };
+        // The base cohort: consented by standing policy.
+        let data_type = rig.schema.data_type()?;
+        for i in 0..BASE_COHORT {
+            let patient = rig.patient().await?;
+            let owned = patient
+                .upload(
+                    &data_type,
+                    &[record(&rig.schema, i)],
+                    rig.tee.address(),
+                    &|_| {},
+                )
+                .await?;
+            patient.set_policy(&data_type, &owned, true).await?;
+        }
+        Ok(rig)
+    }
+
+    async fn patient(&self) -> Result<Patient> {
+        let id = Identity::random();
+        let chain = self
+            .admin
+            .as_party(Wallet::new(self.ledger.clone(), id.signer().clone()).await?);
+        let patient = Patient::new(id, chain, self.store.clone());
+        patient.register().await?;
+        Ok(patient)
+    }
+
+    async fn job(&self, seed: u64) -> Result<JobId> {
+        let features: Vec<String> = self
+            .schema
+            .feature_names()
+            .take(8)
+            .map(str::to_owned)
+            .collect();
+        let spec = ModelSpec {
+            kind: ModelKind::LogisticRegression {
+                l2: 1.0,
+                max_iterations: 100,
+                tolerance: 1e-4,
+            },
+            features: features.clone(),
+            label: "y".into(),
+            test_fraction: 0.25,
+            seed,
+        };
+        let requirement = DataRequirement {
+            data_type: self.schema.name.clone(),
+            features,
+            label: "y".into(),
+            min_cohort: (BASE_COHORT + 1) as u64,
+        };
+        let job = self.demander.submit(&spec, &requirement).await?;
+        self.reviewer.approve(job).await?;
+        Ok(job)
+    }
+
+    /// The timed flow: encrypt, store, register, consent; the TEE's run; the demander's check
+    /// and decryption.
+    async fn share_one(
+        &self,
+        patient: &Patient,
+        data_type: &DataType,
+        job: JobId,
+        i: usize,
+        own_process: bool,
+    ) -> Result<Duration> {
+        let rec = record(&self.schema, i);
+        let start = Instant::now();
+        let owned = patient
+            .upload(
+                data_type,
+                std::slice::from_ref(&rec),
+                self.tee.address(),
+                &|_| {},
+            )
+            .await?;
+        patient.grant(&owned[0], job).await?;
+        let used = if own_process {
+            self.run_in_process_of_its_own(job).await?
+        } else {
+            self.tee.run_job(job, &|_, _| {}).await?.records_used
+        };
+        let output = self.demander.fetch_result(job).await?;
+        let elapsed = start.elapsed();
+        if used != (BASE_COHORT + 1) as u64 || output.records_used != used {
+            bail!(
+                "job {} used {used} records, expected {}",
+                job.0,
+                BASE_COHORT + 1
+            );
+        }
+        Ok(elapsed)
+    }
+
+    async fn run_in_process_of_its_own(&self, job: JobId) -> Result<u64> {
+        let exe = std::env::current_exe()?;
+        let d = self.dir.path();
+        let out = tokio::process::Command::new(exe)
+            .args([
+                "enclave",
+                "run",
+                "--json",
+                "--job",
+                &job.0.to_string(),
+                "--rpc",
+                &self.server.endpoint(),
+            ])
+            .arg("--deployment")
+            .arg(d.join("deployment.json"))
+            .arg("--store")
+            .arg(d.join("store"))
+            .arg("--enclave-dir")
+            .arg(d.join("enclave"))
+            .output()
+            .await?;
+        if !out.status.success() {
+            bail!(
+                "medshare enclave run failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        report["records_used"].as_u64().context("records_used")
+    }
+}
+
+fn stats(us: &[f64]) -> (f64, f64, f64) {
+    let min = us.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = us.iter().copied().fold(0.0, f64::max);
+    (min, us.iter().sum::<f64>() / us.len() as f64, max)
+}
+
+async fn table3(runs: usize, quiet: bool) -> Result<Vec<Table3Row>> {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new((runs * 2 * 6) as u64)
+    };
+    bar.set_style(ProgressStyle::with_template(
+        "Table 3 {bar:40} {pos}/{len} flows {elapsed}",
+    )?);
+    let mut rows = Vec::new();
+    for (size_kb, paper) in (1..=6u32).zip(PAPER_TABLE3_AVG_US) {
+        let (schema, record_bytes) = sized_schema(size_kb)?;
+        let data_type = schema.data_type()?;
+        let rig = Rig::new(schema).await?;
+        let (mut inproc, mut ownproc) = (Vec::new(), Vec::new());
+        for run in 0..runs * 2 {
+            let own_process = run % 2 == 1;
+            let job = rig.job((size_kb as u64) << 32 | run as u64).await?;
+            let patient = rig.patient().await?;
+            let t = rig
+                .share_one(&patient, &data_type, job, BASE_COHORT + run, own_process)
+                .await?;
+            let us = t.as_secs_f64() * 1e6;
+            if own_process {
+                ownproc.push(us)
+            } else {
+                inproc.push(us)
+            }
+            bar.inc(1);
+        }
+        let (min, avg, max) = stats(&inproc);
+        let (pmin, pavg, pmax) = stats(&ownproc);
+        rows.push(Table3Row {
+            size_kb,
+            record_bytes,
+            runs,
+            min_us: min.round(),
+            avg_us: avg.round(),
+            max_us: max.round(),
+            process_min_us: pmin.round(),
+            process_avg_us: pavg.round(),
+            process_max_us: pmax.round(),
+            paper_avg_us: paper,
+            speedup_vs_paper: round3(paper / avg),
+        });
+        rig.server.stop().await;
+    }
+    bar.finish_and_clear();
+    Ok(rows)
+}
+
+// ---------------------------------------------------------------------------------- Fig. 9
+
+fn time_per<F: FnMut()>(iterations: u32, mut f: F) -> f64 {
+    let start = Instant::now();
+    for _ in 0..iterations {
+        f();
+    }
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(iterations)
+}
+
+fn fig9(iterations: u32) -> Result<Fig9> {
+    let data = vec![0x5au8; 3 * 1024];
+    let id = Identity::random();
+    let domain = eip712::Domain::new(1337, alloy_primitives::Address::repeat_byte(1));
+    let statement = eip712::TrainingResult {
+        jobId: alloy_primitives::B256::repeat_byte(2),
+        resultHash: alloy_primitives::B256::repeat_byte(3),
+    };
+    let signature = id.sign_typed(&domain, &statement)?;
+    Ok(Fig9 {
+        keygen_us: time_per(iterations, || {
+            std::hint::black_box(Identity::random());
+        }),
+        sha256_3kb_us: time_per(iterations * 10, || {
+            std::hint::black_box(ciphertext_hash(std::hint::black_box(&data)));
+        }),
+        sign_us: time_per(iterations, || {
+            std::hint::black_box(id.sign_typed(&domain, &statement).ok());
+        }),
+        verify_us: time_per(iterations, || {
+            std::hint::black_box(eip712::recover(&domain, &statement, &signature).ok());
+        }),
+        iterations,
+    })
+}
+
+// ---------------------------------------------------------------------------------- crypto
+
+/// MB/s of `f` over 16 KiB buffers for about `seconds`.
+fn throughput(seconds: f64, mut f: impl FnMut(&[u8])) -> f64 {
+    let buf = vec![0x42u8; 16 * 1024];
+    let start = Instant::now();
+    let mut bytes = 0u64;
+    while start.elapsed().as_secs_f64() < seconds {
+        for _ in 0..64 {
+            f(&buf);
+        }
+        bytes += 64 * buf.len() as u64;
+    }
+    bytes as f64 / start.elapsed().as_secs_f64() / 1e6
+}
+
+/// `openssl speed -evp ALGO -bytes 16384` in MB/s.
+fn openssl_speed(algo: &str, seconds: f64) -> Result<f64> {
+    let secs = format!("{}", seconds.ceil().max(1.0) as u64);
+    let out = std::process::Command::new("openssl")
+        .args(["speed", "-evp", algo, "-bytes", "16384", "-seconds", &secs])
+        .output()
+        .context("running openssl speed (is openssl installed?)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The last line: `AES-256-GCM   123456.78k` (1000s of bytes per second).
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| l.trim_end().ends_with('k'))
+        .context("openssl speed printed no result")?;
+    let kb: f64 = last
+        .split_whitespace()
+        .last()
+        .and_then(|v| v.trim_end_matches('k').parse().ok())
+        .context("cannot read openssl's figure")?;
+    Ok(kb * 1000.0 / 1e6)
+}
+
+fn crypto(seconds: f64) -> Result<Crypto> {
+    let key_owner = alloy_primitives::Address::repeat_byte(9);
+    let pk_c = medshare_crypto::pk_c(1, key_owner);
+    let tee = Identity::random();
+    let (key, _) = medshare_crypto::KeyShare::generate(
+        &mut rand::rngs::OsRng,
+        medshare_primitives::RecordId::random(),
+        &tee.public_key(),
+        &pk_c,
+    );
+    let aead_mb_s = throughput(seconds, |b| {
+        std::hint::black_box(medshare_crypto::seal_record(&key, key_owner, b).ok());
+    });
+    let sha256_mb_s = throughput(seconds, |b| {
+        std::hint::black_box(ciphertext_hash(b));
+    });
+    Ok(Crypto {
+        aead_mb_s: aead_mb_s.round(),
+        openssl_aead_mb_s: openssl_speed("aes-256-gcm", seconds)?.round(),
+        sha256_mb_s: sha256_mb_s.round(),
+        openssl_sha256_mb_s: openssl_speed("sha256", seconds)?.round(),
+    })
+}
