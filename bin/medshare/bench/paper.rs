@@ -106,6 +106,17 @@ struct Report {
     crypto: Crypto,
     aead_ratio_vs_openssl: f64,
     sha256_ratio_vs_openssl: f64,
+    /// Records registered per second on the embedded chain (durable).
+    ledger_tps: f64,
+    /// The same workload on anvil.
+    anvil_tps: f64,
+    ledger: Throughput,
+    anvil: Throughput,
+    /// medshare's training time / scikit-learn's, same data.
+    train_time_ratio_vs_sklearn: f64,
+    accuracy: f64,
+    sklearn_accuracy: f64,
+    training: Training,
     not_yet_measured: Vec<&'static str>,
 }
 
@@ -115,7 +126,25 @@ pub(crate) async fn run(args: PaperArgs) -> Result<()> {
     let fig9 = fig9(if args.quick { 200 } else { 2_000 })?;
     let gas = measure_gas(100).await?;
     let crypto = crypto(if args.quick { 0.3 } else { 2.0 })?;
+    let (patients, per_patient) = if args.quick { (4, 250) } else { (16, 2_000) };
+    let embedded = medshare_testkit::Backend::embedded().await?;
+    let ledger = ledger_throughput(&embedded, patients, per_patient).await?;
+    drop(embedded);
+    let anvil_backend = medshare_testkit::Backend::anvil()
+        .await
+        .context("starting anvil (scripts/test installs it)")?;
+    let anvil = ledger_throughput(&anvil_backend, patients, per_patient).await?;
+    drop(anvil_backend);
+    let training = training(if args.quick { 20_000 } else { 100_000 })?;
     let report = Report {
+        train_time_ratio_vs_sklearn: round3(training.seconds / training.sklearn_seconds),
+        accuracy: training.accuracy,
+        sklearn_accuracy: training.sklearn_accuracy,
+        training,
+        ledger_tps: ledger.records_per_s,
+        anvil_tps: anvil.records_per_s,
+        ledger,
+        anvil,
         quick: args.quick,
         aead_ratio_vs_openssl: round3(crypto.aead_mb_s / crypto.openssl_aead_mb_s),
         sha256_ratio_vs_openssl: round3(crypto.sha256_mb_s / crypto.openssl_sha256_mb_s),
@@ -194,6 +223,24 @@ fn markdown(r: &Report) -> String {
             t.gas, t.paper_gas, t.ratio_to_paper, t.tps, t.paper_tps
         );
     }
+    s += &format!(
+        "\n## Ledger throughput (records registered per second, durable)\n\nembedded chain {:.0} records/s ({:.1} tx/s), anvil {:.0} records/s ({:.1} tx/s): {:.2}× anvil\n",
+        r.ledger.records_per_s,
+        r.ledger.tx_per_s,
+        r.anvil.records_per_s,
+        r.anvil.tx_per_s,
+        r.ledger.records_per_s / r.anvil.records_per_s.max(1e-9)
+    );
+    s += &format!(
+        "\n## Training: logistic regression, {} records × {} features\n\nmedshare {:.3} s (accuracy {:.4}), scikit-learn {:.3} s (accuracy {:.4}): time ratio {:.2}\n",
+        r.training.records,
+        r.training.features,
+        r.training.seconds,
+        r.training.accuracy,
+        r.training.sklearn_seconds,
+        r.training.sklearn_accuracy,
+        r.train_time_ratio_vs_sklearn
+    );
     s += &format!(
         "\n## Crypto beside openssl (16 KiB buffers)\n\nAES-256-GCM {:.0} MB/s vs openssl {:.0} MB/s ({:.2}); SHA-256 {:.0} MB/s vs openssl {:.0} MB/s ({:.2})\n",
         r.crypto.aead_mb_s,
@@ -507,6 +554,192 @@ async fn table3(runs: usize, quiet: bool) -> Result<Vec<Table3Row>> {
     }
     bar.finish_and_clear();
     Ok(rows)
+}
+
+// ---------------------------------------------------------------------------------- ledger
+
+#[derive(Serialize)]
+struct Throughput {
+    /// Records registered (encrypted, stored, and in a durable block) per second.
+    records_per_s: f64,
+    /// Transactions per second of that workload.
+    tx_per_s: f64,
+    records: usize,
+    seconds: f64,
+}
+
+/// `patients` patients, each registering `per_patient` records in batches of 100, all at once,
+/// on `backend`; the time from the first upload to the last receipt.
+async fn ledger_throughput(
+    backend: &medshare_testkit::Backend,
+    patients: usize,
+    per_patient: usize,
+) -> Result<Throughput> {
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(dir.path().join("store"))?);
+    let admin =
+        Medshare::deploy(backend.wallet(Identity::random().signer().clone()).await?).await?;
+    admin
+        .set_measurement_allowed(simulated_measurement(), true)
+        .await?;
+    admin.set_accept_simulated(true).await?;
+    let enclave = Enclave::simulated(&dir.path().join("tee.sealed"), &rand::random())?;
+    let tee = TeeHost::new(
+        Box::new(enclave),
+        backend.ledger(),
+        *admin.deployment(),
+        store.clone(),
+    )
+    .await?;
+    backend.fund(tee.address()).await?;
+    tee.register().await?;
+    let (schema, _) = sized_schema(1)?;
+    let data_type = schema.data_type()?;
+    let mut all = Vec::new();
+    for _ in 0..patients {
+        let id = Identity::random();
+        let chain = admin.as_party(backend.wallet(id.signer().clone()).await?);
+        let patient = Patient::new(id, chain, store.clone());
+        patient.register().await?;
+        all.push(Arc::new(patient));
+    }
+    let records: Vec<PatientRecord> = (0..per_patient).map(|i| record(&schema, i)).collect();
+    let records = Arc::new(records);
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for patient in all {
+        let (records, data_type, tee) = (records.clone(), data_type.clone(), tee.address());
+        set.spawn(async move {
+            patient
+                .upload(&data_type, &records, tee, &|_| {})
+                .await
+                .map(|o| o.len())
+        });
+    }
+    let mut done = 0;
+    while let Some(r) = set.join_next().await {
+        done += r??;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let txs = patients * per_patient.div_ceil(medshare_parties::user::UPLOAD_BATCH);
+    Ok(Throughput {
+        records_per_s: (done as f64 / seconds).round(),
+        tx_per_s: round3(txs as f64 / seconds),
+        records: done,
+        seconds: round3(seconds),
+    })
+}
+
+// ---------------------------------------------------------------------------------- training
+
+#[derive(Serialize)]
+struct Training {
+    records: usize,
+    features: usize,
+    /// medshare's `train` (what the enclave runs): split, standardize, fit, evaluate.
+    seconds: f64,
+    accuracy: f64,
+    sklearn_seconds: f64,
+    sklearn_accuracy: f64,
+}
+
+/// A synthetic cohort: `d` scaled normal features, a label from a logistic model.
+fn cohort(n: usize, d: usize, seed: u64, mut sink: impl FnMut(&[f64], f64)) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut normal = move || {
+        let u1: f64 = 1.0 - rng.r#gen::<f64>();
+        let u2: f64 = rng.r#gen::<f64>();
+        (
+            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos(),
+            rng.r#gen::<f64>(),
+        )
+    };
+    let mut row = vec![0.0; d];
+    for _ in 0..n {
+        let mut z = 0.25;
+        let mut coin = 0.0;
+        for (j, x) in row.iter_mut().enumerate() {
+            let (standard, u) = normal();
+            coin = u;
+            z += 3.0 * (((j % 7) as f64 - 3.0) / 3.0) * standard;
+            *x = 10.0 * (j as f64 + 1.0) + (j as f64 + 1.0) * standard;
+        }
+        let label = if coin < 1.0 / (1.0 + (-z).exp()) {
+            1.0
+        } else {
+            0.0
+        };
+        sink(&row, label);
+    }
+}
+
+fn training(records: usize) -> Result<Training> {
+    use std::io::Write;
+    const FEATURES: usize = 30;
+    let (tol, max_iter, seed) = (1e-4, 100u64, 7u64);
+    let dir = tempfile::tempdir()?;
+    let csv = dir.path().join("cohort.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&csv)?);
+    let names: Vec<String> = (0..FEATURES).map(|j| format!("f{j}")).collect();
+    writeln!(file, "{},y", names.join(","))?;
+    let mut builder = medshare_training::DatasetBuilder::with_capacity(FEATURES, records);
+    let mut failed = None;
+    cohort(records, FEATURES, 42, |row, label| {
+        let line: Vec<String> = row.iter().map(|v| format!("{v:?}")).collect();
+        if let Err(e) = writeln!(file, "{},{label}", line.join(",")) {
+            failed = Some(anyhow::Error::from(e));
+        }
+        if let Err(e) = builder.push(row, label) {
+            failed = Some(e.into());
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    file.flush()?;
+    drop(file);
+    let spec = ModelSpec {
+        kind: ModelKind::LogisticRegression {
+            l2: 1.0,
+            max_iterations: max_iter,
+            tolerance: tol,
+        },
+        features: names,
+        label: "y".into(),
+        test_fraction: 0.25,
+        seed,
+    };
+    let data = builder.finish();
+    let start = Instant::now();
+    let output = medshare_training::train(&spec, data, 1000)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let medshare_training::Metrics::Classification { accuracy, .. } = output.metrics else {
+        bail!("logistic regression gave regression metrics");
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/sklearn_logreg.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&csv)
+        .args([seed.to_string(), tol.to_string(), max_iter.to_string()])
+        .output()
+        .context("running python3 for scikit-learn")?;
+    if !out.status.success() {
+        bail!(
+            "the scikit-learn script failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let sk: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading scikit-learn's figures")?;
+    Ok(Training {
+        records,
+        features: FEATURES,
+        seconds: round3(seconds),
+        accuracy: round3(accuracy),
+        sklearn_seconds: round3(sk["seconds"].as_f64().context("seconds")?),
+        sklearn_accuracy: round3(sk["accuracy"].as_f64().context("accuracy")?),
+    })
 }
 
 // ---------------------------------------------------------------------------------- Fig. 9

@@ -135,6 +135,14 @@ impl Backend {
         self.endpoint.as_deref()
     }
 
+    /// Funds `address` on chains that charge for gas (nothing to do on the others).
+    pub async fn fund(&self, address: alloy_primitives::Address) -> Result<()> {
+        if let Some(funder) = &self.funder {
+            funder.transfer(address, U256::from(FUNDING_WEI)).await?;
+        }
+        Ok(())
+    }
+
     /// A wallet for `signer`, funded first on chains that charge for gas.
     pub async fn wallet(&self, signer: PrivateKeySigner) -> Result<Wallet> {
         let wallet = Wallet::new(self.ledger.clone(), signer).await?;
