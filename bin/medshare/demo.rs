@@ -62,6 +62,8 @@ struct Summary {
     records_used: u64,
     audit_entries: usize,
     enclave_pid: u32,
+    /// The enclave process's peak resident memory (KiB), where the OS reports it.
+    enclave_peak_memory_kib: Option<u64>,
     host_pid: u32,
     job: String,
     chain_id: u64,
@@ -346,6 +348,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         records_used: output.records_used,
         audit_entries: trail.len(),
         enclave_pid,
+        enclave_peak_memory_kib: report["peak_memory_kib"].as_u64(),
         host_pid: std::process::id(),
         job: job.0.to_string(),
         chain_id: ledger.chain_id().await?,

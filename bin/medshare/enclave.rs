@@ -144,15 +144,16 @@ pub(crate) async fn run(command: EnclaveCommand) -> Result<()> {
                 #[serde(flatten)]
                 report: &'a medshare_parties::tee::JobReport,
                 pid: u32,
+                /// The process's peak resident memory (Linux `VmHWM`), if known.
+                peak_memory_kib: Option<u64>,
             }
             if args.enclave.json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&Out {
-                        report: &report,
-                        pid: std::process::id()
-                    })?
-                );
+                let out = Out {
+                    report: &report,
+                    pid: std::process::id(),
+                    peak_memory_kib: peak_memory_kib(),
+                };
+                println!("{}", serde_json::to_string(&out)?);
             } else {
                 println!(
                     "job {}: model {}; {} records seen, {} used; result {}",
@@ -170,4 +171,11 @@ pub(crate) async fn run(command: EnclaveCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// This process's peak resident set size in KiB (`VmHWM` of /proc/self/status), on Linux.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
