@@ -2,10 +2,13 @@
 //!
 //! Wire format: `nonce (12) || ciphertext || tag (16)`. Kept private so the only way to encrypt
 //! is through [`crate::record`] or [`crate::result`], which fix the associated data.
+//!
+//! The cipher is `ring`'s AES-256-GCM (the BoringSSL assembly, with AES-NI and carry-less
+//! multiplication): it runs at the machine's limit, which the portable RustCrypto implementation
+//! does not reach on x86-64 (about a fifth of `openssl speed` here).
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use zeroize::Zeroizing;
 
 use crate::{Error, Result};
@@ -37,21 +40,24 @@ pub(crate) fn seal(
             len: plaintext.len(),
         });
     }
-    let cipher = Aes256Gcm::new(key.into());
-    let ct = cipher
-        .encrypt(
-            &Nonce::from(*nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
+    let cipher = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| {
+        Error::PlaintextTooLong {
+            len: plaintext.len(),
+        }
+    })?);
+    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+    out.extend_from_slice(nonce);
+    out.extend_from_slice(plaintext);
+    let tag = cipher
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(*nonce),
+            Aad::from(aad),
+            &mut out[NONCE_LEN..],
         )
         .map_err(|_| Error::PlaintextTooLong {
             len: plaintext.len(),
         })?;
-    let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
-    out.extend_from_slice(nonce);
-    out.extend_from_slice(&ct);
+    out.extend_from_slice(tag.as_ref());
     Ok(out)
 }
 
@@ -61,11 +67,18 @@ pub(crate) fn open(key: &[u8; 32], aad: &[u8], wire: &[u8]) -> Option<Zeroizing<
         return None;
     }
     let (nonce, ct) = wire.split_first_chunk::<NONCE_LEN>()?;
-    let cipher = Aes256Gcm::new(key.into());
-    cipher
-        .decrypt(&Nonce::from(*nonce), Payload { msg: ct, aad })
-        .ok()
-        .map(Zeroizing::new)
+    let cipher = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).ok()?);
+    let mut buf = Zeroizing::new(ct.to_vec());
+    let len = cipher
+        .open_in_place(
+            Nonce::assume_unique_for_key(*nonce),
+            Aad::from(aad),
+            &mut buf,
+        )
+        .ok()?
+        .len();
+    buf.truncate(len);
+    Some(buf)
 }
 
 #[cfg(test)]

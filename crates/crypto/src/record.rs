@@ -13,7 +13,7 @@ use std::fmt;
 
 use hkdf::Hkdf;
 use medshare_primitives::{Address, CiphertextHash, RecordId};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::{Error, Result, aead};
@@ -105,9 +105,11 @@ pub fn open_record(key: &DataKey, owner: Address, ciphertext: &[u8]) -> Result<Z
 
 /// The paper's `HDS_i`: SHA-256 of a record ciphertext, the record's key on chain.
 pub fn ciphertext_hash(ciphertext: &[u8]) -> CiphertextHash {
-    CiphertextHash(medshare_primitives::B256::from(<[u8; 32]>::from(
-        Sha256::digest(ciphertext),
-    )))
+    // ring's SHA-256 (the BoringSSL assembly) runs at openssl's speed; sha2 does not on CPUs
+    // without the SHA extensions.
+    CiphertextHash(medshare_primitives::B256::from_slice(
+        ring::digest::digest(&ring::digest::SHA256, ciphertext).as_ref(),
+    ))
 }
 
 #[cfg(test)]
