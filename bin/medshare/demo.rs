@@ -225,37 +225,46 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     say(
         "        share its key to the TEE (CM = KEY + r_C·PK_C + r_U·PK_T) and register TD_i by hash.",
     );
-    let bar_up = bar(args.json, imported.len(), "patients registered")?;
-    let mut uploads = JoinSet::new();
-    let mut patients: Vec<Option<(Arc<Patient>, medshare_parties::user::OwnedRecord)>> =
-        (0..imported.len()).map(|_| None).collect();
-    let mut queue = imported.into_iter().enumerate();
-    loop {
-        while uploads.len() < CONCURRENCY {
-            let Some((i, row)) = queue.next() else { break };
-            let identity = Identity::random();
-            let chain = admin.as_party(wallet(&identity).await?);
-            let patient = Arc::new(Patient::new(identity, chain, store.clone()));
-            let data_type = data_type.clone();
-            uploads.spawn(async move {
-                patient.register().await?;
-                let mut owned = patient
-                    .upload(&data_type, std::slice::from_ref(&row.record), tee, &|_| {})
-                    .await?;
-                let record = owned.pop().context("one record uploaded")?;
-                anyhow::Ok((i, patient, record))
-            });
+    // Patients register (their role) concurrently, then register their records in the data
+    // set's order, so that the chain's order, and with it the held-out split, is the same on
+    // every run.
+    let bar_reg = bar(args.json, imported.len(), "patients registered")?;
+    let mut registrations = JoinSet::new();
+    let mut registered: Vec<Option<Arc<Patient>>> = (0..imported.len()).map(|_| None).collect();
+    for i in 0..imported.len() {
+        let identity = Identity::random();
+        let chain = admin.as_party(wallet(&identity).await?);
+        let patient = Arc::new(Patient::new(identity, chain, store.clone()));
+        registrations.spawn(async move { patient.register().await.map(|()| (i, patient)) });
+        if registrations.len() >= CONCURRENCY {
+            let (i, p) = registrations
+                .join_next()
+                .await
+                .context("a registration")???;
+            registered[i] = Some(p);
+            bar_reg.inc(1);
         }
-        let Some(done) = uploads.join_next().await else {
-            break;
-        };
-        let (i, patient, record) = done??;
-        patients[i] = Some((patient, record));
+    }
+    while let Some(done) = registrations.join_next().await {
+        let (i, p) = done??;
+        registered[i] = Some(p);
+        bar_reg.inc(1);
+    }
+    bar_reg.finish();
+    let bar_up = bar(
+        args.json,
+        imported.len(),
+        "records encrypted, stored and registered",
+    )?;
+    let mut patients = Vec::with_capacity(imported.len());
+    for (patient, row) in registered.into_iter().flatten().zip(imported) {
+        let mut owned = patient
+            .upload(&data_type, std::slice::from_ref(&row.record), tee, &|_| {})
+            .await?;
+        patients.push((patient, owned.pop().context("one record uploaded")?));
         bar_up.inc(1);
     }
     bar_up.finish();
-    let patients: Vec<(Arc<Patient>, medshare_parties::user::OwnedRecord)> =
-        patients.into_iter().flatten().collect();
 
     say(
         "Steps 1-2: the demander writes a logistic regression on all 30 features and its data requirement,",
