@@ -1,9 +1,11 @@
 //! `medshare bench paper`: the paper's §7 evaluation, measured on this machine.
 //!
-//! Implemented so far: Table 3 (the whole flow for one record of 1–6 kB, with the enclave in
-//! this process and in its own process), Fig. 9 (per-operation costs), §7.4 (gas), and the
-//! crypto throughput beside `openssl speed`. Every comparison runs both sides in this process or
-//! this run, because shared machines drift.
+//! Table 3 (the whole flow for one record of 1–6 kB, with the enclave in this process and in
+//! its own process), Fig. 9 (per-operation costs), §7.4 (gas), ledger throughput beside anvil,
+//! crypto beside `openssl speed`, training beside scikit-learn, and scale (a million records and
+//! an owner's audit query; the enclave process's peak memory over 100,000 records). Every
+//! comparison runs both sides in this run, because shared machines drift. Results: paper.json,
+//! paper.md and table3.png (bench/plot_table3.py) under `--out`.
 
 use super::{GasReport, measure_gas};
 use anyhow::{Context, Result, bail};
@@ -40,7 +42,7 @@ const BASE_COHORT: usize = 9;
 
 #[derive(Args)]
 pub(crate) struct PaperArgs {
-    /// A reduced run for CI (3 runs per size, smaller loops): under two minutes.
+    /// A reduced run for CI (2 runs per size, smaller loops and cohorts): under two minutes.
     #[arg(long)]
     quick: bool,
     /// Print the results as JSON.
@@ -117,16 +119,19 @@ struct Report {
     accuracy: f64,
     sklearn_accuracy: f64,
     training: Training,
-    not_yet_measured: Vec<&'static str>,
+    scale: Scale,
+    /// Peak resident memory of the enclave process over a job of `enclave_memory_records`.
+    enclave_peak_memory_mib: f64,
+    enclave_memory_records: u64,
 }
 
 pub(crate) async fn run(args: PaperArgs) -> Result<()> {
-    let runs = if args.quick { 3 } else { 30 };
+    let runs = if args.quick { 2 } else { 30 };
     let table3 = table3(runs, args.json).await?;
     let fig9 = fig9(if args.quick { 200 } else { 2_000 })?;
     let gas = measure_gas(100).await?;
     let crypto = crypto(if args.quick { 0.3 } else { 2.0 })?;
-    let (patients, per_patient) = if args.quick { (4, 250) } else { (16, 2_000) };
+    let (patients, per_patient) = if args.quick { (2, 200) } else { (16, 2_000) };
     let embedded = medshare_testkit::Backend::embedded().await?;
     let ledger = ledger_throughput(&embedded, patients, per_patient).await?;
     drop(embedded);
@@ -135,8 +140,18 @@ pub(crate) async fn run(args: PaperArgs) -> Result<()> {
         .context("starting anvil (scripts/test installs it)")?;
     let anvil = ledger_throughput(&anvil_backend, patients, per_patient).await?;
     drop(anvil_backend);
-    let training = training(if args.quick { 20_000 } else { 100_000 })?;
+    let training = training(if args.quick { 10_000 } else { 100_000 })?;
+    let scale = if args.quick {
+        scale(5_000, 10, args.json).await?
+    } else {
+        scale(1_000_000, 1_000, args.json).await?
+    };
+    let (peak_kib, memory_records) =
+        enclave_memory(if args.quick { 300 } else { 100_000 }, args.json).await?;
     let report = Report {
+        scale,
+        enclave_peak_memory_mib: round3(peak_kib as f64 / 1024.0),
+        enclave_memory_records: memory_records,
         train_time_ratio_vs_sklearn: round3(training.seconds / training.sklearn_seconds),
         accuracy: training.accuracy,
         sklearn_accuracy: training.sklearn_accuracy,
@@ -152,12 +167,6 @@ pub(crate) async fn run(args: PaperArgs) -> Result<()> {
         fig9,
         gas,
         crypto,
-        not_yet_measured: vec![
-            "ledger_tps",
-            "anvil_tps",
-            "train_time_ratio_vs_sklearn",
-            "scale",
-        ],
     };
     let out = args
         .out
@@ -183,8 +192,19 @@ fn round3(x: f64) -> f64 {
 
 fn write_results(dir: &Path, report: &Report) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(dir.join("paper.json"), serde_json::to_vec_pretty(report)?)?;
+    let json = dir.join("paper.json");
+    std::fs::write(&json, serde_json::to_vec_pretty(report)?)?;
     std::fs::write(dir.join("paper.md"), markdown(report))?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/plot_table3.py");
+    let status = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&json)
+        .arg(dir.join("table3.png"))
+        .status()
+        .context("running python3 for the Table 3 plot")?;
+    if !status.success() {
+        bail!("the Table 3 plot failed ({status})");
+    }
     Ok(())
 }
 
@@ -240,6 +260,17 @@ fn markdown(r: &Report) -> String {
         r.training.sklearn_seconds,
         r.training.sklearn_accuracy,
         r.train_time_ratio_vs_sklearn
+    );
+    s += &format!(
+        "\n## Scale\n\n{} records of {} owners registered in {:.1} s, {} audit entries; one owner's audit trail ({} entries) in {:.2} ms (median of 21). The enclave process's peak memory over a job of {} records: {:.1} MiB.\n",
+        r.scale.records,
+        r.scale.owners,
+        r.scale.register_seconds,
+        r.scale.audit_entries,
+        r.scale.audit_query_entries,
+        r.scale.audit_query_ms,
+        r.enclave_memory_records,
+        r.enclave_peak_memory_mib
     );
     s += &format!(
         "\n## Crypto beside openssl (16 KiB buffers)\n\nAES-256-GCM {:.0} MB/s vs openssl {:.0} MB/s ({:.2}); SHA-256 {:.0} MB/s vs openssl {:.0} MB/s ({:.2})\n",
@@ -468,6 +499,13 @@ impl Rig {
     }
 
     async fn run_in_process_of_its_own(&self, job: JobId) -> Result<u64> {
+        self.run_report_in_own_process(job).await?["records_used"]
+            .as_u64()
+            .context("records_used")
+    }
+
+    /// `medshare enclave run --json` for `job`, against this rig's node and store.
+    async fn run_report_in_own_process(&self, job: JobId) -> Result<serde_json::Value> {
         let exe = std::env::current_exe()?;
         let d = self.dir.path();
         let out = tokio::process::Command::new(exe)
@@ -494,8 +532,7 @@ impl Rig {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        report["records_used"].as_u64().context("records_used")
+        Ok(serde_json::from_slice(&out.stdout)?)
     }
 }
 
@@ -628,6 +665,209 @@ async fn ledger_throughput(
         records: done,
         seconds: round3(seconds),
     })
+}
+
+// ---------------------------------------------------------------------------------- scale
+
+#[derive(Serialize)]
+struct Scale {
+    /// Records registered on the embedded chain (by hash, batches of 500).
+    records: usize,
+    /// Owners they belong to (each with `records / owners`).
+    owners: usize,
+    /// Audit entries written by the TEE (one per record).
+    audit_entries: usize,
+    /// Seconds to register them all (durable).
+    register_seconds: f64,
+    /// One owner's audit trail (`eth_getLogs` by owner topic), median of 21 queries, ms.
+    audit_query_ms: f64,
+    /// Entries that query returned.
+    audit_query_entries: usize,
+}
+
+/// Registers `records` records of `owners` owners by hash and one audit entry each, then times
+/// one owner's audit query. Ledger-level: the records are random hashes and commitments (no
+/// encryption or storage), so that the run measures the chain and its log index at that size.
+async fn scale(records: usize, owners: usize, quiet: bool) -> Result<Scale> {
+    const BATCH: usize = 500;
+    let backend = medshare_testkit::Backend::embedded().await?;
+    let world = medshare_testkit::World::new(&backend).await?;
+    let per_owner = records / owners;
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new((records * 2) as u64)
+    };
+    bar.set_style(ProgressStyle::with_template(
+        "scale   {bar:40} {pos}/{len} records and audit entries {elapsed}",
+    )?);
+    let job = world.deployed_job("scale").await?;
+    let mut owner_handles = Vec::with_capacity(owners);
+    for _ in 0..owners {
+        let p = world.new_party(&backend).await?;
+        p.chain
+            .register(
+                medshare_primitives::Role::User,
+                p.identity.public_key_uncompressed(),
+            )
+            .await?;
+        owner_handles.push(p);
+    }
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for (o, owner) in owner_handles.iter().enumerate() {
+        let chain = owner.chain.clone();
+        let ty = world.data_type.id();
+        set.spawn(async move {
+            let mut calls = Vec::new();
+            for chunk in (0..per_owner).collect::<Vec<_>>().chunks(BATCH) {
+                let hashes: Vec<alloy_primitives::B256> = chunk
+                    .iter()
+                    .map(|i| alloy_primitives::keccak256(format!("scale/{o}/{i}")))
+                    .collect();
+                let commitments = hashes
+                    .iter()
+                    .map(alloy_primitives::keccak256)
+                    .collect();
+                let call = medshare_chain::Data::registerRecordsCall {
+                    dataType: ty,
+                    ciphertextHashes: hashes,
+                    commitments,
+                };
+                calls.push(chain.call(medshare_chain::Contract::Data, &call));
+            }
+            let n = calls.len();
+            for call in calls {
+                chain.send_many(vec![call]).await?;
+            }
+            anyhow::Ok(n)
+        });
+        if set.len() >= 16 {
+            set.join_next().await.context("a registration task")???;
+            bar.inc(per_owner as u64);
+        }
+    }
+    while let Some(done) = set.join_next().await {
+        done??;
+        bar.inc(per_owner as u64);
+    }
+    let register_seconds = start.elapsed().as_secs_f64();
+    // One audit entry per record, written by the TEE in batches.
+    let mut entries = Vec::with_capacity(BATCH);
+    for (o, owner) in owner_handles.iter().enumerate() {
+        for i in 0..per_owner {
+            entries.push(medshare_chain::Audit::AuditEntry {
+                jobId: job.0,
+                ciphertextHash: alloy_primitives::keccak256(format!("scale/{o}/{i}")),
+                owner: owner.address(),
+                demander: world.demander.address(),
+                requirementHash: alloy_primitives::B256::ZERO,
+                modelHash: alloy_primitives::B256::ZERO,
+                modelHashOk: true,
+                recordHashOk: true,
+            });
+            if entries.len() == BATCH {
+                world
+                    .tee
+                    .chain
+                    .record_use(std::mem::take(&mut entries))
+                    .await?;
+                bar.inc(BATCH as u64);
+            }
+        }
+    }
+    if !entries.is_empty() {
+        world.tee.chain.record_use(entries).await?;
+    }
+    bar.finish_and_clear();
+    let probe = &owner_handles[owners / 2];
+    let mut times = Vec::new();
+    let mut found = 0;
+    for _ in 0..21 {
+        let t = Instant::now();
+        found = world
+            .user
+            .chain
+            .audit_of_owner(probe.address())
+            .await?
+            .len();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(Scale {
+        records: per_owner * owners,
+        owners,
+        audit_entries: per_owner * owners,
+        register_seconds: round3(register_seconds),
+        audit_query_ms: round3(times[times.len() / 2]),
+        audit_query_entries: found,
+    })
+}
+
+/// Runs one job over `records` records of 30 features with the enclave in its own process and
+/// returns that process's peak resident memory (KiB) and how many records it used.
+async fn enclave_memory(records: usize, quiet: bool) -> Result<(u64, u64)> {
+    let schema = schema(30, 30);
+    let rig = Rig::new(schema.clone()).await?;
+    let data_type = schema.data_type()?;
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(records as u64)
+    };
+    bar.set_style(ProgressStyle::with_template(
+        "memory  {bar:40} {pos}/{len} records uploaded {elapsed}",
+    )?);
+    let per_patient = 1_000.min(records);
+    let patients = records.div_ceil(per_patient);
+    let mut set = tokio::task::JoinSet::new();
+    for p in 0..patients {
+        let patient = Arc::new(rig.patient().await?);
+        let batch: Vec<PatientRecord> = (0..per_patient)
+            .map(|i| record(&schema, p * per_patient + i))
+            .collect();
+        let (data_type, tee) = (data_type.clone(), rig.tee.address());
+        set.spawn(async move {
+            let owned = patient.upload(&data_type, &batch, tee, &|_| {}).await?;
+            patient.set_policy(&data_type, &owned, true).await?;
+            anyhow::Ok(owned.len())
+        });
+        if set.len() >= 8 {
+            bar.inc(set.join_next().await.context("an upload")???.try_into()?);
+        }
+    }
+    while let Some(done) = set.join_next().await {
+        bar.inc(done??.try_into()?);
+    }
+    bar.finish_and_clear();
+    let features: Vec<String> = schema.feature_names().map(str::to_owned).collect();
+    let spec = ModelSpec {
+        kind: ModelKind::LogisticRegression {
+            l2: 1.0,
+            max_iterations: 100,
+            tolerance: 1e-4,
+        },
+        features: features.clone(),
+        label: "y".into(),
+        test_fraction: 0.25,
+        seed: 1,
+    };
+    let requirement = DataRequirement {
+        data_type: schema.name.clone(),
+        features,
+        label: "y".into(),
+        min_cohort: 10,
+    };
+    let job = rig.demander.submit(&spec, &requirement).await?;
+    rig.reviewer.approve(job).await?;
+    let report = rig.run_report_in_own_process(job).await?;
+    rig.server.stop().await;
+    Ok((
+        report["peak_memory_kib"]
+            .as_u64()
+            .context("the enclave process's peak memory")?,
+        report["records_used"].as_u64().context("records_used")?,
+    ))
 }
 
 // ---------------------------------------------------------------------------------- training

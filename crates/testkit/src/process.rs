@@ -143,7 +143,7 @@ impl Anvil {
     /// The anvil binary: `MEDSHARE_ANVIL`, else the copy `scripts/test` installs in `.tools/`,
     /// else `anvil` on `PATH`.
     pub fn binary() -> Result<PathBuf> {
-        if let Some(path) = std::env::var_os("MEDSHARE_ANVIL") {
+        if let Some(path) = std::env::var_os("MEDSHARE_ANVIL").filter(|p| !p.is_empty()) {
             return Ok(PathBuf::from(path));
         }
         let tools = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Plots Table 3 of `medshare bench paper` beside the paper's figures: plot_table3.py paper.json out.png
+
+Average time of the whole flow for one record, per record size, on a log scale: the paper's
+non-SGX column, medshare with the enclave in the benchmark's process, and medshare with the
+enclave in its own process. Installs matplotlib with pip when it is missing.
+"""
+import json
+import subprocess
+import sys
+
+
+def ensure_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "matplotlib"])
+
+
+def main():
+    results, out = sys.argv[1], sys.argv[2]
+    ensure_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = json.load(open(results))["table3"]
+    kb = [r["size_kb"] for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    ax.plot(kb, [r["paper_avg_us"] / 1000 for r in rows], "o-", label="paper (non-SGX, Table 3)")
+    ax.plot(kb, [r["process_avg_us"] / 1000 for r in rows], "s-", label="medshare, enclave in its own process")
+    ax.plot(kb, [r["avg_us"] / 1000 for r in rows], "^-", label="medshare, enclave in process")
+    ax.set_yscale("log")
+    ax.set_xlabel("record size (kB)")
+    ax.set_ylabel("average time of the whole flow (ms, log scale)")
+    ax.set_title("Sharing one record end to end: paper vs medshare")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out)
+
+
+if __name__ == "__main__":
+    main()
