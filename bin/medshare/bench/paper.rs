@@ -725,10 +725,7 @@ async fn scale(records: usize, owners: usize, quiet: bool) -> Result<Scale> {
                     .iter()
                     .map(|i| alloy_primitives::keccak256(format!("scale/{o}/{i}")))
                     .collect();
-                let commitments = hashes
-                    .iter()
-                    .map(alloy_primitives::keccak256)
-                    .collect();
+                let commitments = hashes.iter().map(alloy_primitives::keccak256).collect();
                 let call = medshare_chain::Data::registerRecordsCall {
                     dataType: ty,
                     ciphertextHashes: hashes,
