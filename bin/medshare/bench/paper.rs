@@ -432,29 +432,14 @@ impl Rig {
     }
 
     async fn job(&self, seed: u64) -> Result<JobId> {
-        let features: Vec<String> = self
+        let features = self
             .schema
             .feature_names()
             .take(8)
             .map(str::to_owned)
             .collect();
-        let spec = ModelSpec {
-            kind: ModelKind::LogisticRegression {
-                l2: 1.0,
-                max_iterations: 100,
-                tolerance: 1e-4,
-            },
-            features: features.clone(),
-            label: "y".into(),
-            test_fraction: 0.25,
-            seed,
-        };
-        let requirement = DataRequirement {
-            data_type: self.schema.name.clone(),
-            features,
-            label: "y".into(),
-            min_cohort: (BASE_COHORT + 1) as u64,
-        };
+        let (spec, requirement) =
+            logistic_job(&self.schema, features, seed, (BASE_COHORT + 1) as u64);
         let job = self.demander.submit(&spec, &requirement).await?;
         self.reviewer.approve(job).await?;
         Ok(job)
@@ -534,6 +519,33 @@ impl Rig {
         }
         Ok(serde_json::from_slice(&out.stdout)?)
     }
+}
+
+/// A logistic regression on `features` of `schema` and the requirement that grants them.
+fn logistic_job(
+    schema: &Schema,
+    features: Vec<String>,
+    seed: u64,
+    min_cohort: u64,
+) -> (ModelSpec, DataRequirement) {
+    let spec = ModelSpec {
+        kind: ModelKind::LogisticRegression {
+            l2: 1.0,
+            max_iterations: 100,
+            tolerance: 1e-4,
+        },
+        features: features.clone(),
+        label: schema.label.name.clone(),
+        test_fraction: 0.25,
+        seed,
+    };
+    let requirement = DataRequirement {
+        data_type: schema.name.clone(),
+        features,
+        label: schema.label.name.clone(),
+        min_cohort,
+    };
+    (spec, requirement)
 }
 
 fn stats(us: &[f64]) -> (f64, f64, f64) {
@@ -837,24 +849,8 @@ async fn enclave_memory(records: usize, quiet: bool) -> Result<(u64, u64)> {
         bar.inc(done??.try_into()?);
     }
     bar.finish_and_clear();
-    let features: Vec<String> = schema.feature_names().map(str::to_owned).collect();
-    let spec = ModelSpec {
-        kind: ModelKind::LogisticRegression {
-            l2: 1.0,
-            max_iterations: 100,
-            tolerance: 1e-4,
-        },
-        features: features.clone(),
-        label: "y".into(),
-        test_fraction: 0.25,
-        seed: 1,
-    };
-    let requirement = DataRequirement {
-        data_type: schema.name.clone(),
-        features,
-        label: "y".into(),
-        min_cohort: 10,
-    };
+    let features = schema.feature_names().map(str::to_owned).collect();
+    let (spec, requirement) = logistic_job(&schema, features, 1, 10);
     let job = rig.demander.submit(&spec, &requirement).await?;
     rig.reviewer.approve(job).await?;
     let report = rig.run_report_in_own_process(job).await?;
