@@ -35,15 +35,6 @@ impl Connect {
 
     /// Reads the deployment file's addresses (without checking the chain).
     pub(crate) fn deployment(&self) -> Result<medshare_chain::Deployment> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct File {
-            contracts: medshare_chain::Deployment,
-        }
-        let bytes = std::fs::read(&self.deployment)
-            .with_context(|| format!("reading {}", self.deployment.display()))?;
-        let file: File = serde_json::from_slice(&bytes)
-            .with_context(|| format!("parsing {}", self.deployment.display()))?;
-        Ok(file.contracts)
+        Ok(medshare_chain::read_deployment(&self.deployment)?.1)
     }
 }

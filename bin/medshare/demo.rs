@@ -26,7 +26,6 @@ use serde::Serialize;
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
-    process::Stdio,
     sync::Arc,
 };
 use tokio::task::JoinSet;
@@ -101,29 +100,6 @@ fn bar(json: bool, len: usize, what: &str) -> Result<ProgressBar> {
     Ok(bar)
 }
 
-/// Runs `medshare enclave ARGS --json` and returns its JSON output.
-async fn enclave(args: &[String]) -> Result<serde_json::Value> {
-    let exe = std::env::current_exe().context("locating the medshare binary")?;
-    let child = tokio::process::Command::new(exe)
-        .arg("enclave")
-        .args(args)
-        .arg("--json")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting the enclave process")?;
-    let out = child
-        .wait_with_output()
-        .await
-        .context("waiting for the enclave process")?;
-    if !out.status.success() {
-        bail!("the enclave process failed ({})", out.status);
-    }
-    serde_json::from_slice(&out.stdout).context("reading the enclave's report")
-}
-
 pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     let temp;
     let dir = match &args.data_dir {
@@ -179,26 +155,15 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         .set_measurement_allowed(simulated_measurement(), true)
         .await?;
     admin.set_accept_simulated(true).await?;
-    let enclave_args = |extra: &[String]| -> Vec<String> {
-        let mut v = vec![
-            "--rpc".into(),
-            server.endpoint(),
-            "--deployment".into(),
-            dir.join("deployment.json").display().to_string(),
-            "--store".into(),
-            store_dir.display().to_string(),
-            "--enclave-dir".into(),
-            dir.join("enclave").display().to_string(),
-        ];
-        v.extend_from_slice(extra);
-        v
+    let endpoint = server.endpoint();
+    let (deployment_file, enclave_dir) = (dir.join("deployment.json"), dir.join("enclave"));
+    let tee_process = crate::enclave::Spawn {
+        rpc: &endpoint,
+        deployment: &deployment_file,
+        store: &store_dir,
+        enclave_dir: &enclave_dir,
     };
-    let registered = enclave(&{
-        let mut a = vec!["register".to_owned()];
-        a.extend(enclave_args(&[]));
-        a
-    })
-    .await?;
+    let registered = tee_process.run("register", &[]).await?;
     let tee: alloy_primitives::Address = registered["address"]
         .as_str()
         .context("the TEE's address")?
@@ -330,12 +295,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     say(
         "                 decrypts, trains, encrypts the result to the demander, posts its hash and the audit trail.",
     );
-    let report = enclave(&{
-        let mut a = vec!["run".to_owned()];
-        a.extend(enclave_args(&["--job".into(), job.0.to_string()]));
-        a
-    })
-    .await?;
+    let job_hex = job.0.to_string();
+    let report = tee_process.run("run", &["--job", &job_hex]).await?;
     let enclave_pid = report["pid"]
         .as_u64()
         .and_then(|p| u32::try_from(p).ok())

@@ -179,3 +179,46 @@ fn peak_memory_kib() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// Where a spawned `medshare enclave` finds the chain, the contracts, the store and its key.
+pub(crate) struct Spawn<'a> {
+    /// The node's JSON-RPC endpoint.
+    pub(crate) rpc: &'a str,
+    /// The deployment file.
+    pub(crate) deployment: &'a std::path::Path,
+    /// The store directory.
+    pub(crate) store: &'a std::path::Path,
+    /// The enclave directory (sealed key, platform secret).
+    pub(crate) enclave_dir: &'a std::path::Path,
+}
+
+impl Spawn<'_> {
+    /// Runs `medshare enclave COMMAND ... EXTRA --json` as a child process (the TEE's own
+    /// process; its stderr is this process's) and returns its JSON report.
+    pub(crate) async fn run(&self, command: &str, extra: &[&str]) -> Result<serde_json::Value> {
+        let exe = std::env::current_exe().context("locating the medshare binary")?;
+        let child = tokio::process::Command::new(exe)
+            .args(["enclave", command, "--json", "--rpc", self.rpc])
+            .arg("--deployment")
+            .arg(self.deployment)
+            .arg("--store")
+            .arg(self.store)
+            .arg("--enclave-dir")
+            .arg(self.enclave_dir)
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the enclave process")?;
+        let out = child
+            .wait_with_output()
+            .await
+            .context("waiting for the enclave process")?;
+        if !out.status.success() {
+            anyhow::bail!("medshare enclave {command} failed ({})", out.status);
+        }
+        serde_json::from_slice(&out.stdout).context("reading the enclave's report")
+    }
+}

@@ -491,33 +491,15 @@ impl Rig {
 
     /// `medshare enclave run --json` for `job`, against this rig's node and store.
     async fn run_report_in_own_process(&self, job: JobId) -> Result<serde_json::Value> {
-        let exe = std::env::current_exe()?;
         let d = self.dir.path();
-        let out = tokio::process::Command::new(exe)
-            .args([
-                "enclave",
-                "run",
-                "--json",
-                "--job",
-                &job.0.to_string(),
-                "--rpc",
-                &self.server.endpoint(),
-            ])
-            .arg("--deployment")
-            .arg(d.join("deployment.json"))
-            .arg("--store")
-            .arg(d.join("store"))
-            .arg("--enclave-dir")
-            .arg(d.join("enclave"))
-            .output()
-            .await?;
-        if !out.status.success() {
-            bail!(
-                "medshare enclave run failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(serde_json::from_slice(&out.stdout)?)
+        let (endpoint, job_hex) = (self.server.endpoint(), job.0.to_string());
+        let spawn = crate::enclave::Spawn {
+            rpc: &endpoint,
+            deployment: &d.join("deployment.json"),
+            store: &d.join("store"),
+            enclave_dir: &d.join("enclave"),
+        };
+        spawn.run("run", &["--job", &job_hex]).await
     }
 }
 

@@ -803,22 +803,30 @@ impl Medshare {
     /// Reads a deployment file written by [`Medshare::save_deployment`] and attaches to it,
     /// refusing a file made for another chain.
     pub async fn load_deployment(wallet: Wallet, path: &Path) -> Result<Self> {
-        let bad = |reason: String| Error::DeploymentFile {
-            path: path.display().to_string(),
-            reason,
-        };
-        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-        let file: DeploymentFile =
-            serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-        if file.chain_id != wallet.chain_id() {
-            return Err(bad(format!(
-                "made for chain id {}, but the node is chain id {}",
-                file.chain_id,
-                wallet.chain_id()
-            )));
+        let (chain_id, contracts) = read_deployment(path)?;
+        if chain_id != wallet.chain_id() {
+            return Err(Error::DeploymentFile {
+                path: path.display().to_string(),
+                reason: format!(
+                    "made for chain id {chain_id}, but the node is chain id {}",
+                    wallet.chain_id()
+                ),
+            });
         }
-        Self::attach(wallet, file.contracts).await
+        Self::attach(wallet, contracts).await
     }
+}
+
+/// Reads a deployment file written by [`Medshare::save_deployment`]: its chain id and the
+/// contracts' addresses (nothing is checked against a chain).
+pub fn read_deployment(path: &Path) -> Result<(u64, Deployment)> {
+    let bad = |reason: String| Error::DeploymentFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let file: DeploymentFile = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    Ok((file.chain_id, file.contracts))
 }
 
 /// The on-disk form of a deployment.

@@ -38,6 +38,18 @@ use std::sync::Arc;
 /// The largest object a store accepts or returns (a record is far smaller).
 pub const MAX_OBJECT_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Refuses an object of `len` bytes under `key` if it is larger than [`MAX_OBJECT_BYTES`].
+pub(crate) fn check_size(key: &Key, len: u64) -> Result<()> {
+    if len > MAX_OBJECT_BYTES {
+        return Err(Error::TooLarge {
+            key: key.to_string(),
+            len,
+            max: MAX_OBJECT_BYTES,
+        });
+    }
+    Ok(())
+}
+
 /// Where parties put and get ciphertexts.
 #[async_trait::async_trait]
 pub trait ObjectStore: Send + Sync + std::fmt::Debug {

@@ -1,6 +1,6 @@
 //! [`LocalStore`]: objects as files under a directory, written atomically and durably.
 
-use crate::{Error, Key, MAX_OBJECT_BYTES, ObjectStore, Result};
+use crate::{Error, Key, MAX_OBJECT_BYTES, ObjectStore, Result, check_size};
 use std::{
     fs::{self, File, OpenOptions},
     io::{ErrorKind, Read, Write},
@@ -71,26 +71,14 @@ impl LocalStore {
             _ => self.io("get", key, e),
         })?;
         let len = file.metadata().map_err(|e| self.io("get", key, e))?.len();
-        if len > MAX_OBJECT_BYTES {
-            return Err(Error::TooLarge {
-                key: key.to_string(),
-                len,
-                max: MAX_OBJECT_BYTES,
-            });
-        }
+        check_size(key, len)?;
         let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         // Read at most the limit even if the file grows meanwhile.
         Read::by_ref(&mut file)
             .take(MAX_OBJECT_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| self.io("get", key, e))?;
-        if bytes.len() as u64 > MAX_OBJECT_BYTES {
-            return Err(Error::TooLarge {
-                key: key.to_string(),
-                len: bytes.len() as u64,
-                max: MAX_OBJECT_BYTES,
-            });
-        }
+        check_size(key, bytes.len() as u64)?;
         Ok(bytes)
     }
 }
@@ -98,13 +86,7 @@ impl LocalStore {
 #[async_trait::async_trait]
 impl ObjectStore for LocalStore {
     async fn put(&self, key: &Key, bytes: Vec<u8>) -> Result<()> {
-        if bytes.len() as u64 > MAX_OBJECT_BYTES {
-            return Err(Error::TooLarge {
-                key: key.to_string(),
-                len: bytes.len() as u64,
-                max: MAX_OBJECT_BYTES,
-            });
-        }
+        check_size(key, bytes.len() as u64)?;
         let (this, key) = (self.clone(), key.clone());
         tokio::task::spawn_blocking(move || this.put_blocking(&key, &bytes))
             .await

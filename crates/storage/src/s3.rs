@@ -1,6 +1,6 @@
 //! [`S3Store`]: any S3-compatible object store, through the `object_store` crate.
 
-use crate::{Error, Key, MAX_OBJECT_BYTES, ObjectStore, Result};
+use crate::{Error, Key, ObjectStore, Result, check_size};
 use object_store::{
     ObjectStoreExt, PutPayload,
     aws::{AmazonS3, AmazonS3Builder},
@@ -106,13 +106,7 @@ impl S3Store {
 #[async_trait::async_trait]
 impl ObjectStore for S3Store {
     async fn put(&self, key: &Key, bytes: Vec<u8>) -> Result<()> {
-        if bytes.len() as u64 > MAX_OBJECT_BYTES {
-            return Err(Error::TooLarge {
-                key: key.to_string(),
-                len: bytes.len() as u64,
-                max: MAX_OBJECT_BYTES,
-            });
-        }
+        check_size(key, bytes.len() as u64)?;
         self.inner
             .put(&Path::from(key.as_str()), PutPayload::from(bytes))
             .await
@@ -127,13 +121,7 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|e| self.io("get", key, e))?;
         let len = result.meta.size;
-        if len > MAX_OBJECT_BYTES {
-            return Err(Error::TooLarge {
-                key: key.to_string(),
-                len,
-                max: MAX_OBJECT_BYTES,
-            });
-        }
+        check_size(key, len)?;
         let bytes = result.bytes().await.map_err(|e| self.io("get", key, e))?;
         Ok(bytes.to_vec())
     }
