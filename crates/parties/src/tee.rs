@@ -304,12 +304,14 @@ impl TeeHost {
             Err(medshare_storage::Error::NotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         };
-        let (live, authorized) = match &meta {
-            Some(m) => (
-                self.chain.verify_record(&m.record).await?,
-                self.chain.is_authorized(&m.record, job).await?,
-            ),
-            None => (false, false),
+        // The enclave reads `live` only for an authorized record: skip the call otherwise.
+        let authorized = match &meta {
+            Some(m) => self.chain.is_authorized(&m.record, job).await?,
+            None => false,
+        };
+        let live = match &meta {
+            Some(m) if authorized => self.chain.verify_record(&m.record).await?,
+            _ => false,
         };
         // Only a record the job may use is fetched; the enclave checks the flags itself.
         let ciphertext = if authorized {
