@@ -229,17 +229,19 @@ impl Patient {
     /// transaction. Storage first: a registered record is always fetchable.
     pub async fn store_and_register(&self, sealed: Vec<Sealed>) -> Result<Vec<OwnedRecord>> {
         let mut owned = Vec::with_capacity(sealed.len());
+        let mut objects = Vec::with_capacity(2 * sealed.len());
         for s in sealed {
             let hash = s.owned.record.ciphertextHash;
-            self.store.put(&Key::record(&hash.0), s.ciphertext).await?;
+            objects.push((Key::record(&hash.0), s.ciphertext));
             let meta = RecordMeta {
                 record: s.owned.record.clone(),
                 signature: s.owned.signature.to_bytes(),
             };
             let json = serde_json::to_vec(&meta).map_err(|e| Error::Missing(e.to_string()))?;
-            self.store.put(&Key::record_meta(&hash.0), json).await?;
+            objects.push((Key::record_meta(&hash.0), json));
             owned.push(s.owned);
         }
+        self.store.put_many(objects).await?;
         if let Some(first) = owned.first() {
             let data_type = first.record.dataType;
             let records: Vec<Record> = owned.iter().map(|o| o.record.clone()).collect();

@@ -56,6 +56,15 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Stores `bytes` under `key`, replacing what was there. When this returns `Ok`, the object
     /// is durable and complete; before, no reader sees a partial object.
     async fn put(&self, key: &Key, bytes: Vec<u8>) -> Result<()>;
+    /// Stores several objects. When this returns `Ok`, all are durable and complete; on error
+    /// each is absent, its previous version, or complete, never partial. Backends override it
+    /// to write the objects concurrently.
+    async fn put_many(&self, objects: Vec<(Key, Vec<u8>)>) -> Result<()> {
+        for (key, bytes) in objects {
+            self.put(&key, bytes).await?;
+        }
+        Ok(())
+    }
     /// The object under `key`, or [`Error::NotFound`].
     async fn get(&self, key: &Key) -> Result<Vec<u8>>;
     /// Whether an object exists under `key`.

@@ -7,6 +7,23 @@ use std::{
     path::{Path, PathBuf},
 };
 
+/// Threads that write and flush the objects of one [`ObjectStore::put_many`] call.
+const FLUSH_THREADS: usize = 8;
+
+/// An object written and flushed to its temporary file, not yet renamed into place.
+struct Staged {
+    key: Key,
+    tmp: PathBuf,
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+fn remove_temps(staged: &[Staged]) {
+    for s in staged {
+        let _ = fs::remove_file(&s.tmp);
+    }
+}
+
 /// A directory of objects: key `a/b` is the file `ROOT/a/b`.
 #[derive(Clone, Debug)]
 pub struct LocalStore {
@@ -41,7 +58,9 @@ impl LocalStore {
         }
     }
 
-    fn put_blocking(&self, key: &Key, bytes: &[u8]) -> Result<()> {
+    /// Writes `bytes` to a fresh temporary file beside `key`'s file and flushes it to disk.
+    /// Returns the temporary file; [`Self::publish`] renames it into place.
+    fn write_temp(&self, key: &Key, bytes: &[u8]) -> Result<Staged> {
         let path = self.path_of(key);
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         fs::create_dir_all(&dir).map_err(|e| self.io("put", key, e))?;
@@ -49,16 +68,92 @@ impl LocalStore {
         let written = (|| -> std::io::Result<()> {
             let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
             file.write_all(bytes)?;
-            file.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            // Make the rename itself durable.
-            File::open(&dir)?.sync_all()
+            file.sync_all()
         })();
         if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
             return Err(self.io("put", key, e));
         }
+        Ok(Staged {
+            key: key.clone(),
+            tmp,
+            path,
+            dir,
+        })
+    }
+
+    /// Renames flushed temporary files over their keys, then flushes each directory once so
+    /// that the renames are durable. On error the files not yet renamed are removed.
+    fn publish(&self, staged: Vec<Staged>) -> Result<()> {
+        for (i, s) in staged.iter().enumerate() {
+            if let Err(e) = fs::rename(&s.tmp, &s.path) {
+                remove_temps(&staged[i..]);
+                return Err(self.io("put", &s.key, e));
+            }
+        }
+        let mut synced: Vec<&Path> = Vec::new();
+        for s in &staged {
+            if !synced.contains(&s.dir.as_path()) {
+                File::open(&s.dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| self.io("put", &s.key, e))?;
+                synced.push(&s.dir);
+            }
+        }
         Ok(())
+    }
+
+    fn put_blocking(&self, key: &Key, bytes: &[u8]) -> Result<()> {
+        let staged = self.write_temp(key, bytes)?;
+        self.publish(vec![staged])
+    }
+
+    /// Writes every object to its temporary file on up to [`FLUSH_THREADS`] threads (the file
+    /// system folds concurrent flushes into shared journal commits), then publishes them all
+    /// with one flush per directory.
+    fn put_many_blocking(&self, objects: &[(Key, Vec<u8>)]) -> Result<()> {
+        let per_thread = objects.len().div_ceil(FLUSH_THREADS).max(1);
+        let results: Vec<Result<Vec<Staged>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = objects
+                .chunks(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        let mut staged = Vec::with_capacity(chunk.len());
+                        for (key, bytes) in chunk {
+                            match self.write_temp(key, bytes) {
+                                Ok(s) => staged.push(s),
+                                Err(e) => {
+                                    remove_temps(&staged);
+                                    return Err(e);
+                                }
+                            }
+                        }
+                        Ok(staged)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        Err(Error::Config("storage writer thread panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut all = Vec::with_capacity(objects.len());
+        let mut failure = None;
+        for r in results {
+            match r {
+                Ok(staged) => all.extend(staged),
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        if let Some(e) = failure {
+            remove_temps(&all);
+            return Err(e);
+        }
+        self.publish(all)
     }
 
     fn get_blocking(&self, key: &Key) -> Result<Vec<u8>> {
@@ -89,6 +184,16 @@ impl ObjectStore for LocalStore {
         check_size(key, bytes.len() as u64)?;
         let (this, key) = (self.clone(), key.clone());
         tokio::task::spawn_blocking(move || this.put_blocking(&key, &bytes))
+            .await
+            .map_err(|e| Error::Config(format!("storage task failed: {e}")))?
+    }
+
+    async fn put_many(&self, objects: Vec<(Key, Vec<u8>)>) -> Result<()> {
+        for (key, bytes) in &objects {
+            check_size(key, bytes.len() as u64)?;
+        }
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.put_many_blocking(&objects))
             .await
             .map_err(|e| Error::Config(format!("storage task failed: {e}")))?
     }

@@ -39,6 +39,23 @@ async fn suite(store: Arc<dyn ObjectStore>, prefix: &str) {
         let (i, key) = done.unwrap();
         assert_eq!(store.get(&key).await.unwrap(), vec![i; 1000]);
     }
+
+    // A batch, across two directories, replacing one object: every object lands whole.
+    let batch: Vec<(Key, Vec<u8>)> = (0..40u8)
+        .map(|i| {
+            let dir = if i % 2 == 0 { "batch/a" } else { "batch/b" };
+            (
+                Key::new(format!("{prefix}/{dir}/{i}")).unwrap(),
+                vec![i; 100 + i as usize],
+            )
+        })
+        .chain([(key.clone(), b"from a batch".to_vec())])
+        .collect();
+    store.put_many(batch.clone()).await.unwrap();
+    for (key, bytes) in &batch {
+        assert_eq!(&store.get(key).await.unwrap(), bytes, "{key}");
+    }
+    store.put_many(Vec::new()).await.unwrap();
 }
 
 #[tokio::test]

@@ -36,6 +36,7 @@
 
 mod dataset;
 mod error;
+mod logistic;
 pub mod metrics;
 mod output;
 mod spec;

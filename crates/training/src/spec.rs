@@ -67,7 +67,7 @@ fn default_test_fraction() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ModelKind {
-    /// Binary logistic regression on standardized features, fitted by L-BFGS (linfa-logistic).
+    /// Binary logistic regression on standardized features, fitted by argmin's L-BFGS.
     ///
     /// Minimizes `Σᵢ log(1 + exp(−yᵢ·(w·xᵢ + b))) + (l2 / 2)·‖w‖²`, so `l2` is scikit-learn's
     /// `1 / C` (scikit-learn's default `C = 1` is `l2 = 1`).

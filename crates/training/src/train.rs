@@ -6,9 +6,8 @@ use std::ops::Range;
 use linfa::DatasetBase;
 use linfa::traits::Fit;
 use linfa_elasticnet::ElasticNet;
-use linfa_logistic::LogisticRegression;
 use linfa_trees::{DecisionTree, SplitQuality};
-use ndarray::{Array1, ArrayView2, ShapeBuilder};
+use ndarray::{Array1, ArrayView2};
 
 use crate::metrics::{accuracy, r2, rmse, roc_auc};
 use crate::{
@@ -136,30 +135,27 @@ fn fit_logistic(
 ) -> Result<Parameters> {
     const MODEL: &str = "logistic regression";
     let (means, stds) = data.standardize(split.train.clone());
-    let y = class_labels(data, &split.train)?;
-    // Column-major: linfa's gradient multiplies by `xᵀ`, whose rows are then contiguous.
-    let x = features(data, &split.train)?;
-    let x = ndarray::Array2::from_shape_fn(x.raw_dim().f(), |ij| x[ij]);
-    // linfa minimizes the summed (not mean) loss, so its gradient is `train_size` times the
-    // per-record gradient that `tolerance` is stated for.
-    let model = LogisticRegression::default()
-        .alpha(l2)
-        .max_iterations(max_iterations)
-        .gradient_tolerance(tolerance * split.train.len() as f64)
-        .fit(&DatasetBase::new(x, y))
-        .map_err(|e| fit_error(MODEL, e))?;
-    // linfa models P(majority class); turn it into P(class 1).
-    let sign = if model.labels().pos.class == 1 {
-        1.0
-    } else {
-        -1.0
-    };
+    // Both classes must occur among the training records.
+    class_labels(data, &split.train)?;
+    let d = data.n_features();
+    let train = split.train.clone();
+    // The objective is summed (not averaged) over records, so its gradient is `train_size`
+    // times the per-record gradient that `tolerance` is stated for.
+    let model = crate::logistic::fit(
+        &data.values()[train.start * d..train.end * d],
+        d,
+        &data.labels()[train.clone()],
+        l2,
+        max_iterations,
+        tolerance * train.len() as f64,
+    )
+    .map_err(|e| fit_error(MODEL, e))?;
     Ok(Parameters::LogisticRegression(LinearParameters {
         features: spec.features.clone(),
         means,
         stds,
-        coefficients: model.params().iter().map(|w| sign * w).collect(),
-        intercept: sign * model.intercept(),
+        coefficients: model.weights,
+        intercept: model.intercept,
     }))
 }
 
