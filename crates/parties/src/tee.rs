@@ -153,10 +153,20 @@ impl TeeHost {
 
     /// Sends a transaction the enclave wrote (it signs it inside).
     async fn send(&self, tx: AuthoredTx) -> Result<()> {
+        self.send_all(vec![tx]).await
+    }
+
+    /// Sends transactions the enclave wrote, together, none depending on another's effect.
+    async fn send_all(&self, txs: Vec<AuthoredTx>) -> Result<()> {
+        let what: Vec<String> = txs.iter().map(|tx| tx.what.clone()).collect();
         self.chain
-            .send_many(vec![Call::new(tx.to, tx.input)])
+            .send_many(
+                txs.into_iter()
+                    .map(|tx| Call::new(tx.to, tx.input))
+                    .collect(),
+            )
             .await
-            .map_err(|e| Error::Missing(format!("{}: {e}", tx.what)))?;
+            .map_err(|e| Error::Missing(format!("{}: {e}", what.join(", "))))?;
         Ok(())
     }
 
@@ -244,9 +254,6 @@ impl TeeHost {
             return Err(medshare_enclave_api::Error::Unexpected("FinishJob").into());
         };
         // Storage first: a result whose hash is on chain is always fetchable.
-        self.store
-            .put(&Key::result(&result.result_hash.0), result.result.to_vec())
-            .await?;
         let meta = ResultMeta {
             job: job.0,
             tee: self.address,
@@ -254,11 +261,13 @@ impl TeeHost {
         };
         let json = serde_json::to_vec(&meta).map_err(|e| Error::Missing(e.to_string()))?;
         self.store
-            .put(&Key::result_meta(&result.result_hash.0), json)
+            .put_many(vec![
+                (Key::result(&result.result_hash.0), result.result.to_vec()),
+                (Key::result_meta(&result.result_hash.0), json),
+            ])
             .await?;
-        for tx in result.txs {
-            self.send(tx).await?;
-        }
+        // The result and the audit entries do not depend on one another: one block.
+        self.send_all(result.txs).await?;
         report.records_used = result.records_used;
         report.result_hash = Some(result.result_hash);
         Ok(report)
