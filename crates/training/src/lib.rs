@@ -9,7 +9,9 @@
 //!
 //! **What it owns.** The spec format (logistic regression, ridge regression and a decision tree,
 //! with validated hyperparameters), the dataset that decrypted records are streamed into, the
-//! deterministic train/test split, the fitting itself (through the linfa crates, not
+//! deterministic train/test split, the fitting itself (ridge regression and trees through the
+//! linfa crates; logistic regression through argmin's L-BFGS, the optimizer linfa-logistic
+//! uses, on linfa-logistic's objective evaluated in one fused pass, see `logistic.rs`; no
 //! hand-written optimizers), held-out metrics (accuracy and ROC AUC, or RMSE and R²), and the
 //! serializable parameters that make the result usable outside the enclave.
 //!
@@ -29,9 +31,8 @@
 //! - The reported metrics are computed by applying the returned [`Parameters`] to the held-out
 //!   records, so they describe exactly the model the demander receives.
 //! - Memory: one `f64` per feature value and label, held once; the split and standardization
-//!   reorder and rescale it in place. Logistic regression adds one column-major copy of the
-//!   training rows (linfa's gradient runs about 1.7× faster on it); about 70 MiB of peak
-//!   resident memory for 100,000 records × 30 features in all.
+//!   reorder and rescale it in place; logistic regression reads the training rows where they
+//!   are, with no copy.
 #![forbid(unsafe_code)]
 
 mod dataset;
