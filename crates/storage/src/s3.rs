@@ -58,6 +58,9 @@ impl S3Config {
     }
 }
 
+/// PUT requests in flight at once in [`ObjectStore::put_many`].
+const CONCURRENT_PUTS: usize = 16;
+
 /// A bucket of an S3-compatible service.
 #[derive(Debug)]
 pub struct S3Store {
@@ -112,6 +115,32 @@ impl ObjectStore for S3Store {
             .await
             .map(|_| ())
             .map_err(|e| self.io("put", key, e))
+    }
+
+    async fn put_many(&self, objects: Vec<(Key, Vec<u8>)>) -> Result<()> {
+        for (key, bytes) in &objects {
+            check_size(key, bytes.len() as u64)?;
+        }
+        let mut objects = objects.into_iter();
+        loop {
+            let mut requests = tokio::task::JoinSet::new();
+            for (key, bytes) in objects.by_ref().take(CONCURRENT_PUTS) {
+                let inner = self.inner.clone();
+                requests.spawn(async move {
+                    let path = Path::from(key.as_str());
+                    let put = inner.put(&path, PutPayload::from(bytes)).await;
+                    (key, put)
+                });
+            }
+            if requests.is_empty() {
+                return Ok(());
+            }
+            while let Some(done) = requests.join_next().await {
+                let (key, put) =
+                    done.map_err(|e| Error::Config(format!("storage task failed: {e}")))?;
+                put.map_err(|e| self.io("put", &key, e))?;
+            }
+        }
     }
 
     async fn get(&self, key: &Key) -> Result<Vec<u8>> {
