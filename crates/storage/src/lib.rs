@@ -38,6 +38,13 @@ use std::sync::Arc;
 /// The largest object a store accepts or returns (a record is far smaller).
 pub const MAX_OBJECT_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Refuses a batch in which any object is larger than [`MAX_OBJECT_BYTES`], before writing any.
+pub(crate) fn check_sizes(objects: &[(Key, Vec<u8>)]) -> Result<()> {
+    objects
+        .iter()
+        .try_for_each(|(key, bytes)| check_size(key, bytes.len() as u64))
+}
+
 /// Refuses an object of `len` bytes under `key` if it is larger than [`MAX_OBJECT_BYTES`].
 pub(crate) fn check_size(key: &Key, len: u64) -> Result<()> {
     if len > MAX_OBJECT_BYTES {

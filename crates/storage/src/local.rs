@@ -1,6 +1,6 @@
 //! [`LocalStore`]: objects as files under a directory, written atomically and durably.
 
-use crate::{Error, Key, MAX_OBJECT_BYTES, ObjectStore, Result, check_size};
+use crate::{Error, Key, MAX_OBJECT_BYTES, ObjectStore, Result, check_size, check_sizes};
 use std::{
     fs::{self, File, OpenOptions},
     io::{ErrorKind, Read, Write},
@@ -189,9 +189,7 @@ impl ObjectStore for LocalStore {
     }
 
     async fn put_many(&self, objects: Vec<(Key, Vec<u8>)>) -> Result<()> {
-        for (key, bytes) in &objects {
-            check_size(key, bytes.len() as u64)?;
-        }
+        check_sizes(&objects)?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.put_many_blocking(&objects))
             .await

@@ -1,6 +1,6 @@
 //! [`S3Store`]: any S3-compatible object store, through the `object_store` crate.
 
-use crate::{Error, Key, ObjectStore, Result, check_size};
+use crate::{Error, Key, ObjectStore, Result, check_size, check_sizes};
 use object_store::{
     ObjectStoreExt, PutPayload,
     aws::{AmazonS3, AmazonS3Builder},
@@ -118,9 +118,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn put_many(&self, objects: Vec<(Key, Vec<u8>)>) -> Result<()> {
-        for (key, bytes) in &objects {
-            check_size(key, bytes.len() as u64)?;
-        }
+        check_sizes(&objects)?;
         let mut objects = objects.into_iter();
         loop {
             let mut requests = tokio::task::JoinSet::new();

@@ -109,20 +109,26 @@ fn features<'a>(data: &'a Dataset, rows: &Range<usize>) -> Result<ArrayView2<'a,
     .map_err(|e| fit_error("model", e))
 }
 
-/// The training records' 0/1 labels, checking that both classes occur.
-fn class_labels(data: &Dataset, rows: &Range<usize>) -> Result<Array1<usize>> {
-    let labels: Array1<usize> = data.labels()[rows.clone()]
-        .iter()
-        .map(|&l| usize::from(l == 1.0))
-        .collect();
-    let positives = labels.sum();
+/// Checks that both classes occur among the training records' 0/1 labels.
+fn check_both_classes(data: &Dataset, rows: &Range<usize>) -> Result<()> {
+    let labels = &data.labels()[rows.clone()];
+    let positives = labels.iter().filter(|&&l| l == 1.0).count();
     if positives == 0 {
         return Err(Error::SingleClass { class: 0 });
     }
     if positives == labels.len() {
         return Err(Error::SingleClass { class: 1 });
     }
-    Ok(labels)
+    Ok(())
+}
+
+/// The training records' 0/1 labels, checking that both classes occur.
+fn class_labels(data: &Dataset, rows: &Range<usize>) -> Result<Array1<usize>> {
+    check_both_classes(data, rows)?;
+    Ok(data.labels()[rows.clone()]
+        .iter()
+        .map(|&l| usize::from(l == 1.0))
+        .collect())
 }
 
 fn fit_logistic(
@@ -135,8 +141,7 @@ fn fit_logistic(
 ) -> Result<Parameters> {
     const MODEL: &str = "logistic regression";
     let (means, stds) = data.standardize(split.train.clone());
-    // Both classes must occur among the training records.
-    class_labels(data, &split.train)?;
+    check_both_classes(data, &split.train)?;
     let d = data.n_features();
     let train = split.train.clone();
     // The objective is summed (not averaged) over records, so its gradient is `train_size`
