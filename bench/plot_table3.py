@@ -3,23 +3,15 @@
 
 Average time of the whole flow for one record, per record size, on a log scale: the paper's
 non-SGX column, medshare with the enclave in the benchmark's process, and medshare with the
-enclave in its own process. Installs matplotlib with pip when it is missing.
+enclave in its own process. Run by `medshare bench` with the pinned packages of bench/requirements.txt.
 """
 import json
-import subprocess
 import sys
 
-
-def ensure_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "matplotlib"])
 
 
 def main():
     results, out = sys.argv[1], sys.argv[2]
-    ensure_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg")

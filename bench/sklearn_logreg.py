@@ -7,25 +7,17 @@ LogisticRegression (lbfgs, C = 1, the same L2 penalty and tolerance as medshare'
 prints {"seconds": ..., "accuracy": ..., "records": ...} as JSON, seconds being the median of
 REPEATS runs. The timed part is what medshare's `train` does too: split, standardize, fit,
 predict the held-out split.
-Installs scikit-learn with pip when it is missing.
+Run by `medshare bench` with the pinned packages of bench/requirements.txt.
 """
 import json
-import subprocess
 import sys
 import time
 
-
-def ensure_sklearn():
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "scikit-learn"])
 
 
 def main():
     path, seed, tol, max_iter = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
     repeats = int(sys.argv[5]) if len(sys.argv) > 5 else 1
-    ensure_sklearn()
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split

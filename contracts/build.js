@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // Compiles contracts/src/*.sol with the pinned solc-js (package.json) and fixed settings, and
-// writes out/<Name>.json = {contractName, abi, bytecode, deployedBytecode} for the five
-// deployable contracts. Deterministic: same sources + same compiler => byte-identical files.
+// writes out/<Name>.json = {contractName, abi, bytecode, deployedBytecode, immutables,
+// storageLayout} for the five deployable contracts. `immutables` maps each immutable variable's
+// name to the [start, length] byte ranges of the runtime code where the constructor writes its
+// value (so a client can rebuild the exact runtime code of a deployment and compare hashes);
+// `storageLayout` lists each state variable's slot and offset (the enclave reads contract
+// storage through state proofs, so the layout is part of the protocol). Deterministic: same sources + same compiler => byte-identical files.
 // Fails (exit 1) on any compiler error or warning.
 //
 // Usage: node build.js [--out DIR]   (default DIR: contracts/out)
@@ -24,7 +28,16 @@ const SETTINGS = {
   // paths or source formatting (only the compiler version is appended).
   metadata: { bytecodeHash: 'none' },
   outputSelection: {
-    '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] },
+    '*': {
+      '': ['ast'],
+      '*': [
+        'abi',
+        'evm.bytecode.object',
+        'evm.deployedBytecode.object',
+        'evm.deployedBytecode.immutableReferences',
+        'storageLayout',
+      ],
+    },
   },
 };
 
@@ -78,6 +91,44 @@ function findImports(importPath) {
   return { error: `import not found: ${importPath}` };
 }
 
+// AST id -> name of every immutable state variable in the compiled sources.
+function immutableNames(output) {
+  const names = {};
+  const walk = (node) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    if (node.nodeType === 'VariableDeclaration' && node.mutability === 'immutable') {
+      names[String(node.id)] = node.name;
+    }
+    for (const k of Object.keys(node)) if (typeof node[k] === 'object') walk(node[k]);
+  };
+  for (const f of Object.keys(output.sources || {}).sort()) walk(output.sources[f].ast);
+  return names;
+}
+
+function immutablesOf(name, refs, names) {
+  const out = {};
+  for (const id of Object.keys(refs || {})) {
+    const n = names[id];
+    if (!n) fail(`${name}: immutable with AST id ${id} has no name`);
+    if (out[n]) fail(`${name}: two immutables named ${n}`);
+    out[n] = refs[id].map((r) => [r.start, r.length]).sort((a, b) => a[0] - b[0]);
+  }
+  const sorted = {};
+  for (const k of Object.keys(out).sort()) sorted[k] = out[k];
+  return sorted;
+}
+
+function storageOf(layout) {
+  const member = (v) => ({ label: v.label, slot: v.slot, offset: v.offset, type: layout.types[v.type].label });
+  const structs = {};
+  for (const t of Object.keys(layout.types || {}).sort()) {
+    const ty = layout.types[t];
+    if (ty.members) structs[ty.label] = ty.members.map(member);
+  }
+  return { variables: (layout.storage || []).map(member), structs };
+}
+
 function main() {
   const { out } = parseArgs();
   checkVersions();
@@ -89,6 +140,7 @@ function main() {
   const bad = diagnostics.filter((d) => d.severity === 'error' || d.severity === 'warning');
   if (bad.length > 0) fail(`${bad.length} compiler error(s)/warning(s); nothing written`);
 
+  const names = immutableNames(output);
   fs.mkdirSync(out, { recursive: true });
   for (const name of CONTRACTS) {
     const unit = output.contracts && output.contracts[`src/${name}.sol`];
@@ -103,6 +155,8 @@ function main() {
       abi: c.abi,
       bytecode: `0x${bytecode}`,
       deployedBytecode: `0x${deployed}`,
+      immutables: immutablesOf(name, c.evm.deployedBytecode.immutableReferences, names),
+      storageLayout: storageOf(c.storageLayout),
     };
     fs.writeFileSync(path.join(out, `${name}.json`), `${JSON.stringify(artifact, null, 2)}\n`);
   }

@@ -4,17 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use alloy_primitives::{Address, U256};
-use medshare_chain::{JobStatus, Medshare, Wallet};
+use alloy_primitives::{Address, B256, U256};
+use medshare_chain::{JobStatus, Medshare, UseOutcome, Wallet};
 use medshare_crypto::{Identity, eip712::Domain};
-use medshare_enclave::Enclave;
-use medshare_enclave_api::simulated_measurement;
+use medshare_enclave::{Enclave, SimulatedPlatform};
+use medshare_enclave_api::TrustAnchors;
 use medshare_parties::{
     Error as PartyError,
     demander::Demander,
     meta::ResultMeta,
     reviewer::Reviewer,
-    tee::{JobReport, TeeHost},
+    setup,
+    tee::{JobReport, TeeHost, sealers_of},
     user::{OwnedRecord, Patient},
 };
 use medshare_primitives::JobId;
@@ -25,6 +26,16 @@ use medshare_training::{ModelKind, ModelSpec};
 use std::sync::Arc;
 
 const WDBC: &str = include_str!("../data/wdbc/wdbc.csv");
+
+/// The measurement of the enclave program these tests run in process.
+fn measurement() -> B256 {
+    alloy_primitives::keccak256("medshare tests: the enclave in process")
+}
+
+/// The simulated platform of these tests' enclave.
+fn platform() -> SimulatedPlatform {
+    SimulatedPlatform::new([7u8; 32], measurement())
+}
 
 /// Every party of one deployment, with `n` patients of mixed diagnoses, each one record.
 struct Flow {
@@ -53,24 +64,21 @@ impl Flow {
 
     async fn with_store(n: usize, store: Arc<dyn ObjectStore>, dir: tempfile::TempDir) -> Self {
         let backend = Backend::embedded().await.unwrap();
-        let admin = Medshare::deploy(wallet(&backend, &Identity::random()).await)
-            .await
-            .unwrap();
-        admin
-            .set_measurement_allowed(simulated_measurement(), true)
-            .await
-            .unwrap();
-        admin.set_accept_simulated(true).await.unwrap();
-        let enclave = Enclave::simulated(&dir.path().join("tee.sealed"), &[7u8; 32]).unwrap();
-        let tee = TeeHost::new(
-            Box::new(enclave),
-            backend.ledger(),
-            *admin.deployment(),
-            store.clone(),
+        let admin = setup::deploy_for_simulation(
+            wallet(&backend, &Identity::random()).await,
+            measurement(),
         )
         .await
         .unwrap();
+        let tee = Self::tee_host(
+            &backend,
+            &admin,
+            store.clone(),
+            &dir.path().join("tee.sealed"),
+        )
+        .await;
         tee.register().await.unwrap();
+        setup::admit(&admin, tee.address()).await.unwrap();
 
         let demander_id = Identity::random();
         let demander_chain = admin.as_party(wallet(&backend, &demander_id).await);
@@ -118,6 +126,36 @@ impl Flow {
         }
     }
 
+    /// An enclave in process (sealed at `sealed` for this chain, its sealer and deployment) and
+    /// its host.
+    async fn tee_host(
+        backend: &Backend,
+        admin: &Medshare,
+        store: Arc<dyn ObjectStore>,
+        sealed: &std::path::Path,
+    ) -> TeeHost {
+        let anchors = TrustAnchors::sealed(
+            admin.chain_id(),
+            admin.deployment(),
+            sealers_of(backend.ledger().as_ref()).await.unwrap(),
+        );
+        let enclave = Enclave::simulated(sealed, &platform(), Some(&anchors)).unwrap();
+        TeeHost::new(
+            Box::new(enclave),
+            backend.ledger(),
+            Some(*admin.deployment()),
+            store,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A second handle on the flow's enclave (same sealed key and platform), outside the
+    /// runtime: what a hostile host can call directly.
+    fn raw_enclave(&self) -> Enclave {
+        Enclave::simulated(&self.dir.path().join("tee.sealed"), &platform(), None).unwrap()
+    }
+
     /// A submitted logistic regression (distinct per `seed`), approved when `approve`.
     async fn job(&self, seed: u64, approve: bool) -> JobId {
         let features: Vec<String> = [
@@ -139,6 +177,7 @@ impl Flow {
             label: "diagnosis".into(),
             test_fraction: 0.25,
             seed,
+            privacy: medshare_training::Privacy::non_private(),
         };
         let requirement = DataRequirement {
             data_type: self.schema.name.clone(),
@@ -215,67 +254,102 @@ async fn a_record_without_consent_is_never_decrypted() {
     f.grant_all(job, &[0]).await;
     let report = f.run(job).await;
     assert_eq!(report.records_used, 11);
-    let o = Flow::outcome(&report, &f.patients[0].1);
-    assert!(!o.used);
     assert_eq!(
-        o.hash_ok, None,
-        "an unconsented record is not even verified"
+        report.records_seen, 11,
+        "the runtime passes consented records only"
+    );
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|o| o.ciphertext_hash != f.patients[0].1.record.ciphertextHash),
+        "an unconsented record is not even handed to the enclave"
     );
     assert_eq!(f.audited(0, job).await, 0);
     assert_eq!(f.audited(1, job).await, 1);
 }
 
+/// The attack of a host that marks a record consented: it hands the enclave everything about a
+/// record whose pad is public (its owner consented to another job) — ciphertext, TD_i, US_i,
+/// the pad — and a genuine view of the chain. There is no flag to set: the enclave reads the
+/// grant's slot from the view's proofs, finds none for this job, and never decrypts it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_enclave_itself_refuses_an_unconsented_record_the_host_hands_it() {
-    // The runtime does not even fetch an unconsented record; this checks the enclave's own gate,
-    // with a host that hands over everything: ciphertext, TD_i, US_i and a released pad.
+async fn the_enclave_itself_refuses_a_record_the_host_claims_is_consented() {
+    use medshare_enclave_api::{Request, Response, call, facts};
     let f = Flow::new(10).await;
     let other = f.job(12, true).await;
     let (patient, owned) = &f.patients[0];
     patient.grant(owned, other).await.unwrap();
     let job = f.job(13, true).await;
     let ctx = f.tee.job_context(job).await.unwrap();
-    // The same enclave (same sealed key, same platform), outside the runtime.
-    let mut enclave = Enclave::simulated(&f.dir.path().join("tee.sealed"), &[7u8; 32]).unwrap();
-    use medshare_enclave_api::{Request, Response, call};
+    let job_slots = f.tee.job_request(&ctx).await.unwrap();
+    let mut enclave = f.raw_enclave();
+    let view = f.tee.view(&job_slots).await.unwrap();
     let Response::ModelVerified {
         hash_ok: true,
         signature_ok: true,
         ..
-    } = call(&mut enclave, &Request::BeginJob(Box::new(ctx))).unwrap()
+    } = call(
+        &mut enclave,
+        &Request::BeginJob {
+            job: Box::new(ctx.clone()),
+            view,
+        },
+    )
+    .unwrap()
     else {
         panic!("the model verifies");
     };
-    let input = |record: &OwnedRecord, ciphertext: Vec<u8>, authorized: bool| {
-        medshare_enclave_api::RecordInput {
-            ciphertext_hash: record.record.ciphertextHash,
-            owner: record.record.owner,
-            record: Some(record.record.clone()),
-            signature: Some(record.signature.to_bytes()),
-            ciphertext: Some(ciphertext.into()),
-            pad: Some(record.pad.clone()),
-            live: true,
-            authorized,
+    let input = |record: &OwnedRecord, ciphertext: Vec<u8>| medshare_enclave_api::RecordInput {
+        ciphertext_hash: record.record.ciphertextHash,
+        owner: record.record.owner,
+        commitment: medshare_crypto::eip712::record_commitment(&record.record),
+        record: Some(record.record.clone()),
+        signature: Some(record.signature.to_bytes()),
+        ciphertext: Some(ciphertext.into()),
+        pad: Some(record.pad.clone()),
+    };
+    let records_view = |records: &[&OwnedRecord]| {
+        let mut requests = vec![job_slots.clone()];
+        for r in records {
+            requests.push(facts::record_slots(
+                f.admin.deployment(),
+                job.0,
+                r.record.ciphertextHash,
+                r.record.owner,
+                medshare_crypto::eip712::record_commitment(&r.record),
+                r.record.dataType,
+            ));
         }
+        facts::merge(requests)
     };
     let ciphertext = f
         .store
         .get(&Key::record(&owned.record.ciphertextHash.0))
         .await
         .unwrap();
-    let refused = input(owned, ciphertext, false);
+    let view = f.tee.view(&records_view(&[owned])).await.unwrap();
     let Response::RecordsChecked { outcomes, tx } = call(
         &mut enclave,
         &Request::AddRecords {
-            records: vec![refused],
+            records: vec![input(owned, ciphertext)],
+            view,
         },
     )
     .unwrap() else {
         panic!("records checked");
     };
     assert!(!outcomes[0].used);
+    assert_eq!(
+        outcomes[0].audit, None,
+        "nothing to audit: it was not touched"
+    );
     assert!(
-        outcomes[0].excluded.as_deref().unwrap().contains("grant"),
+        outcomes[0]
+            .excluded
+            .as_deref()
+            .unwrap()
+            .contains("no grant"),
         "{:?}",
         outcomes[0]
     );
@@ -291,16 +365,19 @@ async fn the_enclave_itself_refuses_an_unconsented_record_the_host_hands_it() {
         .get(&Key::record(&r1.record.ciphertextHash.0))
         .await
         .unwrap();
+    let view = f.tee.view(&records_view(&[r1])).await.unwrap();
     let Response::RecordsChecked { outcomes, .. } = call(
         &mut enclave,
         &Request::AddRecords {
-            records: vec![input(r1, ciphertext, true)],
+            records: vec![input(r1, ciphertext)],
+            view,
         },
     )
     .unwrap() else {
         panic!("records checked");
     };
     assert!(outcomes[0].used, "{:?}", outcomes[0]);
+    assert_eq!(outcomes[0].audit, Some(UseOutcome::Used));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,20 +421,39 @@ async fn a_tampered_ciphertext_is_detected_excluded_and_audited_and_the_job_comp
     let entry = trail.iter().find(|r| r.job == job.0).expect("audited");
     assert!(!entry.record_hash_ok);
     assert!(entry.model_hash_ok);
+    assert_eq!(
+        entry.outcome,
+        UseOutcome::RefusedIntegrity,
+        "refused, not used"
+    );
     assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Completed);
     f.demander.fetch_result(job).await.unwrap();
 }
 
+/// A training that fails after records were decrypted (here: too few for the minimum cohort)
+/// releases no result, but every decrypted record gets an audit entry saying so; the job runs
+/// once enough patients consent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_below_its_minimum_cohort_is_refused_and_runs_once_enough_consent() {
+async fn a_failed_training_leaves_an_audit_entry_for_every_decrypted_record() {
     let f = Flow::new(10).await;
     let job = f.job(14, true).await;
     // Five consents; the requirement asks for eight.
     f.grant_all(job, &[5, 6, 7, 8, 9]).await;
-    let err = f.tee.run_job(job, &|_, _| {}).await.unwrap_err();
-    assert!(err.to_string().contains("minimum cohort"), "{err}");
+    let report = f.tee.run_job(job, &|_, _| {}).await.unwrap();
+    let failure = report.training_failure.expect("training fails");
+    assert!(failure.contains("minimum cohort"), "{failure}");
+    assert!(report.result_hash.is_none());
     assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Deployed);
     assert!(f.admin.result_of(job).await.unwrap().is_none());
+    for i in 0..5 {
+        let trail = f.patients[i].0.audit_trail().await.unwrap();
+        let entries: Vec<_> = trail.iter().filter(|r| r.job == job.0).collect();
+        assert_eq!(entries.len(), 1, "patient {i}");
+        assert_eq!(entries[0].outcome, UseOutcome::TrainingFailed);
+    }
+    for i in 5..10 {
+        assert_eq!(f.audited(i, job).await, 0);
+    }
     for i in 5..10 {
         f.patients[i].0.grant(&f.patients[i].1, job).await.unwrap();
     }
@@ -456,9 +552,13 @@ async fn the_demander_rejects_a_result_whose_hash_or_signature_is_wrong() {
         serde_json::from_slice(&f.store.get(&meta_key).await.unwrap()).unwrap();
     let forger = Identity::random();
     let domain = Domain::new(f.admin.chain_id(), f.admin.deployment().model);
+    let posted = f.admin.result_of(job).await.unwrap().unwrap().event;
     let statement = medshare_crypto::eip712::TrainingResult {
         jobId: job.0,
         resultHash: hash,
+        viewBlock: posted.viewBlock,
+        viewHash: posted.viewHash,
+        headersVerified: true,
     };
     meta.signature = forger.sign_typed(&domain, &statement).unwrap().to_bytes();
     f.store
@@ -516,4 +616,246 @@ async fn the_flow_runs_on_an_s3_store() {
     assert_eq!(report.records_used, 10);
     let output = f.demander.fetch_result(job).await.unwrap();
     assert_eq!(output.records_used, 10);
+}
+
+/// A TEE that submitted its key and evidence but that governance did not admit receives no
+/// key and runs no job: its enclave finds itself not admitted in the chain's own state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tee_governance_did_not_admit_gets_no_key_and_runs_no_job() {
+    let f = Flow::new(8).await;
+    let rogue = Flow::tee_host(
+        &f.backend,
+        &f.admin,
+        f.store.clone(),
+        &f.dir.path().join("rogue.sealed"),
+    )
+    .await;
+    rogue.register().await.unwrap();
+    assert!(!f.admin.is_active_tee(rogue.address()).await.unwrap());
+    let id = Identity::random();
+    let chain = f.admin.as_party(wallet(&f.backend, &id).await);
+    let newcomer = Patient::new(id, chain, f.store.clone());
+    newcomer.register().await.unwrap();
+    let row = medshare_records::csv::read(&f.schema, WDBC)
+        .unwrap()
+        .remove(0);
+    let err = newcomer
+        .upload(
+            &f.schema.data_type().unwrap(),
+            &[row.record],
+            rogue.address(),
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PartyError::TeeNotActive(_)), "{err}");
+    let job = f.job(20, true).await;
+    f.grant_all(job, &[]).await;
+    let err = rogue.run_job(job, &|_, _| {}).await.unwrap_err();
+    assert!(err.to_string().contains("never admitted"), "{err}");
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Approved);
+}
+
+/// The attack of a host that fabricates a job: a model "submitted" by a demander key of its
+/// own (min cohort 1), never on chain; or one submitted but never approved. The enclave reads
+/// the job's slot from the chain and refuses both: no model verification, no record, no result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_the_host_fabricates_or_no_reviewer_approved_yields_nothing() {
+    use medshare_crypto::eip712::{ModelSubmission, job_id};
+    use medshare_enclave_api::{Request, call};
+    let f = Flow::new(8).await;
+    // A demander key of the host's own, registered as a demander.
+    let id = Identity::random();
+    let host_demander = f.admin.as_party(wallet(&f.backend, &id).await);
+    host_demander
+        .register(
+            medshare_primitives::Role::Demander,
+            id.public_key_uncompressed(),
+        )
+        .await
+        .unwrap();
+    let model = br#"{"kind":{"type":"ridge_regression","alpha":0.0},"features":["radius_mean"],"label":"diagnosis","seed":1}"#;
+    let requirement = br#"{"data_type":"breast-cancer-wdbc","features":["radius_mean"],"label":"diagnosis","min_cohort":1}"#;
+    let submission = ModelSubmission {
+        demander: id.address(),
+        modelHash: alloy_primitives::keccak256(model),
+        requirementHash: alloy_primitives::keccak256(requirement),
+        dataType: f.schema.data_type().unwrap().id(),
+        timestamp: 1,
+    };
+    let domain = Domain::new(f.admin.chain_id(), f.admin.deployment().model);
+    let signature = id.sign_typed(&domain, &submission).unwrap();
+    let ctx = medshare_enclave_api::JobContext {
+        job: job_id(&submission),
+        demander: id.address(),
+        demander_public_key: id.public_key_uncompressed().to_vec().into(),
+        model_hash: submission.modelHash,
+        requirement_hash: submission.requirementHash,
+        data_type: submission.dataType,
+        timestamp: 1,
+        model: model.to_vec().into(),
+        requirement: requirement.to_vec().into(),
+        signature: signature.to_bytes(),
+        schema: serde_json::to_vec(&Schema::wdbc()).unwrap().into(),
+    };
+    let mut enclave = f.raw_enclave();
+    let view = f
+        .tee
+        .view(&f.tee.job_request(&ctx).await.unwrap())
+        .await
+        .unwrap();
+    let err = call(
+        &mut enclave,
+        &Request::BeginJob {
+            job: Box::new(ctx),
+            view,
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("not approved"), "{err}");
+
+    // Submitted, never approved.
+    let pending = f.job(21, false).await;
+    let ctx = f.tee.job_context(pending).await.unwrap();
+    let view = f
+        .tee
+        .view(&f.tee.job_request(&ctx).await.unwrap())
+        .await
+        .unwrap();
+    let err = call(
+        &mut enclave,
+        &Request::BeginJob {
+            job: Box::new(ctx),
+            view,
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("Pending"), "{err}");
+    // Nothing landed: no verification, no result, no audit entry.
+    assert_eq!(
+        f.admin.job_status(pending).await.unwrap(),
+        JobStatus::Pending
+    );
+    for i in 0..8 {
+        assert_eq!(f.audited(i, pending).await, 0);
+    }
+}
+
+/// Removing the reviewer who approved a job, or revoking the TEE, stops the job: the enclave
+/// re-checks both in the chain's state at every step, and refuses the next one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_reviewer_or_a_revoked_tee_stops_the_job() {
+    use medshare_enclave_api::{Request, Response, call};
+    let f = Flow::new(8).await;
+    let job = f.job(22, true).await;
+    f.grant_all(job, &[]).await;
+    let reviewer = f.admin.approver_of(job).await.unwrap();
+    f.admin.remove_reviewer(reviewer).await.unwrap();
+    let err = f.tee.run_job(job, &|_, _| {}).await.unwrap_err();
+    assert!(err.to_string().contains("no longer appointed"), "{err}");
+    assert!(f.admin.result_of(job).await.unwrap().is_none());
+
+    // A TEE revoked between two steps of a job: the next step is refused.
+    let other = Identity::random();
+    f.admin
+        .appoint_reviewer(other.public_key_uncompressed())
+        .await
+        .unwrap();
+    let second = Reviewer::new(f.admin.as_party(wallet(&f.backend, &other).await));
+    let job = f.job(23, false).await;
+    second.approve(job).await.unwrap();
+    f.grant_all(job, &[]).await;
+    let ctx = f.tee.job_context(job).await.unwrap();
+    let slots = f.tee.job_request(&ctx).await.unwrap();
+    let mut enclave = f.raw_enclave();
+    let view = f.tee.view(&slots).await.unwrap();
+    let Response::ModelVerified { .. } = call(
+        &mut enclave,
+        &Request::BeginJob {
+            job: Box::new(ctx),
+            view,
+        },
+    )
+    .unwrap() else {
+        panic!("begins");
+    };
+    f.admin.revoke_tee(f.tee.address()).await.unwrap();
+    let view = f.tee.view(&slots).await.unwrap();
+    let err = call(&mut enclave, &Request::FinishJob { view }).unwrap_err();
+    assert!(err.to_string().contains("revoked"), "{err}");
+    // And the runtime cannot start it again either.
+    let err = f.tee.run_job(job, &|_, _| {}).await.unwrap_err();
+    assert!(err.to_string().contains("revoked"), "{err}");
+}
+
+/// A view whose header is forged (changed, or sealed by a key of the host's own), or whose
+/// proofs are of another block's state, is refused before any fact is read from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_header_or_a_proof_of_another_state_is_refused() {
+    use alloy_rlp::Decodable;
+    use alloy_signer::SignerSync;
+    use medshare_enclave_api::{ChainView, Request, call};
+    let f = Flow::new(8).await;
+    let job = f.job(24, true).await;
+    let ctx = f.tee.job_context(job).await.unwrap();
+    let slots = f.tee.job_request(&ctx).await.unwrap();
+    let genuine = f.tee.view(&slots).await.unwrap();
+    let begin = |view: ChainView| {
+        let mut enclave = f.raw_enclave();
+        call(
+            &mut enclave,
+            &Request::BeginJob {
+                job: Box::new(ctx.clone()),
+                view,
+            },
+        )
+    };
+    let header = alloy_consensus::Header::decode(&mut genuine.header.as_ref()).unwrap();
+
+    // A header field changed after sealing: the seal no longer recovers the sealer.
+    let mut changed = header.clone();
+    changed.timestamp += 1;
+    let err = begin(ChainView {
+        header: alloy_rlp::encode(&changed).into(),
+        proofs: genuine.proofs.clone(),
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("seal"), "{err}");
+
+    // A header of the host's own making, state root and all, sealed by its own key.
+    let host_key = Identity::random();
+    let mut own = header.clone();
+    own.extra_data = medshare_light::header::VANITY.to_vec().into();
+    let signature = host_key
+        .signer()
+        .sign_hash_sync(&medshare_light::header::seal_hash(&own))
+        .unwrap();
+    own.extra_data = medshare_light::header::sealed_extra_data(&signature);
+    let err = begin(ChainView {
+        header: alloy_rlp::encode(&own).into(),
+        proofs: genuine.proofs.clone(),
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("not among the sealers"), "{err}");
+
+    // Proofs of an older state under the current (genuine) header.
+    f.reviewer.approve(f.job(25, false).await).await.unwrap();
+    let newer = f.tee.view(&slots).await.unwrap();
+    let err = begin(ChainView {
+        header: newer.header.clone(),
+        proofs: genuine.proofs.clone(),
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("does not verify"), "{err}");
+
+    // A proof left out: the fact is unproven, not assumed.
+    let err = begin(ChainView {
+        header: newer.header.clone(),
+        proofs: newer.proofs[..1].to_vec(),
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("does not prove"), "{err}");
+
+    // Control: the genuine view is accepted.
+    begin(newer).unwrap();
 }

@@ -1,7 +1,8 @@
 //! Every party in its own process, each with its own keystore, talking to the others only
-//! through `medshare node` (JSON-RPC) and the store: governance deploys and allowlists, the TEE
-//! registers and runs the job, patients upload and consent, the demander submits and decrypts,
-//! the reviewer approves, a patient reads its audit trail.
+//! through `medshare node` (JSON-RPC) and the store: governance deploys and allowlists the
+//! enclave program, the TEE (`medshare-enclave`) submits its key and evidence, governance
+//! verifies and admits it, patients upload and consent, the demander submits and decrypts, the
+//! reviewer approves, the TEE runs the job, a patient reads its audit trail.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -84,12 +85,20 @@ fn each_party_in_its_own_process() {
     // Governance.
     let out = env.path("deployment.json").display().to_string();
     env.run(&["deploy", "--keystore", &ks(&env, "admin"), "--out", &out]);
+    let enclave_program =
+        Path::new(env!("CARGO_BIN_EXE_medshare")).with_file_name("medshare-enclave");
+    assert!(
+        enclave_program.exists(),
+        "{} is missing: build the workspace (cargo build --workspace)",
+        enclave_program.display()
+    );
     env.run(&[
         "governance",
         "measurement",
         "--keystore",
         &ks(&env, "admin"),
-        "--simulated",
+        "--enclave-binary",
+        enclave_program.to_str().unwrap(),
     ]);
     env.run(&[
         "governance",
@@ -108,10 +117,22 @@ fn each_party_in_its_own_process() {
         &reviewer_key,
     ]);
 
-    // The TEE, in its own process.
+    // The TEE, in its own process, submits its key and evidence; it is not active until
+    // governance has verified the evidence and admitted it.
     let tee = env.json(&["enclave", "register"]);
     let tee_address = tee["address"].as_str().unwrap().to_owned();
     assert_eq!(tee["evidence"], "simulated");
+    assert_eq!(tee["headers_verified"], true);
+    let admitted = env.json(&[
+        "governance",
+        "admit-tee",
+        "--keystore",
+        &ks(&env, "admin"),
+        "--tee",
+        &tee_address,
+    ]);
+    assert_eq!(admitted["kind"], "simulated");
+    assert_eq!(admitted["measurement"], tee["measurement"]);
 
     // Two patients upload their records (CSV rows of the breast cancer data).
     let rows: Vec<&str> = WDBC.lines().collect();
@@ -145,7 +166,8 @@ fn each_party_in_its_own_process() {
     std::fs::write(
         env.path("model.json"),
         r#"{"kind":{"type":"logistic_regression","l2":1.0,"max_iterations":200,"tolerance":1e-6},
-           "features":["radius_mean","texture_mean","concave_points_worst"],"label":"diagnosis","seed":3}"#,
+           "features":["radius_mean","texture_mean","concave_points_worst"],"label":"diagnosis","seed":3,
+           "privacy":{"epsilon":"inf"}}"#,
     )
     .unwrap();
     std::fs::write(
@@ -198,7 +220,7 @@ fn each_party_in_its_own_process() {
 
     // The TEE runs the job in its own process.
     let report = env.json(&["enclave", "run", "--job", &job]);
-    assert_eq!(report["records_used"], 15);
+    assert_eq!(report["records_used"], 15, "{report}");
     assert_eq!(report["model_ok"], true);
 
     // The lab decrypts the result; Alice reads her audit trail.

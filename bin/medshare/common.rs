@@ -34,6 +34,7 @@ impl Connect {
     }
 
     /// Reads the deployment file's addresses (without checking the chain).
+    #[allow(dead_code)] // used by medshare-enclave, which shares this file
     pub(crate) fn deployment(&self) -> Result<medshare_chain::Deployment> {
         Ok(medshare_chain::read_deployment(&self.deployment)?.1)
     }

@@ -4,15 +4,15 @@
 //! This process plays the node (the embedded chain, served on 127.0.0.1 so that the enclave
 //! process can reach it), governance, the demander, the reviewer and the 569 patients, each with
 //! its own key; plaintext exists here only in each patient's own upload step. The TEE is
-//! `medshare enclave`, spawned as a child process: it shares no memory with this one and reaches
-//! the others only through the chain and the store.
+//! `medshare-enclave`, spawned as a child process: it shares no memory with this one and reaches
+//! the others only through the chain and the store; its enclave checks every chain fact against
+//! state proofs under block headers the embedded chain's sealer signed.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use medshare_chain::{Medshare, Wallet};
+use medshare_chain::Wallet;
 use medshare_crypto::Identity;
-use medshare_enclave_api::simulated_measurement;
 use medshare_ledger::{
     Ledger,
     embedded::{ChainConfig, EmbeddedChain},
@@ -147,17 +147,18 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         "Setup: governance deploys Registration, Data, Model, Authorization and Audit on the embedded chain,",
     );
     say(
-        "       allowlists the simulated enclave measurement and accepts simulated attestation evidence.",
+        "       accepts simulated attestation evidence and allowlists the medshare-enclave program (its SHA-256).",
     );
-    let admin = Medshare::deploy(wallet(&Identity::random()).await?).await?;
+    let measurement = crate::spawn::Spawn::measurement()?;
+    let admin = medshare_parties::setup::deploy_for_simulation(
+        wallet(&Identity::random()).await?,
+        measurement,
+    )
+    .await?;
     admin.save_deployment(&dir.join("deployment.json"))?;
-    admin
-        .set_measurement_allowed(simulated_measurement(), true)
-        .await?;
-    admin.set_accept_simulated(true).await?;
     let endpoint = server.endpoint();
     let (deployment_file, enclave_dir) = (dir.join("deployment.json"), dir.join("enclave"));
-    let tee_process = crate::enclave::Spawn {
+    let tee_process = crate::spawn::Spawn {
         rpc: &endpoint,
         deployment: &deployment_file,
         store: &store_dir,
@@ -169,9 +170,13 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         .context("the TEE's address")?
         .parse()?;
     say(&format!(
-        "       The TEE (process {}) generated its key inside the enclave, sealed it, and registered PK_T {tee}.",
+        "       The TEE (process {}) generated its key inside the enclave, sealed it with the chain's id, contracts",
         registered["pid"]
     ));
+    say(&format!(
+        "       and sealer, and submitted PK_T {tee} with its evidence; governance verified the evidence and admitted it."
+    ));
+    medshare_parties::setup::admit(&admin, tee).await?;
 
     let demander_id = Identity::random();
     let demander_chain = admin.as_party(wallet(&demander_id).await?);
@@ -248,6 +253,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         label: schema.label.name.clone(),
         test_fraction: 0.25,
         seed: 7,
+        privacy: medshare_training::Privacy::non_private(),
     };
     let requirement = DataRequirement {
         data_type: schema.name.clone(),
@@ -352,8 +358,9 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     );
     for row in &trail {
         println!(
-            "   block {}: job {} by demander {} on TEE {}; model {} (hash ok: {}), record hash ok: {}",
+            "   block {}: {} in job {} by demander {} on TEE {}; model {} (hash ok: {}), record hash ok: {}",
             row.block.unwrap_or_default(),
+            row.outcome.describe(),
             row.job,
             row.demander,
             row.tee,

@@ -1,21 +1,23 @@
 //! `medshare`: the one command line of medshare.
 //!
-//! Every party (patient, demander, reviewer, TEE, node operator) uses this binary. It is the only
-//! place that uses `anyhow`, prints progress, and parses flags; the work itself lives in the crates.
+//! Every party (patient, demander, reviewer, governance, node operator) uses this binary; the
+//! TEE is its own program, `medshare-enclave`, the only one that links the enclave crate
+//! (`medshare enclave …` runs it), and the benchmarks are `medshare-bench` (`medshare bench …`).
+//! The binaries are the only places that use `anyhow`, print progress, and parse flags; the work
+//! itself lives in the crates.
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-mod bench;
 mod common;
 mod demo;
 mod deploy;
-mod enclave;
 mod key;
 mod node;
 mod parties;
 mod password;
-mod scenario;
+mod sibling;
+mod spawn;
 
 /// Patient-owned medical data sharing for machine learning.
 ///
@@ -52,19 +54,33 @@ enum Command {
     /// Governance (admins): allowlist enclave measurements, appoint reviewers, revoke TEEs.
     #[command(subcommand)]
     Governance(parties::GovernanceCommand),
-    /// The TEE's process: the enclave and its host runtime (register, run a job).
-    #[command(subcommand)]
-    Enclave(enclave::EnclaveCommand),
+    /// The TEE's process (runs `medshare-enclave`): register the enclave, run a job.
+    #[command(disable_help_flag = true)]
+    Enclave {
+        /// Arguments for `medshare-enclave` (`medshare enclave --help` shows its help).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Create or inspect a party's encrypted keystore.
     #[command(subcommand)]
     Key(key::KeyCommand),
-    /// Measure medshare (gas per transaction type, …).
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
+    /// Measure medshare (runs `medshare-bench`): `bench paper`, `bench gas`.
+    #[command(disable_help_flag = true)]
+    Bench {
+        /// Arguments for `medshare-bench` (`medshare bench --help` shows its help).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // The TEE and the benchmarks are programs of their own.
+    let command = match cli.command {
+        Command::Enclave { args } => return sibling::ENCLAVE.forward(args),
+        Command::Bench { args } => return sibling::BENCH.forward(args),
+        other => other,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log)?)
         .with_writer(std::io::stderr)
@@ -73,7 +89,7 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        match cli.command {
+        match command {
             Command::Demo(args) => demo::run(args).await,
             Command::Node(args) => node::run(args).await,
             Command::Deploy(args) => deploy::run(args).await,
@@ -81,9 +97,8 @@ fn main() -> Result<()> {
             Command::Demander(command) => parties::demander(command).await,
             Command::Reviewer(command) => parties::reviewer(command).await,
             Command::Governance(command) => parties::governance(command).await,
-            Command::Enclave(command) => enclave::run(command).await,
             Command::Key(command) => key::run(command),
-            Command::Bench(command) => bench::run(command).await,
+            Command::Enclave { .. } | Command::Bench { .. } => Ok(()),
         }
     })
 }

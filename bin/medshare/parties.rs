@@ -272,13 +272,15 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
             } else {
                 for r in trail {
                     println!(
-                        "block {} (t={}): record {} used in job {} by demander {} on TEE {}; model {} (hash ok: {}), record hash ok: {}",
+                        "block {} (t={}): record {} {} in job {} by demander {} on TEE {} (its view: block {}); model {} (hash ok: {}), record hash ok: {}",
                         r.block.unwrap_or_default(),
                         r.timestamp,
                         r.record,
+                        r.outcome.describe(),
                         r.job,
                         r.demander,
                         r.tee,
+                        r.view_block,
                         r.model_hash,
                         r.model_hash_ok,
                         r.record_hash_ok
@@ -491,12 +493,21 @@ pub(crate) async fn reviewer(command: ReviewerCommand) -> Result<()> {
 
 #[derive(Subcommand)]
 pub(crate) enum GovernanceCommand {
-    /// Allowlist (or delist) an enclave measurement.
+    /// Allowlist (or delist) an enclave measurement: SGX's MRENCLAVE, the TDX measurement, or
+    /// for the simulation backend the SHA-256 of the `medshare-enclave` program.
     Measurement(MeasurementArgs),
     /// Accept (or refuse) simulated attestation evidence: only for tests and demos.
     AcceptSimulated(AcceptArgs),
+    /// Accept (or refuse) TEEs whose view of the chain rests on unsigned headers (a node such as
+    /// anvil): only for tests.
+    AcceptUnverifiedHeaders(AcceptArgs),
+    /// Verify a TEE's submitted evidence and admit it with the measurement the evidence
+    /// attests. A TEE is active only once admitted.
+    AdmitTee(AdmitArgs),
     /// Appoint the holder of a public key as a reviewer.
     AppointReviewer(KeyArgs),
+    /// Remove a reviewer (jobs it approved stop running).
+    RemoveReviewer(AddressArgs),
     /// Add an admin.
     AddAdmin(AddressArgs),
     /// Revoke a TEE (e.g. its key leaked).
@@ -507,12 +518,17 @@ pub(crate) enum GovernanceCommand {
 pub(crate) struct MeasurementArgs {
     #[command(flatten)]
     party: Party,
-    /// The measurement (0x…, 32 bytes); or --simulated for the simulation backend's.
-    #[arg(long, required_unless_present = "simulated")]
+    /// The measurement (0x…, 32 bytes).
+    #[arg(
+        long,
+        required_unless_present = "enclave_binary",
+        conflicts_with = "enclave_binary"
+    )]
     measurement: Option<alloy_primitives::B256>,
-    /// The simulation backend's measurement.
+    /// Allowlist the simulation backend's measurement of this `medshare-enclave` program (its
+    /// SHA-256): only a program governance built or checked itself.
     #[arg(long)]
-    simulated: bool,
+    enclave_binary: Option<PathBuf>,
     /// Delist instead of allowlisting.
     #[arg(long)]
     remove: bool,
@@ -522,9 +538,35 @@ pub(crate) struct MeasurementArgs {
 pub(crate) struct AcceptArgs {
     #[command(flatten)]
     party: Party,
-    /// `true` to accept simulated evidence, `false` to refuse it.
+    /// `true` to accept, `false` to refuse.
     #[arg(long, action = clap::ArgAction::Set)]
     accept: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct AdmitArgs {
+    #[command(flatten)]
+    party: Party,
+    /// The TEE's account (as `medshare-enclave register` printed it).
+    #[arg(long)]
+    tee: alloy_primitives::Address,
+    /// A sealer (validator) of this chain; repeat for a consortium. The TEE's trust anchors must
+    /// name exactly these. Default: the sealer of the node's latest block.
+    #[arg(long = "sealer")]
+    sealers: Vec<alloy_primitives::Address>,
+    /// The collateral of a hardware quote (JSON as Intel PCS / a PCCS serves it, in dcap-qvl's
+    /// format): needed for SGX and TDX evidence.
+    #[arg(long)]
+    collateral: Option<PathBuf>,
+    /// Also accept this TCB status (default: UpToDate only), e.g. SWHardeningNeeded; repeat.
+    #[arg(long = "accept-tcb")]
+    accept_tcb: Vec<String>,
+    /// Accept a platform with SMT (hyper-threading) enabled.
+    #[arg(long)]
+    allow_smt: bool,
+    /// Verify the collateral's validity at this time (unix seconds) instead of now.
+    #[arg(long)]
+    now: Option<u64>,
 }
 
 #[derive(Args)]
@@ -545,14 +587,20 @@ pub(crate) struct AddressArgs {
     address: alloy_primitives::Address,
 }
 
+/// The SHA-256 of an enclave program: the simulation backend's measurement of it.
+fn program_measurement(path: &Path) -> Result<alloy_primitives::B256> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(medshare_crypto::sha256(&bytes))
+}
+
 pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
     match command {
         GovernanceCommand::Measurement(args) => {
             let (_, chain) = args.party.open().await?;
-            let m = match (args.measurement, args.simulated) {
-                (Some(m), false) => m,
-                (None, true) => medshare_enclave_api::simulated_measurement(),
-                _ => bail!("give either --measurement or --simulated"),
+            let m = match (args.measurement, &args.enclave_binary) {
+                (Some(m), None) => m,
+                (None, Some(path)) => program_measurement(path)?,
+                _ => bail!("give either --measurement or --enclave-binary"),
             };
             chain.set_measurement_allowed(m, !args.remove).await?;
             println!(
@@ -572,6 +620,59 @@ pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
                 if args.accept { "accepted" } else { "refused" }
             );
         }
+        GovernanceCommand::AcceptUnverifiedHeaders(args) => {
+            let (_, chain) = args.party.open().await?;
+            chain.set_accept_unverified_headers(args.accept).await?;
+            println!(
+                "TEEs on unsigned headers {}",
+                if args.accept { "accepted" } else { "refused" }
+            );
+        }
+        GovernanceCommand::AdmitTee(args) => {
+            let (_, chain) = args.party.open().await?;
+            let sealers = if args.sealers.is_empty() {
+                medshare_parties::tee::sealers_of(chain.ledger().as_ref())
+                    .await
+                    .unwrap_or_default()
+            } else {
+                args.sealers.clone()
+            };
+            let collateral = match &args.collateral {
+                Some(path) => Some(medshare_attestation::Collateral::from_json(
+                    &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+                )?),
+                None => None,
+            };
+            let mut policy = medshare_attestation::Policy::strict().allow_smt(args.allow_smt);
+            for status in &args.accept_tcb {
+                let status: medshare_attestation::TcbStatus = status
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--accept-tcb {status}: {e}"))?;
+                policy = policy.accept(status);
+            }
+            let now = args.now.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            });
+            let admission = medshare_parties::governance::Governance::new(chain)
+                .admit(args.tee, &sealers, collateral.as_ref(), now, &policy)
+                .await?;
+            if args.party.json {
+                print_json(&admission)?;
+            } else {
+                println!(
+                    "admitted TEE {} ({:?} evidence, measurement {}{})",
+                    admission.tee,
+                    admission.kind,
+                    admission.measurement,
+                    admission
+                        .tcb_status
+                        .as_ref()
+                        .map_or(String::new(), |s| format!(", TCB {s}"))
+                );
+            }
+        }
         GovernanceCommand::AppointReviewer(args) => {
             let (_, chain) = args.party.open().await?;
             chain.appoint_reviewer(args.public_key).await?;
@@ -581,6 +682,11 @@ pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
                     args.public_key.as_slice()
                 )?)
             );
+        }
+        GovernanceCommand::RemoveReviewer(args) => {
+            let (_, chain) = args.party.open().await?;
+            chain.remove_reviewer(args.address).await?;
+            println!("removed reviewer {}", args.address);
         }
         GovernanceCommand::AddAdmin(args) => {
             let (_, chain) = args.party.open().await?;

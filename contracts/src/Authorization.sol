@@ -16,7 +16,8 @@ import {Model} from "./Model.sol";
 /// `grantWithSignature` relayed by anyone with an EIP-712 Consent) or by a standing policy for
 /// one data type (`setPolicy`, any approved job of that type). The pad r_C·PK_C that the TEE
 /// needs to recover KEY_i is released here, with a grant or by `releasePads`, never at storage
-/// time; r_U·g is part of the Record (Data's event).
+/// time; r_U·g is part of the Record (Data's event). A pad is released only while the TEE the
+/// record's key is shared to is active (admitted, not revoked): a revoked TEE gets nothing new.
 /// @dev A grant is stored under keccak256(hashStruct(Record), jobId): it covers exactly that
 /// version of the record, so updating or deleting the record voids it. One slot per grant.
 contract Authorization is EIP712, Nonces {
@@ -55,6 +56,8 @@ contract Authorization is EIP712, Nonces {
     error BadConsentSignature(address owner, address signer);
     /// `records` and `pads` differ in length, or the batch is empty.
     error BadBatch(uint256 records, uint256 pads);
+    /// The TEE the record's key is shared to is not active (never admitted, or revoked).
+    error TeeNotActive(address tee);
 
     /// The owner authorized one job to use one record version.
     event Granted(address indexed owner, bytes32 indexed jobId, bytes32 indexed ciphertextHash, bytes32 commitment);
@@ -124,10 +127,16 @@ contract Authorization is EIP712, Nonces {
         // quadratically, so a batch of n items would otherwise pay O(n^2). Nothing allocated
         // inside an iteration is used after it.
         Memory.Pointer fmp = Memory.getFreeMemoryPointer();
+        // A batch usually shares one TEE: check each distinct run of TEEs once.
+        address checkedTee;
         for (uint256 i = 0; i < n; ++i) {
             Record calldata rec = records[i];
             if (rec.owner != msg.sender) revert NotRecordOwner(msg.sender, rec.owner);
             _requireLive(rec);
+            if (rec.tee != checkedTee || checkedTee == address(0)) {
+                _requireActiveTee(rec.tee);
+                checkedTee = rec.tee;
+            }
             _releasePad(rec, pads[i]);
             Memory.unsafeSetFreeMemoryPointer(fmp);
         }
@@ -137,7 +146,8 @@ contract Authorization is EIP712, Nonces {
 
     /// True if job `jobId` may use `rec` now: `rec` is live in Data, the job is approved and of
     /// the record's data type, and the owner granted this record version to the job or has a
-    /// standing policy for the data type.
+    /// standing policy for the data type. (The enclave does not call this: it checks the same
+    /// storage itself, through state proofs.)
     function isAuthorized(Record calldata rec, bytes32 jobId) external view returns (bool) {
         bytes32 commitment = MedshareHashing.hashRecord(rec);
         if (data.commitmentOf(rec.ciphertextHash) != MedshareHashing.ownedCommitment(rec.owner, commitment)) {
@@ -183,9 +193,14 @@ contract Authorization is EIP712, Nonces {
         if (jobDataType != rec.dataType) revert DataTypeMismatch(jobId, jobDataType, rec.dataType);
         bytes32 key = _grantKey(commitment, jobId);
         if (_grants[key]) revert AlreadyGranted(rec.ciphertextHash, jobId);
+        _requireActiveTee(rec.tee);
         _grants[key] = true;
         emit Granted(rec.owner, jobId, rec.ciphertextHash, commitment);
         _releasePad(rec, rCPkC);
+    }
+
+    function _requireActiveTee(address tee) private view {
+        if (!registration.isActiveTee(tee)) revert TeeNotActive(tee);
     }
 
     function _requireLive(Record calldata rec) private view returns (bytes32 commitment) {

@@ -17,6 +17,31 @@ enum Role {
     Reviewer
 }
 
+/// What produced a TEE's attestation evidence. Numbers are part of the protocol.
+enum EvidenceKind {
+    /// No TEE hardware: the simulation backend. Admitted only where governance enabled it.
+    Simulated,
+    /// An Intel SGX DCAP quote.
+    SgxDcap,
+    /// An Intel TDX quote.
+    Tdx
+}
+
+/// What the enclave did with one record of a job, as the record's audit entry says.
+/// Numbers are part of the protocol.
+enum UseOutcome {
+    /// Decrypted and trained on; the result was posted.
+    Used,
+    /// Decrypted, but training failed: no result was released.
+    TrainingFailed,
+    /// Not decrypted: the ciphertext or TD_i failed verification (HRT_i / VT_i).
+    RefusedIntegrity,
+    /// Not decrypted, or decrypted and dropped: the key share, the pad or the decryption failed.
+    RefusedKey,
+    /// Decrypted and dropped: the plaintext is not a usable record of the job's data type.
+    RefusedContent
+}
+
 /// Life cycle of a model submission (a "job") in Model.
 ///
 /// Pending -> Approved | Rejected            (reviewer)
@@ -82,6 +107,16 @@ struct AuditEntry {
     bool modelHashOk;
     /// HRT_i: the record integrity check result.
     bool recordHashOk;
+    /// What the enclave did with the record.
+    UseOutcome outcome;
+}
+
+/// True if block `number` is one of the chain's 256 most recent blocks and its hash is `hash`.
+/// Every statement, result and audit entry a TEE posts names the block its view of the chain
+/// came from (the block whose state it verified by proofs), and the contracts accept it only
+/// while that block is recent: this bounds how stale the enclave's checks can be.
+function isRecentBlock(uint64 number, bytes32 hash) view returns (bool) {
+    return hash != bytes32(0) && blockhash(number) == hash;
 }
 
 /// EIP-712 type hashes and struct hashing. Domain: name "medshare", version "1".
@@ -94,9 +129,12 @@ library MedshareHashing {
     bytes32 internal constant MODEL_SUBMISSION_TYPEHASH = keccak256(
         "ModelSubmission(address demander,bytes32 modelHash,bytes32 requirementHash,bytes32 dataType,uint64 timestamp)"
     );
-    bytes32 internal constant VERIFICATION_TYPEHASH =
-        keccak256("Verification(bytes32 jobId,bytes32 subject,bool hashOk,bool signatureOk)");
-    bytes32 internal constant TRAINING_RESULT_TYPEHASH = keccak256("TrainingResult(bytes32 jobId,bytes32 resultHash)");
+    bytes32 internal constant VERIFICATION_TYPEHASH = keccak256(
+        "Verification(bytes32 jobId,bytes32 subject,bool hashOk,bool signatureOk,uint64 viewBlock,bytes32 viewHash,bool headersVerified)"
+    );
+    bytes32 internal constant TRAINING_RESULT_TYPEHASH = keccak256(
+        "TrainingResult(bytes32 jobId,bytes32 resultHash,uint64 viewBlock,bytes32 viewHash,bool headersVerified)"
+    );
 
     /// hashStruct(Record): the record's on-chain commitment.
     function hashRecord(Record calldata r) internal pure returns (bytes32) {

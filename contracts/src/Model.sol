@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Memory} from "@openzeppelin/contracts/utils/Memory.sol";
-import {JobStatus, Role, MedshareHashing} from "./MedshareTypes.sol";
+import {JobStatus, Role, MedshareHashing, isRecentBlock} from "./MedshareTypes.sol";
 import {Registration} from "./Registration.sol";
 
 /// @title Model — models, their review, deployment and training results (paper §5.1(3)(d),
@@ -14,8 +14,13 @@ import {Registration} from "./Registration.sol";
 /// hash HCMRT_j of the encrypted training result (CMRT_j and its signature SMRT_j are stored
 /// off chain under that hash). The demander may report a result that
 /// fails its checks (§5.5.3(b)).
+/// Every TEE statement names the block its enclave's view of the chain came from (`viewBlock`,
+/// `viewHash`: the block whose state the enclave verified by proofs — the job approved, its
+/// reviewer appointed, the TEE itself admitted, each record consented) and is accepted only while
+/// that block is among the 256 most recent (`StaleView` otherwise).
 /// @dev Bulky fields (model, requirement, signatures) live only in events;
-/// a job keeps one storage slot {demander, status, data type id}. The hashes and
+/// a job keeps one storage slot {demander, status, data type id}, and its approval one more
+/// {reviewer} (the enclave checks the approving reviewer is still appointed). The hashes and
 /// signatures (H1(model_j) == Hmodel_j, SM_j, the TEE's signatures) are checked off chain by
 /// the TEE and the demander, as in the paper; on chain the sender of each transaction is
 /// authenticated by Registration.
@@ -44,6 +49,8 @@ contract Model is EIP712 {
     mapping(bytes32 dataType => uint32 id) private _dataTypeIds;
     mapping(uint32 id => bytes32 dataType) private _dataTypes;
     uint32 private _dataTypeCount;
+    /// The reviewer who approved each job.
+    mapping(bytes32 jobId => address reviewer) private _approvers;
 
     /// The caller is not a registered demander.
     error NotDemander(address caller);
@@ -59,6 +66,9 @@ contract Model is EIP712 {
     error WrongJobStatus(bytes32 jobId, JobStatus status);
     /// Batch arrays differ in length or are empty.
     error BadBatch(uint256 length);
+    /// The block the TEE's view came from is not among the 256 most recent blocks (or its hash
+    /// is not that block's).
+    error StaleView(uint64 viewBlock, bytes32 viewHash);
 
     /// IM_j: a model and its data requirement RM_j were submitted (job status Pending).
     event ModelSubmitted(
@@ -76,8 +86,17 @@ contract Model is EIP712 {
     event ModelApproved(bytes32 indexed jobId, address indexed reviewer);
     /// A reviewer rejected the job.
     event ModelRejected(bytes32 indexed jobId, address indexed reviewer, string reason);
-    /// {ST_j, HRT_j, VT_j}: a TEE verified the model. Both checks true deploys the job.
-    event ModelVerified(bytes32 indexed jobId, address indexed tee, bool hashOk, bool signatureOk, bytes teeSignature);
+    /// {ST_j, HRT_j, VT_j}: a TEE verified the model, with its view of the chain from block
+    /// `viewBlock`. Both checks true deploys the job.
+    event ModelVerified(
+        bytes32 indexed jobId,
+        address indexed tee,
+        bool hashOk,
+        bool signatureOk,
+        uint64 viewBlock,
+        bytes32 viewHash,
+        bytes teeSignature
+    );
     /// {ST_i, HRT_i, VT_i}: a TEE verified one record for the job.
     event RecordVerified(
         bytes32 indexed jobId,
@@ -85,11 +104,12 @@ contract Model is EIP712 {
         address indexed tee,
         bool hashOk,
         bool signatureOk,
+        uint64 viewBlock,
         bytes teeSignature
     );
     /// HCMRT_j: the hash of the encrypted training result CMRT_j, which the TEE put in off-chain
     /// storage under that hash together with its EIP-712 signature SMRT_j (job Completed).
-    event ResultPosted(bytes32 indexed jobId, address indexed tee, bytes32 resultHash);
+    event ResultPosted(bytes32 indexed jobId, address indexed tee, bytes32 resultHash, uint64 viewBlock, bytes32 viewHash);
     /// The demander reported that the result failed its checks.
     event ResultFailureReported(bytes32 indexed jobId, address indexed demander, string reason);
 
@@ -129,9 +149,11 @@ contract Model is EIP712 {
         );
     }
 
-    /// Approves a pending job. Active reviewers only.
+    /// Approves a pending job. Active reviewers only. The approving reviewer is kept: the
+    /// enclave runs the job only while that reviewer is still appointed.
     function approveModel(bytes32 jobId) external onlyReviewer {
         _transition(jobId, JobStatus.Pending, JobStatus.Approved);
+        _approvers[jobId] = msg.sender;
         emit ModelApproved(jobId, msg.sender);
     }
 
@@ -142,20 +164,27 @@ contract Model is EIP712 {
     }
 
     /// Posts the TEE's model verification of an approved job: Deployed if both checks pass,
-    /// ModelInvalid otherwise. Active TEEs only.
-    function postModelVerification(bytes32 jobId, bool hashOk, bool signatureOk, bytes calldata teeSignature)
-        external
-        onlyActiveTee
-    {
+    /// ModelInvalid otherwise. Active TEEs only; the view's block must be recent.
+    function postModelVerification(
+        bytes32 jobId,
+        bool hashOk,
+        bool signatureOk,
+        uint64 viewBlock,
+        bytes32 viewHash,
+        bytes calldata teeSignature
+    ) external onlyActiveTee {
+        _requireRecent(viewBlock, viewHash);
         JobStatus next = hashOk && signatureOk ? JobStatus.Deployed : JobStatus.ModelInvalid;
         _transition(jobId, JobStatus.Approved, next);
-        emit ModelVerified(jobId, msg.sender, hashOk, signatureOk, teeSignature);
+        emit ModelVerified(jobId, msg.sender, hashOk, signatureOk, viewBlock, viewHash, teeSignature);
     }
 
     /// Posts the TEE's verification of records for a deployed job (no state kept; events only).
-    /// Active TEEs only.
+    /// Active TEEs only; the view's block must be recent.
     function postRecordVerifications(
         bytes32 jobId,
+        uint64 viewBlock,
+        bytes32 viewHash,
         bytes32[] calldata ciphertextHashes,
         bool[] calldata hashOk,
         bool[] calldata signatureOk,
@@ -163,6 +192,7 @@ contract Model is EIP712 {
     ) external onlyActiveTee {
         uint256 n = ciphertextHashes.length;
         if (n == 0 || hashOk.length != n || signatureOk.length != n || teeSignatures.length != n) revert BadBatch(n);
+        _requireRecent(viewBlock, viewHash);
         JobStatus s = _jobs[jobId].status;
         if (s != JobStatus.Deployed) revert WrongJobStatus(jobId, s);
         // Free each iteration's scratch memory (event encoding, hashing): memory cost grows
@@ -170,18 +200,25 @@ contract Model is EIP712 {
         // inside an iteration is used after it.
         Memory.Pointer fmp = Memory.getFreeMemoryPointer();
         for (uint256 i = 0; i < n; ++i) {
-            emit RecordVerified(jobId, ciphertextHashes[i], msg.sender, hashOk[i], signatureOk[i], teeSignatures[i]);
+            emit RecordVerified(
+                jobId, ciphertextHashes[i], msg.sender, hashOk[i], signatureOk[i], viewBlock, teeSignatures[i]
+            );
             Memory.unsafeSetFreeMemoryPointer(fmp);
         }
     }
 
     /// Posts the training result of a deployed job, once: `resultHash` = HCMRT_j = H1(CMRT_j),
     /// the encrypted result the TEE put in off-chain storage with its signature SMRT_j (EIP-712
-    /// TrainingResult over the job and this hash). The transaction itself is signed by the
-    /// TEE's account, so the chain needs no second signature. Active TEEs only.
-    function postResult(bytes32 jobId, bytes32 resultHash) external onlyActiveTee {
+    /// TrainingResult over the job, this hash and the view). The transaction itself is signed by
+    /// the TEE's account, so the chain needs no second signature. Active TEEs only; the view's
+    /// block must be recent.
+    function postResult(bytes32 jobId, bytes32 resultHash, uint64 viewBlock, bytes32 viewHash)
+        external
+        onlyActiveTee
+    {
+        _requireRecent(viewBlock, viewHash);
         _transition(jobId, JobStatus.Deployed, JobStatus.Completed);
-        emit ResultPosted(jobId, msg.sender, resultHash);
+        emit ResultPosted(jobId, msg.sender, resultHash, viewBlock, viewHash);
     }
 
     /// Reports that the posted result failed the demander's checks (hash or signature).
@@ -217,6 +254,11 @@ contract Model is EIP712 {
         return s == JobStatus.Approved || s == JobStatus.Deployed;
     }
 
+    /// The reviewer who approved the job (zero if it was not approved).
+    function approverOf(bytes32 jobId) external view returns (address) {
+        return _approvers[jobId];
+    }
+
     /// Status, demander and data type in one call.
     function jobInfo(bytes32 jobId) external view returns (JobStatus status, address demander, bytes32 dataType) {
         Job memory job = _jobs[jobId];
@@ -249,6 +291,10 @@ contract Model is EIP712 {
             _dataTypeIds[dataType] = id;
             _dataTypes[id] = dataType;
         }
+    }
+
+    function _requireRecent(uint64 viewBlock, bytes32 viewHash) private view {
+        if (!isRecentBlock(viewBlock, viewHash)) revert StaleView(viewBlock, viewHash);
     }
 
     function _transition(bytes32 jobId, JobStatus from, JobStatus to) private {

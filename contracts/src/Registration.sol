@@ -1,24 +1,37 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
-import {Role} from "./MedshareTypes.sol";
+import {Role, EvidenceKind} from "./MedshareTypes.sol";
 
 /// @title Registration — who is who (paper §5.1(3)(a))
 /// @notice Pseudonymous registry of parties: an address, its role and its 64-byte uncompressed
 /// secp256k1 public key (no names). Users and demanders register themselves; reviewers are
-/// appointed by governance (otherwise a demander could approve its own model); TEEs register
-/// themselves with their enclave measurement, and are active only while governance allowlists
-/// that measurement (and accepts simulated evidence, if theirs is simulated).
+/// appointed by governance (otherwise a demander could approve its own model).
+/// A TEE is never self-declared: it *submits* PK_T with its attestation evidence
+/// (`submitTee`, the evidence published in `TeeSubmitted`), and becomes active only once
+/// governance *admits* it (`admitTee`) after verifying that evidence off chain (an SGX/TDX quote's
+/// signature chain, TCB status and collateral; its report data binding PK_T, the chain id, this
+/// contract and the enclave's trust anchors). Governance passes the measurement it read from the
+/// verified evidence; the TEE stays active while that measurement is allowlisted, simulated
+/// evidence is accepted (if its evidence is simulated), headers without signatures are accepted
+/// (if its view of the chain is not anchored in signed headers), and it is not revoked.
 /// Governance is a set of admins: the deployer first; admins add and remove admins, never the
 /// last one.
 contract Registration {
+    /// One storage slot per party (the enclave reads it through a state proof: the layout is
+    /// part of the protocol, see crates/contracts/src/layout.rs).
     struct Party {
         Role role;
         /// Cleared when governance removes a reviewer or revokes a TEE.
         bool active;
-        /// TEE only: its attestation evidence is simulated (no hardware).
-        bool simulated;
-        /// TEE only: interned id of its enclave measurement (see `_measurementIds`).
+        /// TEE only: governance verified its evidence and admitted it.
+        bool admitted;
+        /// TEE only: what produced its evidence (set at admission).
+        EvidenceKind evidenceKind;
+        /// TEE only: its enclave checks chain facts against headers nobody signed (e.g. anvil).
+        bool unverifiedHeaders;
+        /// TEE only: interned id of its enclave measurement (see `_measurementIds`), set at
+        /// admission from the verified evidence.
         uint32 measurementId;
     }
 
@@ -37,10 +50,13 @@ contract Registration {
     mapping(uint32 id => bytes32 measurement) private _measurements;
     mapping(uint32 id => bool) private _measurementAllowed;
     mapping(address => bool) private _admins;
-    // One slot: read together by isActiveTee (simulated TEEs) and governance.
+    // One slot: read together by isActiveTee (simulated or unverified-header TEEs) and governance.
     uint64 private _adminCount;
     bool private _acceptSimulated;
+    bool private _acceptUnverifiedHeaders;
     uint32 private _measurementCount;
+    /// keccak256 of the evidence each TEE submitted; governance admits exactly that evidence.
+    mapping(address tee => bytes32 evidenceHash) private _teeEvidence;
 
     /// The caller is not an admin.
     error NotAdmin(address caller);
@@ -62,6 +78,18 @@ contract Registration {
     error NotAReviewer(address account);
     /// The account is not a registered, unrevoked TEE.
     error NotATee(address account);
+    /// The TEE was admitted already.
+    error AlreadyAdmitted(address tee);
+    /// The evidence governance verified is not the evidence the TEE submitted.
+    error EvidenceMismatch(address tee, bytes32 submitted, bytes32 verified);
+    /// Simulated evidence is not accepted on this deployment.
+    error SimulationNotAccepted(address tee);
+    /// TEEs whose view of the chain rests on unsigned headers are not accepted on this deployment.
+    error UnverifiedHeadersNotAccepted(address tee);
+    /// The measurement is not allowlisted.
+    error MeasurementNotAllowed(bytes32 measurement);
+    /// The evidence is empty or larger than `MAX_EVIDENCE_BYTES`.
+    error BadEvidenceLength(uint256 length);
 
     /// An admin was added (`by` is the admin who added it; the deployer adds itself).
     event AdminAdded(address indexed admin, address indexed by);
@@ -69,8 +97,18 @@ contract Registration {
     event AdminRemoved(address indexed admin, address indexed by);
     /// A party registered (or, for reviewers, was appointed) with a role and public key.
     event PartyRegistered(address indexed party, Role indexed role, bytes publicKey);
-    /// A TEE registered: its enclave measurement and a hash of its attestation evidence.
-    event TeeRegistered(address indexed tee, bytes32 indexed measurement, bytes32 evidenceHash, bool simulated);
+    /// A TEE submitted PK_T (in `PartyRegistered`) and its attestation evidence, for governance
+    /// to verify.
+    event TeeSubmitted(address indexed tee, bytes32 evidenceHash, bytes evidence);
+    /// Governance verified a TEE's evidence and admitted it with the measurement the evidence
+    /// attests.
+    event TeeAdmitted(
+        address indexed tee,
+        bytes32 indexed measurement,
+        EvidenceKind evidenceKind,
+        bool unverifiedHeaders,
+        address indexed by
+    );
     /// Governance appointed a reviewer.
     event ReviewerAppointed(address indexed reviewer, address indexed by);
     /// Governance removed a reviewer.
@@ -81,6 +119,12 @@ contract Registration {
     event MeasurementAllowed(bytes32 indexed measurement, bool allowed, address indexed by);
     /// Governance changed whether simulated attestation evidence is accepted.
     event AcceptSimulatedSet(bool accepted, address indexed by);
+    /// Governance changed whether TEEs may rest their view of the chain on unsigned headers.
+    event AcceptUnverifiedHeadersSet(bool accepted, address indexed by);
+
+    /// The largest evidence `submitTee` takes (an SGX/TDX quote with its certification chain is
+    /// about 5 kB).
+    uint256 public constant MAX_EVIDENCE_BYTES = 16384;
 
     modifier onlyAdmin() {
         if (!_admins[msg.sender]) revert NotAdmin(msg.sender);
@@ -115,7 +159,7 @@ contract Registration {
     /// Appoints the owner of `publicKey` as a reviewer. Admins only.
     function appointReviewer(bytes calldata publicKey) external onlyAdmin {
         address reviewer = _addressOf(publicKey);
-        _register(reviewer, Role.Reviewer, publicKey, false);
+        _register(reviewer, Role.Reviewer, publicKey);
         emit ReviewerAppointed(reviewer, msg.sender);
     }
 
@@ -141,11 +185,46 @@ contract Registration {
         emit MeasurementAllowed(measurement, allowed, msg.sender);
     }
 
-    /// Sets whether TEEs with simulated attestation evidence count as active (default false).
-    /// Admins only.
+    /// Sets whether TEEs with simulated attestation evidence may be admitted and count as active
+    /// (default false). Admins only.
     function setAcceptSimulated(bool accepted) external onlyAdmin {
         _acceptSimulated = accepted;
         emit AcceptSimulatedSet(accepted, msg.sender);
+    }
+
+    /// Sets whether TEEs whose enclave checks chain facts against unsigned headers (a node such as
+    /// anvil, whose blocks nobody signs) may be admitted and count as active (default false).
+    /// Admins only.
+    function setAcceptUnverifiedHeaders(bool accepted) external onlyAdmin {
+        _acceptUnverifiedHeaders = accepted;
+        emit AcceptUnverifiedHeadersSet(accepted, msg.sender);
+    }
+
+    /// Admits a TEE that submitted PK_T and `evidenceHash`'s evidence, after governance verified
+    /// that evidence off chain: `measurement`, `evidenceKind` and `unverifiedHeaders` are what the
+    /// verified evidence attests. The measurement must be allowlisted; simulated evidence and
+    /// unsigned-header views only where governance accepts them. Admins only.
+    function admitTee(
+        address tee,
+        bytes32 evidenceHash,
+        bytes32 measurement,
+        EvidenceKind evidenceKind,
+        bool unverifiedHeaders
+    ) external onlyAdmin {
+        Party storage p = _parties[tee];
+        if (p.role != Role.Tee || !p.active) revert NotATee(tee);
+        if (p.admitted) revert AlreadyAdmitted(tee);
+        bytes32 submitted = _teeEvidence[tee];
+        if (submitted != evidenceHash) revert EvidenceMismatch(tee, submitted, evidenceHash);
+        if (evidenceKind == EvidenceKind.Simulated && !_acceptSimulated) revert SimulationNotAccepted(tee);
+        if (unverifiedHeaders && !_acceptUnverifiedHeaders) revert UnverifiedHeadersNotAccepted(tee);
+        uint32 id = _internMeasurement(measurement);
+        if (!_measurementAllowed[id]) revert MeasurementNotAllowed(measurement);
+        p.admitted = true;
+        p.evidenceKind = evidenceKind;
+        p.unverifiedHeaders = unverifiedHeaders;
+        p.measurementId = id;
+        emit TeeAdmitted(tee, measurement, evidenceKind, unverifiedHeaders, msg.sender);
     }
 
     // ---------------------------------------------------------------- self-registration
@@ -155,18 +234,19 @@ contract Registration {
     function register(Role role, bytes calldata publicKey) external {
         if (role != Role.User && role != Role.Demander) revert RoleNotSelfRegistrable(role);
         _requireOwnKey(publicKey);
-        _register(msg.sender, role, publicKey, false);
+        _register(msg.sender, role, publicKey);
     }
 
-    /// Registers the caller as a TEE with its enclave measurement and the hash of its
-    /// attestation evidence. `simulated` marks evidence produced without TEE hardware.
-    function registerTee(bytes calldata publicKey, bytes32 measurement, bytes32 evidenceHash, bool simulated)
-        external
-    {
+    /// Submits the caller as a TEE: its PK_T and its attestation evidence, published in
+    /// `TeeSubmitted` for governance to verify. The TEE is not active until governance admits it
+    /// (`admitTee`); until then no party shares a key to it and its transactions revert.
+    function submitTee(bytes calldata publicKey, bytes calldata evidence) external {
+        if (evidence.length == 0 || evidence.length > MAX_EVIDENCE_BYTES) revert BadEvidenceLength(evidence.length);
         _requireOwnKey(publicKey);
-        _register(msg.sender, Role.Tee, publicKey, simulated);
-        _parties[msg.sender].measurementId = _internMeasurement(measurement);
-        emit TeeRegistered(msg.sender, measurement, evidenceHash, simulated);
+        _register(msg.sender, Role.Tee, publicKey);
+        bytes32 evidenceHash = keccak256(evidence);
+        _teeEvidence[msg.sender] = evidenceHash;
+        emit TeeSubmitted(msg.sender, evidenceHash, evidence);
     }
 
     // ---------------------------------------------------------------- views
@@ -190,20 +270,37 @@ contract Registration {
         return p.role == Role.Reviewer && p.active;
     }
 
-    /// True if `account` is a registered, unrevoked TEE whose measurement is allowlisted and
-    /// whose evidence is real or simulated-and-accepted.
+    /// True if `account` is a TEE that governance admitted and did not revoke, whose measurement
+    /// is allowlisted, whose evidence is real or simulated-and-accepted, and whose view of the
+    /// chain rests on signed headers or unsigned-and-accepted ones.
     function isActiveTee(address account) external view returns (bool) {
         Party memory p = _parties[account];
-        if (p.role != Role.Tee || !p.active) return false;
-        if (p.simulated && !_acceptSimulated) return false;
+        if (p.role != Role.Tee || !p.active || !p.admitted) return false;
+        if (p.evidenceKind == EvidenceKind.Simulated && !_acceptSimulated) return false;
+        if (p.unverifiedHeaders && !_acceptUnverifiedHeaders) return false;
         return _measurementAllowed[p.measurementId];
     }
 
-    /// A TEE's registration: measurement, simulated flag, and whether it is unrevoked.
-    function teeInfo(address tee) external view returns (bytes32 measurement, bool simulated, bool unrevoked) {
+    /// A TEE's registration: its admitted measurement (zero before admission), evidence kind,
+    /// whether it was admitted, whether it is unrevoked, whether its view rests on unsigned
+    /// headers, and the hash of the evidence it submitted.
+    function teeInfo(address tee)
+        external
+        view
+        returns (
+            bytes32 measurement,
+            EvidenceKind evidenceKind,
+            bool admitted,
+            bool unrevoked,
+            bool unverifiedHeaders,
+            bytes32 evidenceHash
+        )
+    {
         Party memory p = _parties[tee];
-        if (p.role != Role.Tee) return (bytes32(0), false, false);
-        return (_measurements[p.measurementId], p.simulated, p.active);
+        if (p.role != Role.Tee) return (bytes32(0), EvidenceKind.Simulated, false, false, false, bytes32(0));
+        return (
+            _measurements[p.measurementId], p.evidenceKind, p.admitted, p.active, p.unverifiedHeaders, _teeEvidence[tee]
+        );
     }
 
     /// True if `account` is an admin.
@@ -224,6 +321,11 @@ contract Registration {
     /// True if simulated attestation evidence is accepted.
     function acceptSimulated() external view returns (bool) {
         return _acceptSimulated;
+    }
+
+    /// True if TEEs whose view of the chain rests on unsigned headers are accepted.
+    function acceptUnverifiedHeaders() external view returns (bool) {
+        return _acceptUnverifiedHeaders;
     }
 
     // ---------------------------------------------------------------- internals
@@ -247,10 +349,17 @@ contract Registration {
         return address(uint160(uint256(keccak256(publicKey))));
     }
 
-    function _register(address account, Role role, bytes calldata publicKey, bool simulated) private {
+    function _register(address account, Role role, bytes calldata publicKey) private {
         Role existing = _parties[account].role;
         if (existing != Role.None) revert AlreadyRegistered(account, existing);
-        _parties[account] = Party({role: role, active: true, simulated: simulated, measurementId: 0});
+        _parties[account] = Party({
+            role: role,
+            active: true,
+            admitted: false,
+            evidenceKind: EvidenceKind.Simulated,
+            unverifiedHeaders: false,
+            measurementId: 0
+        });
         _publicKeys[account] = PublicKey({x: bytes32(publicKey[0:32]), y: bytes32(publicKey[32:64])});
         emit PartyRegistered(account, role, publicKey);
     }

@@ -10,18 +10,50 @@ pub(crate) async fn only_active_tees_write_the_audit_trail(b: &Backend) {
     let records = w.registered_records(2).await.unwrap();
     let job = w.deployed_job("audit").await.unwrap();
     let entries = w.audit_entries(job, b"m", b"r", &records);
+    let view = w.view_block().await.unwrap();
     // Nobody else can write (or forge) the patient's audit trail.
     for party in [&w.user, &w.demander, &w.reviewer, &w.admin] {
         refused(
-            party.chain.record_use(entries.clone()).await,
+            party.chain.record_use(view, entries.clone()).await,
             "NotActiveTee",
         );
     }
-    refused(w.tee.chain.record_use(vec![]).await, "EmptyBatch");
-    w.tee.chain.record_use(entries.clone()).await.unwrap();
+    refused(w.tee.chain.record_use(view, vec![]).await, "EmptyBatch");
+    w.tee.chain.record_use(view, entries.clone()).await.unwrap();
     // A revoked TEE cannot write any more.
     w.admin.chain.revoke_tee(w.tee.address()).await.unwrap();
-    refused(w.tee.chain.record_use(entries).await, "NotActiveTee");
+    let view = w.view_block().await.unwrap();
+    refused(w.tee.chain.record_use(view, entries).await, "NotActiveTee");
+}
+
+/// An audit entry says what the enclave did with the record: used, decrypted for a training
+/// that failed, or refused (and why), with the block its view came from.
+pub(crate) async fn audit_entries_carry_their_outcome_and_view(b: &Backend) {
+    use medshare_chain::UseOutcome;
+    let w = world(b).await;
+    let records = w.registered_records(3).await.unwrap();
+    let job = w.deployed_job("outcomes").await.unwrap();
+    let mut entries = w.audit_entries(job, b"m", b"r", &records);
+    entries[1].outcome = UseOutcome::TrainingFailed as u8;
+    entries[2].outcome = UseOutcome::RefusedIntegrity as u8;
+    entries[2].recordHashOk = false;
+    let view = w.view_block().await.unwrap();
+    w.tee.chain.record_use(view, entries).await.unwrap();
+    let trail = w.user.chain.audit_of_owner(w.user.address()).await.unwrap();
+    let outcomes: Vec<u8> = trail.iter().map(|e| e.event.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            UseOutcome::Used as u8,
+            UseOutcome::TrainingFailed as u8,
+            UseOutcome::RefusedIntegrity as u8
+        ]
+    );
+    assert!(trail.iter().all(|e| e.event.viewBlock == view.number));
+    // An outcome outside the enum is refused by the ABI decoder of the contract.
+    let mut bad = w.audit_entries(job, b"m", b"r", &records[..1]);
+    bad[0].outcome = 9;
+    assert!(w.tee.chain.record_use(view, bad).await.is_err());
 }
 
 pub(crate) async fn the_audit_trail_is_listed_by_owner_and_by_job(b: &Backend) {

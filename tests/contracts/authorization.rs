@@ -230,3 +230,31 @@ pub(crate) async fn a_standing_policy_authorizes_approved_jobs_of_its_type(b: &B
     w.user.chain.set_policy(ty, false).await.unwrap();
     assert!(!w.user.chain.is_authorized(r, approved).await.unwrap());
 }
+
+/// A pad is never released to a TEE that is not active: a revoked TEE gets nothing new, by a
+/// grant, a signed consent or a policy's release.
+pub(crate) async fn nothing_is_released_to_a_revoked_tee(b: &Backend) {
+    let w = world(b).await;
+    let records = w.registered_records(2).await.unwrap();
+    let job = w.approved_job("revoked tee").await.unwrap();
+    w.user
+        .chain
+        .grant(&records[0].record, job, records[0].pad.clone())
+        .await
+        .unwrap();
+    w.admin.chain.revoke_tee(w.tee.address()).await.unwrap();
+    refused(
+        w.user
+            .chain
+            .grant(&records[1].record, job, records[1].pad.clone())
+            .await,
+        "TeeNotActive",
+    );
+    refused(
+        w.user
+            .chain
+            .release_pads(&[(records[1].record.clone(), records[1].pad.clone())])
+            .await,
+        "TeeNotActive",
+    );
+}

@@ -43,7 +43,8 @@ suite! {
         governance_is_for_admins_only,
         the_last_admin_cannot_leave,
         self_registration_binds_key_and_role,
-        a_tee_is_active_only_with_allowlisted_measurement_and_evidence,
+        a_self_submitted_tee_is_never_active_until_governance_admits_it,
+        an_admitted_tee_stays_active_only_while_governance_allows_it,
         a_removed_reviewer_cannot_review,
     }
     data {
@@ -61,6 +62,8 @@ suite! {
         only_active_tees_post_verifications_and_results,
         a_failed_model_check_stops_the_job,
         a_result_is_posted_once_and_reported_only_by_its_demander,
+        a_statement_on_a_stale_or_forged_view_is_refused,
+        the_approving_reviewer_is_recorded,
     }
     authorization {
         only_the_owner_grants_and_revokes,
@@ -68,10 +71,12 @@ suite! {
         the_released_pad_must_match_the_signed_commitment,
         a_grant_covers_one_record_version_until_revoked,
         a_standing_policy_authorizes_approved_jobs_of_its_type,
+        nothing_is_released_to_a_revoked_tee,
     }
     audit {
         only_active_tees_write_the_audit_trail,
         the_audit_trail_is_listed_by_owner_and_by_job,
+        audit_entries_carry_their_outcome_and_view,
     }
     replay {
         a_consent_signature_is_used_once,

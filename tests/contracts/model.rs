@@ -102,11 +102,12 @@ pub(crate) async fn only_reviewers_review(b: &Backend) {
 pub(crate) async fn an_unapproved_model_is_never_deployed(b: &Backend) {
     let w = world(b).await;
     let pending = w.job("pending").await.unwrap();
-    let sig = w.tee_verification(pending, B256::ZERO).unwrap();
+    let view = w.view_block().await.unwrap();
+    let sig = w.tee_verification(pending, B256::ZERO, view).unwrap();
     refused(
         w.tee
             .chain
-            .post_model_verification(pending, true, true, &sig)
+            .post_model_verification(pending, true, true, view, &sig)
             .await,
         "WrongJobStatus",
     );
@@ -115,7 +116,7 @@ pub(crate) async fn an_unapproved_model_is_never_deployed(b: &Backend) {
     refused(
         w.tee
             .chain
-            .post_model_verification(rejected, true, true, &sig)
+            .post_model_verification(rejected, true, true, view, &sig)
             .await,
         "WrongJobStatus",
     );
@@ -124,7 +125,7 @@ pub(crate) async fn an_unapproved_model_is_never_deployed(b: &Backend) {
     let approved = w.approved_job("approved").await.unwrap();
     w.tee
         .chain
-        .post_model_verification(approved, true, true, &sig)
+        .post_model_verification(approved, true, true, view, &sig)
         .await
         .unwrap();
     assert_eq!(
@@ -135,7 +136,7 @@ pub(crate) async fn an_unapproved_model_is_never_deployed(b: &Backend) {
     refused(
         w.tee
             .chain
-            .post_model_verification(approved, true, true, &sig)
+            .post_model_verification(approved, true, true, view, &sig)
             .await,
         "WrongJobStatus",
     );
@@ -145,7 +146,8 @@ pub(crate) async fn only_active_tees_post_verifications_and_results(b: &Backend)
     let w = world(b).await;
     let approved = w.approved_job("a").await.unwrap();
     let deployed = w.deployed_job("d").await.unwrap();
-    let sig = w.tee_verification(deployed, B256::ZERO).unwrap();
+    let view = w.view_block().await.unwrap();
+    let sig = w.tee_verification(deployed, B256::ZERO, view).unwrap();
     let verification = RecordVerification {
         ciphertext_hash: B256::repeat_byte(1),
         hash_ok: true,
@@ -156,25 +158,28 @@ pub(crate) async fn only_active_tees_post_verifications_and_results(b: &Backend)
         refused(
             party
                 .chain
-                .post_model_verification(approved, true, true, &sig)
+                .post_model_verification(approved, true, true, view, &sig)
                 .await,
             "NotActiveTee",
         );
         refused(
             party
                 .chain
-                .post_record_verifications(deployed, std::slice::from_ref(&verification))
+                .post_record_verifications(deployed, view, std::slice::from_ref(&verification))
                 .await,
             "NotActiveTee",
         );
         refused(
-            party.chain.post_result(deployed, keccak256(b"r")).await,
+            party
+                .chain
+                .post_result(deployed, keccak256(b"r"), view)
+                .await,
             "NotActiveTee",
         );
     }
     w.tee
         .chain
-        .post_record_verifications(deployed, &[verification])
+        .post_record_verifications(deployed, view, &[verification])
         .await
         .unwrap();
     w.post_result(deployed, b"result").await.unwrap();
@@ -187,10 +192,11 @@ pub(crate) async fn only_active_tees_post_verifications_and_results(b: &Backend)
 pub(crate) async fn a_failed_model_check_stops_the_job(b: &Backend) {
     let w = world(b).await;
     let job = w.approved_job("bad hash").await.unwrap();
-    let sig = w.tee_verification(job, B256::ZERO).unwrap();
+    let view = w.view_block().await.unwrap();
+    let sig = w.tee_verification(job, B256::ZERO, view).unwrap();
     w.tee
         .chain
-        .post_model_verification(job, false, true, &sig)
+        .post_model_verification(job, false, true, view, &sig)
         .await
         .unwrap();
     assert_eq!(
@@ -207,18 +213,23 @@ pub(crate) async fn a_failed_model_check_stops_the_job(b: &Backend) {
     refused(
         w.tee
             .chain
-            .post_record_verifications(job, std::slice::from_ref(&verification))
+            .post_record_verifications(job, view, std::slice::from_ref(&verification))
             .await,
         "WrongJobStatus",
     );
     // Batches must be consistent.
     let deployed = w.deployed_job("batch").await.unwrap();
     refused(
-        w.tee.chain.post_record_verifications(deployed, &[]).await,
+        w.tee
+            .chain
+            .post_record_verifications(deployed, view, &[])
+            .await,
         "BadBatch",
     );
     let call = medshare_chain::Model::postRecordVerificationsCall {
         jobId: deployed.0,
+        viewBlock: view.number,
+        viewHash: view.hash,
         ciphertextHashes: vec![B256::repeat_byte(1)],
         hashOk: vec![true, true],
         signatureOk: vec![true],
@@ -285,5 +296,82 @@ pub(crate) async fn a_result_is_posted_once_and_reported_only_by_its_demander(b:
     refused(
         w.demander.chain.report_result_failure(job, "again").await,
         "WrongJobStatus",
+    );
+}
+
+/// Every TEE statement names the block its view came from; the contracts accept it only while
+/// that block is one of the 256 most recent, with its true hash.
+pub(crate) async fn a_statement_on_a_stale_or_forged_view_is_refused(b: &Backend) {
+    let w = world(b).await;
+    let job = w.approved_job("stale").await.unwrap();
+    let view = w.view_block().await.unwrap();
+    let forged = medshare_chain::ViewBlock {
+        number: view.number,
+        hash: keccak256("another chain's block"),
+    };
+    let sig = w.tee_verification(job, B256::ZERO, forged).unwrap();
+    refused(
+        w.tee
+            .chain
+            .post_model_verification(job, true, true, forged, &sig)
+            .await,
+        "StaleView",
+    );
+    // The current block's hash is not known yet (and a future one never is).
+    let future = medshare_chain::ViewBlock {
+        number: view.number + 5,
+        hash: view.hash,
+    };
+    refused(
+        w.tee
+            .chain
+            .post_model_verification(job, true, true, future, &sig)
+            .await,
+        "StaleView",
+    );
+    // A zero hash never matches, even where BLOCKHASH answers zero.
+    let zero = medshare_chain::ViewBlock {
+        number: view.number + 1000,
+        hash: B256::ZERO,
+    };
+    refused(
+        w.tee
+            .chain
+            .post_model_verification(job, true, true, zero, &sig)
+            .await,
+        "StaleView",
+    );
+    // The genuine recent block goes through.
+    let sig = w.tee_verification(job, B256::ZERO, view).unwrap();
+    w.tee
+        .chain
+        .post_model_verification(job, true, true, view, &sig)
+        .await
+        .unwrap();
+    refused(
+        w.tee.chain.post_result(job, keccak256("r"), forged).await,
+        "StaleView",
+    );
+    refused(
+        w.tee
+            .chain
+            .record_use(forged, w.audit_entries(job, b"m", b"r", &[]))
+            .await,
+        "StaleView",
+    );
+}
+
+/// The approving reviewer is kept on chain (the enclave checks it is still appointed).
+pub(crate) async fn the_approving_reviewer_is_recorded(b: &Backend) {
+    let w = world(b).await;
+    let job = w.job("who").await.unwrap();
+    assert_eq!(
+        w.admin.chain.approver_of(job).await.unwrap(),
+        alloy_primitives::Address::ZERO
+    );
+    w.reviewer.chain.approve_model(job).await.unwrap();
+    assert_eq!(
+        w.admin.chain.approver_of(job).await.unwrap(),
+        w.reviewer.address()
     );
 }

@@ -1,9 +1,10 @@
 //! Registration: governance, self-registration, reviewers and TEEs.
 
 use crate::support::{refused, world};
-use alloy_primitives::keccak256;
+use alloy_primitives::{B256, keccak256};
+use medshare_chain::EvidenceKind;
 use medshare_primitives::Role;
-use medshare_testkit::{Backend, SIMULATED_MEASUREMENT};
+use medshare_testkit::{Backend, World};
 
 pub(crate) async fn governance_is_for_admins_only(b: &Backend) {
     let w = world(b).await;
@@ -28,6 +29,22 @@ pub(crate) async fn governance_is_for_admins_only(b: &Backend) {
         "NotAdmin",
     );
     refused(outsider.set_accept_simulated(false).await, "NotAdmin");
+    refused(
+        outsider.set_accept_unverified_headers(true).await,
+        "NotAdmin",
+    );
+    refused(
+        outsider
+            .admit_tee(
+                w.tee.address(),
+                B256::ZERO,
+                measurement,
+                EvidenceKind::SgxDcap,
+                false,
+            )
+            .await,
+        "NotAdmin",
+    );
     // A reviewer or a TEE is no admin either.
     refused(
         w.reviewer
@@ -142,71 +159,230 @@ pub(crate) async fn self_registration_binds_key_and_role(b: &Backend) {
         w.admin.chain.appoint_reviewer(own_key).await,
         "AlreadyRegistered",
     );
-    // A TEE registers its own key only.
+    // A TEE submits its own key only, with evidence of a sane size.
     let tee = w.new_party(b).await.unwrap();
     refused(
         tee.chain
-            .register_tee(
-                own_key,
-                keccak256(SIMULATED_MEASUREMENT),
-                keccak256(b"evidence"),
-                true,
-            )
+            .submit_tee(own_key, World::tee_evidence_bytes())
             .await,
         "PublicKeyMismatch",
     );
+    refused(
+        tee.chain
+            .submit_tee(tee.identity.public_key_uncompressed(), Default::default())
+            .await,
+        "BadEvidenceLength",
+    );
+    refused(
+        tee.chain
+            .submit_tee(
+                tee.identity.public_key_uncompressed(),
+                vec![1u8; 16385].into(),
+            )
+            .await,
+        "BadEvidenceLength",
+    );
 }
 
-pub(crate) async fn a_tee_is_active_only_with_allowlisted_measurement_and_evidence(b: &Backend) {
+/// The attack of a self-declared TEE: an account submits its own key claiming an allowlisted
+/// measurement and (in the evidence) real hardware. Without admission it is never active: no key
+/// is shared with it and its statements, results and audit entries revert.
+pub(crate) async fn a_self_submitted_tee_is_never_active_until_governance_admits_it(b: &Backend) {
     let w = world(b).await;
     let admin = &w.admin.chain;
-    let job = w.approved_job("tee").await.unwrap();
-    let sig = w.tee_verification(job, keccak256("model")).unwrap();
+    let job = w.approved_job("rogue").await.unwrap();
+    let view = w.view_block().await.unwrap();
+    let sig = w.tee_verification(job, keccak256("model"), view).unwrap();
 
-    // A TEE whose measurement nobody allowlisted does not count.
     let rogue = w.new_party(b).await.unwrap();
-    let rogue_measurement = keccak256("rogue enclave");
+    let evidence =
+        alloy_primitives::Bytes::from_static(b"I am real SGX, with the allowlisted measurement");
     rogue
         .chain
-        .register_tee(
-            rogue.identity.public_key_uncompressed(),
-            rogue_measurement,
-            keccak256(b"e"),
+        .submit_tee(rogue.identity.public_key_uncompressed(), evidence.clone())
+        .await
+        .unwrap();
+    // The measurement it would claim is allowlisted and simulation is accepted: still nothing.
+    assert!(
+        admin
+            .is_measurement_allowed(World::tee_measurement())
+            .await
+            .unwrap()
+    );
+    assert!(!admin.is_active_tee(rogue.address()).await.unwrap());
+    let info = admin.tee_info(rogue.address()).await.unwrap();
+    assert!(!info.admitted && info.unrevoked);
+    assert_eq!(info.evidence_hash, keccak256(&evidence));
+    refused(
+        rogue
+            .chain
+            .post_model_verification(job, true, true, view, &sig)
+            .await,
+        "NotActiveTee",
+    );
+    refused(
+        rogue
+            .chain
+            .post_result(job, keccak256("result"), view)
+            .await,
+        "NotActiveTee",
+    );
+    refused(rogue.chain.record_use(view, vec![]).await, "NotActiveTee");
+    // No patient can release a pad to it.
+    let records = w
+        .make_records_for(&w.user, &rogue, &[b"r".to_vec()])
+        .unwrap();
+    w.register(&records).await.unwrap();
+    refused(
+        w.user
+            .chain
+            .grant(&records[0].record, job, records[0].pad.clone())
+            .await,
+        "TeeNotActive",
+    );
+
+    // Admission names exactly the submitted evidence, an allowlisted measurement, and a kind
+    // the deployment accepts.
+    let m = World::tee_measurement();
+    refused(
+        admin
+            .admit_tee(
+                rogue.address(),
+                keccak256(b"other evidence"),
+                m,
+                EvidenceKind::SgxDcap,
+                false,
+            )
+            .await,
+        "EvidenceMismatch",
+    );
+    refused(
+        admin
+            .admit_tee(
+                rogue.address(),
+                keccak256(&evidence),
+                keccak256("unlisted"),
+                EvidenceKind::SgxDcap,
+                false,
+            )
+            .await,
+        "MeasurementNotAllowed",
+    );
+    admin.set_accept_simulated(false).await.unwrap();
+    refused(
+        admin
+            .admit_tee(
+                rogue.address(),
+                keccak256(&evidence),
+                m,
+                EvidenceKind::Simulated,
+                false,
+            )
+            .await,
+        "SimulationNotAccepted",
+    );
+    refused(
+        admin
+            .admit_tee(
+                rogue.address(),
+                keccak256(&evidence),
+                m,
+                EvidenceKind::SgxDcap,
+                true,
+            )
+            .await,
+        "UnverifiedHeadersNotAccepted",
+    );
+    refused(
+        admin
+            .admit_tee(
+                w.user.address(),
+                keccak256(&evidence),
+                m,
+                EvidenceKind::SgxDcap,
+                false,
+            )
+            .await,
+        "NotATee",
+    );
+    admin
+        .admit_tee(
+            rogue.address(),
+            keccak256(&evidence),
+            m,
+            EvidenceKind::SgxDcap,
             false,
         )
         .await
         .unwrap();
-    assert!(!admin.is_active_tee(rogue.address()).await.unwrap());
-    refused(
-        rogue
-            .chain
-            .post_model_verification(job, true, true, &sig)
-            .await,
-        "NotActiveTee",
-    );
-    admin
-        .set_measurement_allowed(rogue_measurement, true)
-        .await
-        .unwrap();
     assert!(admin.is_active_tee(rogue.address()).await.unwrap());
-    admin
-        .set_measurement_allowed(rogue_measurement, false)
-        .await
-        .unwrap();
-    assert!(!admin.is_active_tee(rogue.address()).await.unwrap());
+    refused(
+        admin
+            .admit_tee(
+                rogue.address(),
+                keccak256(&evidence),
+                m,
+                EvidenceKind::SgxDcap,
+                false,
+            )
+            .await,
+        "AlreadyAdmitted",
+    );
+    let info = admin.tee_info(rogue.address()).await.unwrap();
+    assert_eq!(
+        (info.measurement, info.evidence_kind),
+        (m, EvidenceKind::SgxDcap)
+    );
+}
+
+pub(crate) async fn an_admitted_tee_stays_active_only_while_governance_allows_it(b: &Backend) {
+    let w = world(b).await;
+    let admin = &w.admin.chain;
+    let job = w.approved_job("tee").await.unwrap();
+    let view = w.view_block().await.unwrap();
+    let sig = w.tee_verification(job, keccak256("model"), view).unwrap();
+    let m = World::tee_measurement();
+
+    // Delisting the measurement deactivates the TEE; relisting reactivates it.
+    assert!(admin.is_active_tee(w.tee.address()).await.unwrap());
+    admin.set_measurement_allowed(m, false).await.unwrap();
+    assert!(!admin.is_active_tee(w.tee.address()).await.unwrap());
+    admin.set_measurement_allowed(m, true).await.unwrap();
 
     // Simulated evidence counts only while governance accepts it.
-    assert!(admin.is_active_tee(w.tee.address()).await.unwrap());
     admin.set_accept_simulated(false).await.unwrap();
     assert!(!admin.is_active_tee(w.tee.address()).await.unwrap());
     refused(
         w.tee
             .chain
-            .post_model_verification(job, true, true, &sig)
+            .post_model_verification(job, true, true, view, &sig)
             .await,
         "NotActiveTee",
     );
     admin.set_accept_simulated(true).await.unwrap();
+
+    // A TEE whose view rests on unsigned headers counts only while governance accepts that.
+    let loose = w.new_party(b).await.unwrap();
+    let evidence = World::tee_evidence_bytes();
+    loose
+        .chain
+        .submit_tee(loose.identity.public_key_uncompressed(), evidence.clone())
+        .await
+        .unwrap();
+    admin.set_accept_unverified_headers(true).await.unwrap();
+    admin
+        .admit_tee(
+            loose.address(),
+            keccak256(&evidence),
+            m,
+            EvidenceKind::Simulated,
+            true,
+        )
+        .await
+        .unwrap();
+    assert!(admin.is_active_tee(loose.address()).await.unwrap());
+    admin.set_accept_unverified_headers(false).await.unwrap();
+    assert!(!admin.is_active_tee(loose.address()).await.unwrap());
 
     // A revoked TEE is out for good, whatever its measurement.
     admin.revoke_tee(w.tee.address()).await.unwrap();
@@ -214,7 +390,7 @@ pub(crate) async fn a_tee_is_active_only_with_allowlisted_measurement_and_eviden
     refused(
         w.tee
             .chain
-            .post_model_verification(job, true, true, &sig)
+            .post_model_verification(job, true, true, view, &sig)
             .await,
         "NotActiveTee",
     );

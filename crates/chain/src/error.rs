@@ -41,6 +41,17 @@ pub enum Error {
         /// Where it was expected.
         address: Address,
     },
+    /// The code at an address of the deployment is not what the checked-in contract sources
+    /// compile to for this deployment (another contract, or a modified one).
+    #[error(
+        "the {contract} contract at {address} is not medshare's: its code does not match the checked-in artifact (wrong deployment file, wrong chain, or a modified contract)"
+    )]
+    UnexpectedCode {
+        /// The contract expected.
+        contract: &'static str,
+        /// Where it was expected.
+        address: Address,
+    },
     /// A deployment produced an address other than predicted (the deployer sent another
     /// transaction meanwhile).
     #[error("{contract} was deployed at {actual}, expected {expected}")]

@@ -30,7 +30,8 @@ mod record;
 
 pub use error::Error;
 pub use medshare_contracts::{
-    Audit, Authorization, Contract, Data, Deployment, JobStatus, Model, Registration,
+    Audit, Authorization, Contract, Data, Deployment, EvidenceKind, JobStatus, Model, Registration,
+    UseOutcome,
 };
 pub use medshare_ledger::wallet::{Call, Wallet};
 pub use record::{to_authorization_record, to_data_record};
@@ -72,6 +73,32 @@ pub struct RecordVerification {
     pub signature_ok: bool,
     /// ST_i: the TEE's EIP-712 signature over the Verification.
     pub tee_signature: Signature,
+}
+
+/// The block a TEE's view of the chain came from, as its statements name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ViewBlock {
+    /// Block number.
+    pub number: u64,
+    /// Block hash.
+    pub hash: B256,
+}
+
+/// A TEE's registration as Registration keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeeInfo {
+    /// The measurement governance admitted it with (zero before admission).
+    pub measurement: B256,
+    /// What produced its evidence (meaningful once admitted).
+    pub evidence_kind: EvidenceKind,
+    /// Governance admitted it.
+    pub admitted: bool,
+    /// Not revoked.
+    pub unrevoked: bool,
+    /// Its view of the chain rests on unsigned headers.
+    pub unverified_headers: bool,
+    /// keccak256 of the evidence it submitted.
+    pub evidence_hash: B256,
 }
 
 /// An event read from the chain, with where it was logged.
@@ -117,12 +144,25 @@ impl Medshare {
         Ok(Self { wallet, deployment })
     }
 
-    /// Attaches to an existing deployment, checking that each address holds code.
+    /// Attaches to an existing deployment, checking that each address holds exactly the code
+    /// the checked-in contract sources compile to for this deployment on this chain (immutables
+    /// included), so a wrong deployment file or a look-alike contract is refused before it is
+    /// asked anything.
     pub async fn attach(wallet: Wallet, deployment: Deployment) -> Result<Self> {
+        let chain_id = wallet.chain_id();
         for contract in Contract::DEPLOY_ORDER {
             let address = deployment.address(contract);
-            if wallet.ledger().code(address).await?.is_empty() {
+            let code = wallet.ledger().code(address).await?;
+            if code.is_empty() {
                 return Err(Error::NotDeployed {
+                    contract: name(contract),
+                    address,
+                });
+            }
+            let expected = medshare_contracts::expected_runtime(contract, &deployment, chain_id)
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+            if code != expected {
+                return Err(Error::UnexpectedCode {
                     contract: name(contract),
                     address,
                 });
@@ -219,22 +259,85 @@ impl Medshare {
         self.send(Contract::Registration, call).await
     }
 
-    /// Registers the caller as a TEE with its enclave measurement and the hash of its
-    /// attestation evidence.
-    pub async fn register_tee(
+    /// Submits the caller as a TEE with its public key and attestation evidence (inactive until
+    /// governance admits it).
+    pub async fn submit_tee(
         &self,
         public_key: B512,
-        measurement: B256,
-        evidence_hash: B256,
-        simulated: bool,
+        evidence: Bytes,
     ) -> Result<TransactionReceipt> {
-        let call = Registration::registerTeeCall {
+        let call = Registration::submitTeeCall {
             publicKey: public_key.into(),
-            measurement,
-            evidenceHash: evidence_hash,
-            simulated,
+            evidence,
         };
         self.send(Contract::Registration, call).await
+    }
+
+    /// Admits a TEE whose evidence governance verified (admins only): the measurement, kind and
+    /// header mode are what the verified evidence attests.
+    pub async fn admit_tee(
+        &self,
+        tee: Address,
+        evidence_hash: B256,
+        measurement: B256,
+        kind: EvidenceKind,
+        unverified_headers: bool,
+    ) -> Result<TransactionReceipt> {
+        let call = Registration::admitTeeCall {
+            tee,
+            evidenceHash: evidence_hash,
+            measurement,
+            evidenceKind: kind as u8,
+            unverifiedHeaders: unverified_headers,
+        };
+        self.send(Contract::Registration, call).await
+    }
+
+    /// Accepts or refuses TEEs whose view of the chain rests on unsigned headers (admins only).
+    pub async fn set_accept_unverified_headers(
+        &self,
+        accepted: bool,
+    ) -> Result<TransactionReceipt> {
+        self.send(
+            Contract::Registration,
+            Registration::setAcceptUnverifiedHeadersCall { accepted },
+        )
+        .await
+    }
+
+    /// A TEE's registration.
+    pub async fn tee_info(&self, tee: Address) -> Result<TeeInfo> {
+        let r = self
+            .view(Contract::Registration, Registration::teeInfoCall { tee })
+            .await?;
+        Ok(TeeInfo {
+            measurement: r.measurement,
+            evidence_kind: EvidenceKind::try_from(r.evidenceKind)
+                .map_err(|e| Error::Invalid(e.to_string()))?,
+            admitted: r.admitted,
+            unrevoked: r.unrevoked,
+            unverified_headers: r.unverifiedHeaders,
+            evidence_hash: r.evidenceHash,
+        })
+    }
+
+    /// The evidence a TEE submitted (from its `TeeSubmitted` event), if it submitted any.
+    pub async fn tee_evidence(&self, tee: Address) -> Result<Option<Bytes>> {
+        let filter = self
+            .filter::<Registration::TeeSubmitted>(Contract::Registration)
+            .topic1(tee.into_word());
+        Ok(self
+            .events::<Registration::TeeSubmitted>(Contract::Registration, filter)
+            .await?
+            .into_iter()
+            .next()
+            .map(|l| l.event.evidence))
+    }
+
+    /// Every TEE submission, oldest first (address and evidence hash).
+    pub async fn tee_submissions(&self) -> Result<Vec<Logged<Registration::TeeSubmitted>>> {
+        let filter = self.filter::<Registration::TeeSubmitted>(Contract::Registration);
+        self.events(Contract::Registration, filter).await
     }
 
     /// Adds an admin (admins only).
@@ -337,6 +440,30 @@ impl Medshare {
         self.view(
             Contract::Registration,
             Registration::isActiveTeeCall { account },
+        )
+        .await
+    }
+
+    /// True if governance allowlists `measurement`.
+    pub async fn is_measurement_allowed(&self, measurement: B256) -> Result<bool> {
+        self.view(
+            Contract::Registration,
+            Registration::isMeasurementAllowedCall { measurement },
+        )
+        .await
+    }
+
+    /// True if this deployment accepts simulated attestation evidence.
+    pub async fn accept_simulated(&self) -> Result<bool> {
+        self.view(Contract::Registration, Registration::acceptSimulatedCall {})
+            .await
+    }
+
+    /// True if this deployment accepts TEEs whose view rests on unsigned headers.
+    pub async fn accept_unverified_headers(&self) -> Result<bool> {
+        self.view(
+            Contract::Registration,
+            Registration::acceptUnverifiedHeadersCall {},
         )
         .await
     }
@@ -448,6 +575,20 @@ impl Medshare {
         self.events(Contract::Data, filter).await
     }
 
+    /// Every record `owner` registered with data type `data_type` (including later updated or
+    /// deleted versions).
+    pub async fn records_of_owner_and_type(
+        &self,
+        owner: Address,
+        data_type: B256,
+    ) -> Result<Vec<Logged<Data::RecordRegistered>>> {
+        let filter = self
+            .filter::<Data::RecordRegistered>(Contract::Data)
+            .topic1(owner.into_word())
+            .topic2(data_type);
+        self.events(Contract::Data, filter).await
+    }
+
     // ------------------------------------------------------------------ Model
 
     /// Submits a model IM_j (registered demanders only) and returns its job id.
@@ -499,18 +640,22 @@ impl Medshare {
         self.send(Contract::Model, call).await
     }
 
-    /// Posts the TEE's verification {ST_j, HRT_j, VT_j} of an approved job (active TEEs only).
+    /// Posts the TEE's verification {ST_j, HRT_j, VT_j} of an approved job (active TEEs only),
+    /// naming the block its view came from.
     pub async fn post_model_verification(
         &self,
         job: JobId,
         hash_ok: bool,
         signature_ok: bool,
+        view: ViewBlock,
         tee_signature: &Signature,
     ) -> Result<TransactionReceipt> {
         let call = Model::postModelVerificationCall {
             jobId: job.0,
             hashOk: hash_ok,
             signatureOk: signature_ok,
+            viewBlock: view.number,
+            viewHash: view.hash,
             teeSignature: tee_signature.to_bytes(),
         };
         self.send(Contract::Model, call).await
@@ -520,10 +665,13 @@ impl Medshare {
     pub async fn post_record_verifications(
         &self,
         job: JobId,
+        view: ViewBlock,
         verifications: &[RecordVerification],
     ) -> Result<TransactionReceipt> {
         let call = Model::postRecordVerificationsCall {
             jobId: job.0,
+            viewBlock: view.number,
+            viewHash: view.hash,
             ciphertextHashes: verifications.iter().map(|v| v.ciphertext_hash).collect(),
             hashOk: verifications.iter().map(|v| v.hash_ok).collect(),
             signatureOk: verifications.iter().map(|v| v.signature_ok).collect(),
@@ -538,10 +686,17 @@ impl Medshare {
     /// Posts the result of a deployed job, once (active TEEs only): HCMRT_j, the hash of the
     /// encrypted result CMRT_j that the TEE put in off-chain storage together with its EIP-712
     /// signature SMRT_j.
-    pub async fn post_result(&self, job: JobId, result_hash: B256) -> Result<TransactionReceipt> {
+    pub async fn post_result(
+        &self,
+        job: JobId,
+        result_hash: B256,
+        view: ViewBlock,
+    ) -> Result<TransactionReceipt> {
         let call = Model::postResultCall {
             jobId: job.0,
             resultHash: result_hash,
+            viewBlock: view.number,
+            viewHash: view.hash,
         };
         self.send(Contract::Model, call).await
     }
@@ -565,6 +720,12 @@ impl Medshare {
             .view(Contract::Model, Model::jobStatusCall { jobId: job.0 })
             .await?;
         JobStatus::try_from(status).map_err(|e| Error::Invalid(e.to_string()))
+    }
+
+    /// The reviewer who approved a job (zero if not approved).
+    pub async fn approver_of(&self, job: JobId) -> Result<Address> {
+        self.view(Contract::Model, Model::approverOfCall { jobId: job.0 })
+            .await
     }
 
     /// The demander of a job (zero if unknown).
@@ -710,6 +871,58 @@ impl Medshare {
             .map(|l| l.event.rCPkC))
     }
 
+    /// The released pads r_C·PK_C of the records with these ciphertext hashes (one log query).
+    pub async fn pads_of(
+        &self,
+        ciphertext_hashes: &[B256],
+    ) -> Result<std::collections::HashMap<B256, Bytes>> {
+        if ciphertext_hashes.is_empty() {
+            return Ok(Default::default());
+        }
+        let filter = self
+            .filter::<Authorization::PadReleased>(Contract::Authorization)
+            .topic1(ciphertext_hashes.to_vec());
+        Ok(self
+            .events::<Authorization::PadReleased>(Contract::Authorization, filter)
+            .await?
+            .into_iter()
+            .map(|l| (l.event.ciphertextHash, l.event.rCPkC))
+            .collect())
+    }
+
+    /// Every grant to `job` (including later revoked ones: the enclave checks the chain's
+    /// current state itself).
+    pub async fn grants_of_job(&self, job: JobId) -> Result<Vec<Logged<Authorization::Granted>>> {
+        let filter = self
+            .filter::<Authorization::Granted>(Contract::Authorization)
+            .topic2(job.0);
+        self.events(Contract::Authorization, filter).await
+    }
+
+    /// The owners whose latest standing policy for `data_type` allows any approved job.
+    pub async fn policy_owners(&self, data_type: B256) -> Result<Vec<Address>> {
+        let filter = self
+            .filter::<Authorization::PolicySet>(Contract::Authorization)
+            .topic2(data_type);
+        let mut order = Vec::new();
+        let mut latest = std::collections::HashMap::new();
+        for l in self
+            .events::<Authorization::PolicySet>(Contract::Authorization, filter)
+            .await?
+        {
+            if latest
+                .insert(l.event.owner, l.event.anyApprovedModel)
+                .is_none()
+            {
+                order.push(l.event.owner);
+            }
+        }
+        Ok(order
+            .into_iter()
+            .filter(|a| latest.get(a).copied().unwrap_or(false))
+            .collect())
+    }
+
     /// Every released pad r_C·PK_C, by ciphertext hash (one log query for all records).
     pub async fn released_pads(&self) -> Result<std::collections::HashMap<B256, Bytes>> {
         let filter = self.filter::<Authorization::PadReleased>(Contract::Authorization);
@@ -723,10 +936,19 @@ impl Medshare {
 
     // ------------------------------------------------------------------ Audit
 
-    /// Records a batch of record uses (active TEEs only).
-    pub async fn record_use(&self, entries: Vec<Audit::AuditEntry>) -> Result<TransactionReceipt> {
-        self.send(Contract::Audit, Audit::recordUseCall { entries })
-            .await
+    /// Records a batch of audit entries (active TEEs only), naming the block the TEE's view
+    /// came from.
+    pub async fn record_use(
+        &self,
+        view: ViewBlock,
+        entries: Vec<Audit::AuditEntry>,
+    ) -> Result<TransactionReceipt> {
+        let call = Audit::recordUseCall {
+            viewBlock: view.number,
+            viewHash: view.hash,
+            entries,
+        };
+        self.send(Contract::Audit, call).await
     }
 
     /// Every use of `owner`'s records.

@@ -17,4 +17,10 @@ pub enum Error {
     /// A job status number outside the contract's `JobStatus` enum.
     #[error("unknown job status {0}")]
     UnknownJobStatus(u8),
+    /// A number outside one of the contracts' enums.
+    #[error("unknown {0} {1}")]
+    UnknownEnum(&'static str, u8),
+    /// A checked-in artifact lacks what this crate needs (a bug of the build, not of input).
+    #[error("contract artifact: {0}")]
+    Artifact(String),
 }

@@ -15,6 +15,10 @@
 //! * [`Deployment`]: predicted addresses and constructor-encoded creation code, in deploy order
 //!   Registration → Data → Model → Authorization → Audit;
 //! * [`typehash`]: the protocol's EIP-712 type strings, and [`eip712_domain`];
+//! * [`layout`]: which storage slot holds each fact the enclave checks through state proofs,
+//!   and how it is packed (checked against solc's storage layout);
+//! * [`expected_runtime`]: the exact runtime code of a genuine deployment (immutables filled
+//!   in), so a client can check what it is talking to;
 //! * [`JobStatus`] and [`Role`]: the contracts' enums as Rust enums.
 //!
 //! ```text
@@ -43,7 +47,11 @@
 //! use alloy_primitives::Address;
 //!
 //! // Calldata for a batch registration.
-//! let call = Data::registerRecordsCall { records: vec![], signatures: vec![] };
+//! let call = Data::registerRecordsCall {
+//!     dataType: Default::default(),
+//!     ciphertextHashes: vec![],
+//!     commitments: vec![],
+//! };
 //! assert_eq!(call.abi_encode()[..4], Data::registerRecordsCall::SELECTOR);
 //!
 //! // Creation code for Data, wired to the predicted Registration address.
@@ -60,7 +68,9 @@
 mod bindings;
 mod deploy;
 pub mod error;
+pub mod layout;
 mod revert;
+mod runtime;
 mod status;
 pub mod typehash;
 
@@ -68,7 +78,8 @@ pub use bindings::{Audit, Authorization, Data, Model, Registration};
 pub use deploy::{Contract, Deployment};
 pub use error::Error;
 pub use revert::{decode_revert, revert_error, revert_name};
-pub use status::{JobStatus, Role};
+pub use runtime::expected_runtime;
+pub use status::{EvidenceKind, JobStatus, Role, UseOutcome};
 
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::Eip712Domain;

@@ -70,6 +70,87 @@ impl From<JobStatus> for Model::JobStatus {
 /// A party's role in the Registration contract (0 = not registered).
 pub type Role = Registration::Role;
 
+/// What produced a TEE's attestation evidence (`EvidenceKind` in MedshareTypes.sol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum EvidenceKind {
+    /// No TEE hardware: the simulation backend (accepted only where governance enabled it).
+    Simulated = 0,
+    /// An Intel SGX DCAP quote.
+    SgxDcap = 1,
+    /// An Intel TDX quote.
+    Tdx = 2,
+}
+
+impl EvidenceKind {
+    const ALL: [Self; 3] = [Self::Simulated, Self::SgxDcap, Self::Tdx];
+}
+
+impl TryFrom<u8> for EvidenceKind {
+    type Error = Error;
+    fn try_from(v: u8) -> Result<Self> {
+        Self::ALL
+            .get(usize::from(v))
+            .copied()
+            .ok_or(Error::UnknownEnum("EvidenceKind", v))
+    }
+}
+
+/// What the enclave did with one record of a job (`UseOutcome` in MedshareTypes.sol), as its
+/// audit entry says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum UseOutcome {
+    /// Decrypted and trained on; the result was posted.
+    Used = 0,
+    /// Decrypted, but training failed: no result was released.
+    TrainingFailed = 1,
+    /// Not decrypted: the ciphertext or TD_i failed verification.
+    RefusedIntegrity = 2,
+    /// The key share, the pad or the decryption failed.
+    RefusedKey = 3,
+    /// The plaintext is not a usable record of the job's data type.
+    RefusedContent = 4,
+}
+
+impl UseOutcome {
+    const ALL: [Self; 5] = [
+        Self::Used,
+        Self::TrainingFailed,
+        Self::RefusedIntegrity,
+        Self::RefusedKey,
+        Self::RefusedContent,
+    ];
+
+    /// Whether the enclave decrypted the record (used, or used for a training that failed).
+    pub const fn decrypted(self) -> bool {
+        matches!(self, Self::Used | Self::TrainingFailed)
+    }
+
+    /// A short phrase for people: "used", "excluded (…)".
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::Used => "used",
+            Self::TrainingFailed => "decrypted, but training failed (no result released)",
+            Self::RefusedIntegrity => "excluded (ciphertext or TD_i failed verification)",
+            Self::RefusedKey => "excluded (key share, pad or decryption failed)",
+            Self::RefusedContent => "excluded (not a usable record of the data type)",
+        }
+    }
+}
+
+impl TryFrom<u8> for UseOutcome {
+    type Error = Error;
+    fn try_from(v: u8) -> Result<Self> {
+        Self::ALL
+            .get(usize::from(v))
+            .copied()
+            .ok_or(Error::UnknownEnum("UseOutcome", v))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,7 +163,12 @@ mod tests {
             .map(|i| i + name.len() + 7);
         let body = start.and_then(|s| src[s..].find('}').map(|e| &src[s..s + e]));
         body.map(|b| {
-            b.split(',')
+            let code: String = b
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            code.split(',')
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
                 .collect()
@@ -110,6 +196,21 @@ mod tests {
             Some(JobStatus::Deployed)
         );
         assert!(JobStatus::Deployed.is_approved() && !JobStatus::Completed.is_approved());
+    }
+
+    #[test]
+    fn evidence_kind_and_use_outcome_numbers_match_solidity() {
+        let kinds = solidity_enum("EvidenceKind");
+        assert_eq!(kinds.len(), EvidenceKind::ALL.len());
+        for (i, (sol, rust)) in kinds.iter().zip(EvidenceKind::ALL).enumerate() {
+            assert_eq!((rust as usize, format!("{rust:?}")), (i, sol.clone()));
+        }
+        let outcomes = solidity_enum("UseOutcome");
+        assert_eq!(outcomes.len(), UseOutcome::ALL.len());
+        for (i, (sol, rust)) in outcomes.iter().zip(UseOutcome::ALL).enumerate() {
+            assert_eq!((rust as usize, format!("{rust:?}")), (i, sol.clone()));
+        }
+        assert!(UseOutcome::try_from(5u8).is_err() && EvidenceKind::try_from(3u8).is_err());
     }
 
     #[test]

@@ -18,10 +18,9 @@ pub const CONSENT: &str =
 /// The demander's SM_j; its struct hash is the job id; verifying contract = Model.
 pub const MODEL_SUBMISSION: &str = "ModelSubmission(address demander,bytes32 modelHash,bytes32 requirementHash,bytes32 dataType,uint64 timestamp)";
 /// The TEE's ST_j / ST_i; verifying contract = Model.
-pub const VERIFICATION: &str =
-    "Verification(bytes32 jobId,bytes32 subject,bool hashOk,bool signatureOk)";
+pub const VERIFICATION: &str = "Verification(bytes32 jobId,bytes32 subject,bool hashOk,bool signatureOk,uint64 viewBlock,bytes32 viewHash,bool headersVerified)";
 /// The TEE's SMRT_j; verifying contract = Model.
-pub const TRAINING_RESULT: &str = "TrainingResult(bytes32 jobId,bytes32 resultHash)";
+pub const TRAINING_RESULT: &str = "TrainingResult(bytes32 jobId,bytes32 resultHash,uint64 viewBlock,bytes32 viewHash,bool headersVerified)";
 
 /// keccak256 of a type string: its EIP-712 type hash.
 pub fn of(type_string: &str) -> B256 {

@@ -79,7 +79,8 @@ sol! {
     }
 
     /// The TEE's verification statement `ST_j` (subject = model hash) or `ST_i`
-    /// (subject = ciphertext hash). Verifying contract: Model.
+    /// (subject = ciphertext hash), naming the block its view of the chain came from.
+    /// Verifying contract: Model.
     #[derive(Debug, PartialEq, Eq)]
     struct Verification {
         /// The job.
@@ -90,15 +91,29 @@ sol! {
         bool hashOk;
         /// Whether the submitter's signature verified.
         bool signatureOk;
+        /// The block whose state the enclave verified (by proofs) when it made the statement.
+        uint64 viewBlock;
+        /// That block's hash.
+        bytes32 viewHash;
+        /// Whether the enclave authenticated that block's header (its sealer's signature);
+        /// false only in the unverified-header mode governance must allow explicitly.
+        bool headersVerified;
     }
 
-    /// The TEE's signature `SMRT_j` over an encrypted training result. Verifying contract: Model.
+    /// The TEE's signature `SMRT_j` over an encrypted training result, naming the block its
+    /// view of the chain came from. Verifying contract: Model.
     #[derive(Debug, PartialEq, Eq)]
     struct TrainingResult {
         /// The job.
         bytes32 jobId;
         /// `HCMRT_j`: hash of the result ciphertext.
         bytes32 resultHash;
+        /// The block whose state the enclave verified (by proofs) for the job.
+        uint64 viewBlock;
+        /// That block's hash.
+        bytes32 viewHash;
+        /// Whether the enclave authenticated that block's header.
+        bool headersVerified;
     }
 }
 
@@ -295,11 +310,11 @@ mod tests {
         );
         assert_eq!(
             Verification::eip712_encode_type(),
-            "Verification(bytes32 jobId,bytes32 subject,bool hashOk,bool signatureOk)"
+            "Verification(bytes32 jobId,bytes32 subject,bool hashOk,bool signatureOk,uint64 viewBlock,bytes32 viewHash,bool headersVerified)"
         );
         assert_eq!(
             TrainingResult::eip712_encode_type(),
-            "TrainingResult(bytes32 jobId,bytes32 resultHash)"
+            "TrainingResult(bytes32 jobId,bytes32 resultHash,uint64 viewBlock,bytes32 viewHash,bool headersVerified)"
         );
     }
 
@@ -350,6 +365,9 @@ mod tests {
                 &TrainingResult {
                     jobId: B256::ZERO,
                     resultHash: B256::ZERO,
+                    viewBlock: 0,
+                    viewHash: B256::ZERO,
+                    headersVerified: true,
                 },
             )
             .unwrap();

@@ -85,7 +85,7 @@ pub use identity::{Identity, address_of, public_key_from_bytes};
 pub use k256::PublicKey;
 pub use keyshare::{KeyShare, KeyShareMaterial, pk_c};
 pub use keystore::{create_keystore, open_keystore};
-pub use record::{DataKey, ciphertext_hash, open_record, seal_record};
+pub use record::{DataKey, ciphertext_hash, open_record, seal_record, sha256};
 pub use result::{open_result, seal_result};
 
 /// Result alias for this crate.

@@ -105,11 +105,17 @@ pub fn open_record(key: &DataKey, owner: Address, ciphertext: &[u8]) -> Result<Z
 
 /// The paper's `HDS_i`: SHA-256 of a record ciphertext, the record's key on chain.
 pub fn ciphertext_hash(ciphertext: &[u8]) -> CiphertextHash {
+    CiphertextHash(sha256(ciphertext))
+}
+
+/// SHA-256 (the paper's H1 over ciphertexts; also the simulation backend's measurement of an
+/// enclave program).
+pub fn sha256(bytes: &[u8]) -> medshare_primitives::B256 {
     // ring's SHA-256 (the BoringSSL assembly) runs at openssl's speed; sha2 does not on CPUs
     // without the SHA extensions.
-    CiphertextHash(medshare_primitives::B256::from_slice(
-        ring::digest::digest(&ring::digest::SHA256, ciphertext).as_ref(),
-    ))
+    medshare_primitives::B256::from_slice(
+        ring::digest::digest(&ring::digest::SHA256, bytes).as_ref(),
+    )
 }
 
 #[cfg(test)]

@@ -134,6 +134,9 @@ fn all_five_structs_match_eth_account() {
             subject: b32(&m["subject"]),
             hashOk: m["hashOk"].as_bool().unwrap(),
             signatureOk: m["signatureOk"].as_bool().unwrap(),
+            viewBlock: u64_(&m["viewBlock"]),
+            viewHash: b32(&m["viewHash"]),
+            headersVerified: m["headersVerified"].as_bool().unwrap(),
         },
     );
 
@@ -144,6 +147,9 @@ fn all_five_structs_match_eth_account() {
         &TrainingResult {
             jobId: b32(&m["jobId"]),
             resultHash: b32(&m["resultHash"]),
+            viewBlock: u64_(&m["viewBlock"]),
+            viewHash: b32(&m["viewHash"]),
+            headersVerified: m["headersVerified"].as_bool().unwrap(),
         },
     );
 }
@@ -240,6 +246,9 @@ fn signature_binds_domain_and_fields() {
     let tr = TrainingResult {
         jobId: B256::ZERO,
         resultHash: B256::ZERO,
+        viewBlock: 0,
+        viewHash: B256::ZERO,
+        headersVerified: true,
     };
     let tr_sig = owner.sign_typed(&domain, &tr).unwrap();
     assert!(eip712::verify(&domain, &record, &tr_sig, owner.address()).is_err());

@@ -12,19 +12,28 @@
 //!  Response::Authored txs, outcomes   ◀───── bytes ◀────────── sign, seal result
 //! ```
 //!
-//! What may cross, by construction of the types: public chain data, ciphertexts, released pads
-//! in; verification outcomes (no values), transactions the enclave wrote, signatures, the
-//! encrypted result out. No variant carries plaintext or a data key.
+//! What may cross, by construction of the types: public chain data with its proofs
+//! ([`ChainView`]: a header and EIP-1186 proofs), ciphertexts, released pads in; verification
+//! outcomes (no values), transactions the enclave wrote, signatures, the encrypted result out.
+//! No variant carries plaintext or a data key. No variant carries a chain fact as a flag: the
+//! host passes proofs, and a boolean from the host decides nothing ([`facts`] lists the storage
+//! slots each request must prove).
 //!
-//! [`Evidence`] is the attestation evidence a TEE registers with: for the simulation backend a
-//! statement marked simulated; SGX DCAP and TDX quotes fit the same type ([`EvidenceKind`]).
+//! [`Evidence`] is the attestation evidence a TEE submits with PK_T: for the simulation backend
+//! the measurement of the enclave program; for SGX DCAP and TDX a quote ([`EvidenceKind`]). Its
+//! report data binds PK_T and the enclave's [`TrustAnchors`] (chain id, deployment, sealers).
 
 #![forbid(unsafe_code)]
 
 mod evidence;
+pub mod facts;
 mod messages;
 
-pub use evidence::{Evidence, EvidenceKind, SIMULATED_MEASUREMENT_NAME, simulated_measurement};
+pub use evidence::{
+    DEFAULT_MAX_FEE_PER_GAS, Evidence, MAX_GAS_LIMIT, REPORT_DATA_TAG, TeeEvidence, TrustAnchors,
+    report_data,
+};
+pub use medshare_contracts::{EvidenceKind, UseOutcome};
 pub use messages::*;
 
 /// What went wrong across the boundary.
@@ -36,6 +45,9 @@ pub enum Error {
     /// The enclave refused the request.
     #[error("enclave refused: {0}")]
     Refused(String),
+    /// Trust anchors or evidence that do not decode or do not make sense.
+    #[error("{0}")]
+    Anchors(String),
     /// The enclave answered with another response than the request calls for.
     #[error("unexpected enclave response to {0}")]
     Unexpected(&'static str),

@@ -2,7 +2,8 @@
 
 use crate::Evidence;
 use alloy_primitives::{Address, B256, Bytes};
-use medshare_contracts::Deployment;
+use alloy_rpc_types_eth::EIP1186AccountProofResponse;
+use medshare_contracts::UseOutcome;
 use medshare_crypto::eip712::Record;
 use medshare_primitives::JobId;
 use serde::{Deserialize, Serialize};
@@ -10,26 +11,46 @@ use serde::{Deserialize, Serialize};
 /// A request to the enclave.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Request {
-    /// Who the enclave is: its address, public key and evidence.
+    /// Who the enclave is: its address, public key, evidence and trust anchors.
     Identity,
-    /// Write the `Registration.registerTee` transaction for this enclave.
-    AuthorRegistration {
-        /// The Registration contract.
-        registration: Address,
+    /// Write the `Registration.submitTee` transaction for this enclave (PK_T and its evidence).
+    AuthorRegistration,
+    /// Start a job: check the job's chain facts in `view`, verify the model (§5.3.2) and write
+    /// `postModelVerification`.
+    BeginJob {
+        /// The submission IM_j as the host found it (authenticated by the job id).
+        job: Box<JobContext>,
+        /// The chain state the enclave checks the job against.
+        view: ChainView,
     },
-    /// Start a job: verify the model (§5.3.2) and write `postModelVerification`.
-    BeginJob(Box<JobContext>),
-    /// A batch of candidate records for the current job (§5.4.2): verify each, and decrypt
-    /// and load those that may be used.
+    /// A batch of candidate records for the current job (§5.4.2): check each one's consent and
+    /// liveness in `view`, verify it, and decrypt and load those that may be used.
     AddRecords {
         /// The batch.
         records: Vec<RecordInput>,
+        /// The chain state the records' consent is checked against.
+        view: ChainView,
     },
-    /// Train on what was loaded, encrypt, hash and sign the result (§5.4.3, §5.5.1), and write
-    /// `postResult` and the audit entries.
-    FinishJob,
+    /// Check the job's facts once more in `view`, train on what was loaded, and encrypt, hash
+    /// and sign the result (§5.4.3, §5.5.1); write `postResult` and the audit entries.
+    FinishJob {
+        /// The chain state the result names.
+        view: ChainView,
+    },
     /// Sign a transaction the enclave wrote itself (any other is refused).
     SignTransaction(UnsignedTx),
+}
+
+/// A slice of chain state with what proves it: a block header and EIP-1186 proofs (account
+/// and storage) against that header's state root. The enclave authenticates the header (its
+/// sealer's signature, per its trust anchors) and verifies every proof itself; a fact without a
+/// proof here does not exist for it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChainView {
+    /// The block header, RLP-encoded (its keccak256 is the block hash).
+    pub header: Bytes,
+    /// `eth_getProof` answers at that block (several for one account are allowed).
+    pub proofs: Vec<EIP1186AccountProofResponse>,
 }
 
 /// A response of the enclave.
@@ -41,7 +62,7 @@ pub enum Response {
         address: Address,
         /// PK_T, 64 bytes uncompressed without prefix.
         public_key: Bytes,
-        /// Its attestation evidence.
+        /// Its attestation evidence (which carries its trust anchors).
         evidence: Evidence,
     },
     /// A transaction the enclave wrote, for the host to send (and have signed).
@@ -66,6 +87,14 @@ pub enum Response {
     },
     /// The finished job.
     JobFinished(Box<JobResult>),
+    /// Training failed after records were decrypted: no result, but the audit entries of every
+    /// record the job touched, to be posted all the same.
+    JobFailed {
+        /// Why training failed.
+        reason: String,
+        /// `recordUse` batches.
+        txs: Vec<AuthoredTx>,
+    },
     /// A signature over an authored transaction.
     Signed {
         /// 65 bytes `r ‖ s ‖ y-parity`.
@@ -78,15 +107,14 @@ pub enum Response {
     },
 }
 
-/// Everything the enclave needs to verify a job's model.
+/// The submission IM_j of a job, as logged by `Model.submitModel`. The enclave trusts none of
+/// it: the job id (hashStruct of the submission) ties demander, hashes, data type and
+/// timestamp together, the hashes tie the model and requirement, the signature SM_j is checked,
+/// and the demander's key is checked against Registration's storage through the view's proofs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobContext {
     /// The job id.
     pub job: JobId,
-    /// The chain the contracts are on (EIP-712 domains).
-    pub chain_id: u64,
-    /// The contracts.
-    pub deployment: Deployment,
     /// The demander.
     pub demander: Address,
     /// The demander's registered public key PK_j (64 bytes): the result is encrypted to it.
@@ -105,15 +133,22 @@ pub struct JobContext {
     pub requirement: Bytes,
     /// SM_j: the demander's EIP-712 signature over the submission.
     pub signature: Bytes,
+    /// The data type's schema (JSON): its features' public clipping bounds and its label. Its
+    /// name must be the submitted data type's.
+    pub schema: Bytes,
 }
 
-/// One candidate record, as the host found it on chain and in storage.
+/// One candidate record, as the host found it in storage. Whether it is live and consented is
+/// not the host's to say: the enclave reads it from the view's proofs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordInput {
     /// HDS_i as registered on chain.
     pub ciphertext_hash: B256,
     /// The account that registered it (the `RecordRegistered` log's owner).
     pub owner: Address,
+    /// hashStruct(TD_i) as registered (the `RecordRegistered` log's commitment): what the
+    /// enclave finds Data's slot and the grant's slot keyed by, and what TD_i must hash to.
+    pub commitment: B256,
     /// TD_i from storage, if it was there.
     pub record: Option<Record>,
     /// US_i from storage.
@@ -122,10 +157,6 @@ pub struct RecordInput {
     pub ciphertext: Option<Bytes>,
     /// r_C·PK_C, if the owner released it (`PadReleased`).
     pub pad: Option<Bytes>,
-    /// `Data.verifyRecord(TD_i)`: the record is live as its owner registered it.
-    pub live: bool,
-    /// `Authorization.isAuthorized(TD_i, job)`: a live grant or standing policy.
-    pub authorized: bool,
 }
 
 /// What the enclave did with one record. Carries no value of the record.
@@ -141,6 +172,9 @@ pub struct RecordOutcome {
     pub signature_ok: Option<bool>,
     /// It was decrypted and loaded for training.
     pub used: bool,
+    /// What its audit entry will say, if it gets one (records without consent get none: the
+    /// enclave did not touch them).
+    pub audit: Option<UseOutcome>,
     /// Why it was not used.
     pub excluded: Option<String>,
 }
@@ -156,7 +190,8 @@ pub struct AuthoredTx {
     pub what: String,
 }
 
-/// An EIP-1559 transaction to sign; `to` and `input` must be those of an [`AuthoredTx`].
+/// An EIP-1559 transaction to sign; `to` and `input` must be those of an [`AuthoredTx`], the
+/// chain id the enclave's, and the fees within its cap.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UnsignedTx {
     /// Chain id.
@@ -184,6 +219,10 @@ pub struct JobResult {
     pub result_hash: B256,
     /// SMRT_j: the enclave's EIP-712 TrainingResult signature.
     pub signature: Bytes,
+    /// The block the result's view came from.
+    pub view_block: u64,
+    /// That block's hash.
+    pub view_hash: B256,
     /// How many records the model was trained and evaluated on.
     pub records_used: u64,
     /// `postResult`, then `recordUse` batches.

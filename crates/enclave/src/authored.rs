@@ -1,6 +1,7 @@
 //! The transactions the enclave writes: calldata for the contracts, from the enclave's own
 //! results only.
 
+use crate::view::View;
 use alloy_primitives::{Address, B256, Bytes};
 use alloy_sol_types::SolCall;
 use medshare_contracts::{Audit, Model, Registration};
@@ -17,20 +18,12 @@ fn tx<C: SolCall>(to: Address, call: &C, what: &str) -> AuthoredTx {
     }
 }
 
-pub(crate) fn register_tee(
-    registration: Address,
-    public_key: Bytes,
-    measurement: B256,
-    evidence_hash: B256,
-    simulated: bool,
-) -> AuthoredTx {
-    let call = Registration::registerTeeCall {
+pub(crate) fn submit_tee(registration: Address, public_key: Bytes, evidence: Bytes) -> AuthoredTx {
+    let call = Registration::submitTeeCall {
         publicKey: public_key,
-        measurement,
-        evidenceHash: evidence_hash,
-        simulated,
+        evidence,
     };
-    tx(registration, &call, "Registration.registerTee")
+    tx(registration, &call, "Registration.submitTee")
 }
 
 pub(crate) fn model_verification(
@@ -38,12 +31,15 @@ pub(crate) fn model_verification(
     job: B256,
     hash_ok: bool,
     signature_ok: bool,
+    view: &View,
     signature: Bytes,
 ) -> AuthoredTx {
     let call = Model::postModelVerificationCall {
         jobId: job,
         hashOk: hash_ok,
         signatureOk: signature_ok,
+        viewBlock: view.number,
+        viewHash: view.hash,
         teeSignature: signature,
     };
     tx(model, &call, "Model.postModelVerification")
@@ -57,9 +53,16 @@ pub(crate) struct Checked {
     pub(crate) signature: Bytes,
 }
 
-pub(crate) fn record_verifications(model: Address, job: B256, checked: &[Checked]) -> AuthoredTx {
+pub(crate) fn record_verifications(
+    model: Address,
+    job: B256,
+    view: &View,
+    checked: &[Checked],
+) -> AuthoredTx {
     let call = Model::postRecordVerificationsCall {
         jobId: job,
+        viewBlock: view.number,
+        viewHash: view.hash,
         ciphertextHashes: checked.iter().map(|c| c.ciphertext_hash).collect(),
         hashOk: checked.iter().map(|c| c.hash_ok).collect(),
         signatureOk: checked.iter().map(|c| c.signature_ok).collect(),
@@ -68,14 +71,21 @@ pub(crate) fn record_verifications(model: Address, job: B256, checked: &[Checked
     tx(model, &call, "Model.postRecordVerifications")
 }
 
-pub(crate) fn result(model: Address, job: B256, result_hash: B256) -> AuthoredTx {
+pub(crate) fn result(model: Address, job: B256, result_hash: B256, view: &View) -> AuthoredTx {
     let call = Model::postResultCall {
         jobId: job,
         resultHash: result_hash,
+        viewBlock: view.number,
+        viewHash: view.hash,
     };
     tx(model, &call, "Model.postResult")
 }
 
-pub(crate) fn audit(audit: Address, entries: Vec<Audit::AuditEntry>) -> AuthoredTx {
-    tx(audit, &Audit::recordUseCall { entries }, "Audit.recordUse")
+pub(crate) fn audit(audit: Address, view: &View, entries: Vec<Audit::AuditEntry>) -> AuthoredTx {
+    let call = Audit::recordUseCall {
+        viewBlock: view.number,
+        viewHash: view.hash,
+        entries,
+    };
+    tx(audit, &call, "Audit.recordUse")
 }

@@ -1,17 +1,57 @@
 //! [`Enclave`]: the ecall dispatcher and the enclave's long-lived state.
 
-use crate::{Error, Result, authored, job::Job, seal};
+use crate::{
+    Error, Result, authored,
+    facts::SelfFacts,
+    job::{Finished, Job, Me},
+    seal,
+    view::View,
+};
 use alloy_consensus::{SignableTransaction, TxEip1559};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy_signer::SignerSync;
 use medshare_crypto::Identity;
 use medshare_enclave_api::{
-    EnclaveApi, Evidence, EvidenceKind, Request, Response, UnsignedTx, simulated_measurement,
+    EnclaveApi, Evidence, MAX_GAS_LIMIT, Request, Response, TrustAnchors, UnsignedTx,
 };
 use std::{collections::HashSet, path::Path};
 
-/// The enclave: SK_T, its evidence, the current job, and the transactions it wrote for it (its
-/// registration, or the current job's), the only ones it signs.
+/// What the simulation backend's platform provides: a sealing secret and the measurement of
+/// the enclave program that runs. On SGX the CPU provides both (`EGETKEY`, MRENCLAVE) and the
+/// host cannot choose them; in simulation the host does, which is what simulation cannot
+/// protect against (see `docs/threat-model.md`).
+#[derive(Clone)]
+pub struct SimulatedPlatform {
+    secret: [u8; 32],
+    measurement: B256,
+}
+
+impl std::fmt::Debug for SimulatedPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedPlatform")
+            .field("measurement", &self.measurement)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimulatedPlatform {
+    /// A platform with this sealing secret, running a program whose measurement (SHA-256 of the
+    /// enclave program) is `measurement`.
+    pub fn new(secret: [u8; 32], measurement: B256) -> Self {
+        Self {
+            secret,
+            measurement,
+        }
+    }
+
+    /// The measurement of the running enclave program.
+    pub fn measurement(&self) -> B256 {
+        self.measurement
+    }
+}
+
+/// The enclave: SK_T, its evidence and trust anchors, the current job, and the transactions it
+/// wrote (its registration, or the current job's), the only ones it signs.
 pub struct Enclave {
     identity: Identity,
     evidence: Evidence,
@@ -24,17 +64,23 @@ impl std::fmt::Debug for Enclave {
         f.debug_struct("Enclave")
             .field("address", &self.identity.address())
             .field("kind", &self.evidence.kind)
+            .field("chain_id", &self.evidence.anchors.chainId)
             .finish_non_exhaustive()
     }
 }
 
 impl Enclave {
-    /// Starts the simulation backend: unseals SK_T from `sealed_key` (or creates and seals a new
-    /// one) with the platform secret the host provides, and produces simulated evidence.
-    pub fn simulated(sealed_key: &Path, platform_secret: &[u8; 32]) -> Result<Self> {
-        let measurement = simulated_measurement();
-        let (identity, _) = seal::unseal_or_create(sealed_key, platform_secret, measurement)?;
-        let evidence = Evidence::simulated(identity.public_key_uncompressed().as_slice());
+    /// Starts the simulation backend: unseals SK_T and its trust anchors from `sealed_key`, or,
+    /// if there is none, creates a key, seals it with `anchors` and writes it. An existing key
+    /// sealed for other anchors is refused (a key serves one chain and deployment for life).
+    pub fn simulated(
+        sealed_key: &Path,
+        platform: &SimulatedPlatform,
+        anchors: Option<&TrustAnchors>,
+    ) -> Result<Self> {
+        let (identity, anchors, _) =
+            seal::unseal_or_create(sealed_key, &platform.secret, platform.measurement, anchors)?;
+        let evidence = Evidence::simulated(platform.measurement, anchors);
         Ok(Self {
             identity,
             evidence,
@@ -46,6 +92,23 @@ impl Enclave {
     /// The enclave's address (PK_T's).
     pub fn address(&self) -> Address {
         self.identity.address()
+    }
+
+    /// The trust anchors the key was sealed with.
+    pub fn anchors(&self) -> &TrustAnchors {
+        &self.evidence.anchors
+    }
+
+    fn me(&self) -> Me<'_> {
+        Me {
+            identity: &self.identity,
+            facts: SelfFacts {
+                anchors: &self.evidence.anchors,
+                address: self.identity.address(),
+                measurement: self.evidence.measurement,
+                kind: self.evidence.kind,
+            },
+        }
     }
 
     fn author(&mut self, tx: medshare_enclave_api::AuthoredTx) -> medshare_enclave_api::AuthoredTx {
@@ -62,26 +125,25 @@ impl Enclave {
                 ),
                 evidence: self.evidence.clone(),
             }),
-            Request::AuthorRegistration { registration } => {
-                let tx = authored::register_tee(
-                    registration,
+            Request::AuthorRegistration => {
+                let tx = authored::submit_tee(
+                    self.evidence.anchors.registration,
                     Bytes::copy_from_slice(self.identity.public_key_uncompressed().as_slice()),
-                    self.evidence.measurement,
-                    self.evidence.hash(),
-                    self.evidence.kind == EvidenceKind::Simulated,
+                    self.evidence.encode(),
                 );
                 Ok(Response::Authored(self.author(tx)))
             }
-            Request::BeginJob(ctx) => {
+            Request::BeginJob { job: ctx, view } => {
                 if let Some(job) = &self.job {
                     return Err(Error::State(format!(
                         "a job of demander {} is running; finish it first",
                         job.demander()
                     )));
                 }
+                let view = View::verify(&view, &self.evidence.anchors)?;
                 // What the enclave wrote for an earlier job is no longer signed.
                 self.authored.clear();
-                let check = crate::job::begin(&self.identity, *ctx)?;
+                let check = crate::job::begin(&self.me(), *ctx, &view)?;
                 self.job = check.job;
                 let tx = self.author(check.tx);
                 Ok(Response::ModelVerified {
@@ -91,23 +153,37 @@ impl Enclave {
                     tx,
                 })
             }
-            Request::AddRecords { records } => {
-                let job = self
+            Request::AddRecords { records, view } => {
+                let view = View::verify(&view, &self.evidence.anchors)?;
+                let mut job = self
                     .job
-                    .as_mut()
+                    .take()
                     .ok_or_else(|| Error::State("no job is running".into()))?;
-                let (outcomes, tx) = job.add(&self.identity, records)?;
+                let checked = job.add(&self.me(), records, &view);
+                // A refused view (a revoked TEE, a removed reviewer) stops the job.
+                if checked.is_ok() {
+                    self.job = Some(job);
+                }
+                let (outcomes, tx) = checked?;
                 let tx = tx.map(|tx| self.author(tx));
                 Ok(Response::RecordsChecked { outcomes, tx })
             }
-            Request::FinishJob => {
+            Request::FinishJob { view } => {
+                let view = View::verify(&view, &self.evidence.anchors)?;
                 let job = self
                     .job
                     .take()
                     .ok_or_else(|| Error::State("no job is running".into()))?;
-                let mut result = job.finish(&self.identity)?;
-                result.txs = result.txs.into_iter().map(|tx| self.author(tx)).collect();
-                Ok(Response::JobFinished(Box::new(result)))
+                match job.finish(&self.me(), &view)? {
+                    Finished::Result(mut result) => {
+                        result.txs = result.txs.into_iter().map(|tx| self.author(tx)).collect();
+                        Ok(Response::JobFinished(Box::new(result)))
+                    }
+                    Finished::Failed { reason, txs } => Ok(Response::JobFailed {
+                        reason,
+                        txs: txs.into_iter().map(|tx| self.author(tx)).collect(),
+                    }),
+                }
             }
             Request::SignTransaction(tx) => self.sign(tx),
         }
@@ -121,6 +197,27 @@ impl Enclave {
                 to: tx.to,
                 len: tx.input.len(),
             });
+        }
+        let anchors = &self.evidence.anchors;
+        if tx.chain_id != anchors.chainId {
+            return Err(Error::Unsignable(format!(
+                "chain id {} is not {}, the chain this enclave serves",
+                tx.chain_id, anchors.chainId
+            )));
+        }
+        if tx.max_fee_per_gas > anchors.maxFeePerGas
+            || tx.max_priority_fee_per_gas > tx.max_fee_per_gas
+        {
+            return Err(Error::Unsignable(format!(
+                "fees (max {} wei/gas, priority {}) above the cap of {} wei/gas",
+                tx.max_fee_per_gas, tx.max_priority_fee_per_gas, anchors.maxFeePerGas
+            )));
+        }
+        if tx.gas_limit > MAX_GAS_LIMIT {
+            return Err(Error::Unsignable(format!(
+                "gas limit {} above {MAX_GAS_LIMIT}",
+                tx.gas_limit
+            )));
         }
         let unsigned = TxEip1559 {
             chain_id: tx.chain_id,

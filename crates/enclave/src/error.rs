@@ -37,4 +37,22 @@ pub enum Error {
     /// A message could not be decoded or encoded.
     #[error("message: {0}")]
     Message(String),
+    /// The chain view the host gave does not verify (header seal, proofs, bounds).
+    #[error("chain view refused: {0}")]
+    View(String),
+    /// A fact the request needs has no proof in the view.
+    #[error("the chain view does not prove slot {slot} of {address}, which this request needs")]
+    Unproven {
+        /// The contract.
+        address: alloy_primitives::Address,
+        /// The storage slot.
+        slot: alloy_primitives::B256,
+    },
+    /// A chain fact the job rests on does not hold (the job is not approved, its reviewer was
+    /// removed, this TEE is not admitted or was revoked, …).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The host asked for a signature with another chain id or fees above the cap.
+    #[error("refusing to sign: {0}")]
+    Unsignable(String),
 }

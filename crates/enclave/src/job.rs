@@ -1,30 +1,46 @@
-//! One job inside the enclave: model verification, record checks, training.
+//! One job inside the enclave: its chain facts, model verification, record checks, training.
 
 use crate::{
     Error, Result,
     authored::{self, Checked, MAX_BATCH},
+    facts::{self, JobFacts, SelfFacts},
+    view::View,
 };
-use alloy_primitives::{Address, B256, Bytes, keccak256};
-use medshare_contracts::Audit;
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use medshare_contracts::{
+    Audit, UseOutcome,
+    layout::{authorization, data},
+};
 use medshare_crypto::{
     Identity, ciphertext_hash,
-    eip712::{self, Domain, ModelSubmission, Signature, TrainingResult, Verification},
+    eip712::{
+        self, Domain, ModelSubmission, Signature, TrainingResult, Verification, record_commitment,
+    },
     open_record, public_key_from_bytes, seal_result, tee,
 };
 use medshare_enclave_api::{AuthoredTx, JobContext, JobResult, RecordInput, RecordOutcome};
 use medshare_primitives::{DataType, JobId, RecordId};
-use medshare_records::{DataRequirement, PatientRecord};
-use medshare_training::{DatasetBuilder, ModelSpec};
+use medshare_records::{DataRequirement, PatientRecord, Schema};
+use medshare_training::{DatasetBuilder, ModelSpec, TrainingRules};
 use std::collections::HashSet;
+
+/// Most blocks between the oldest and the newest view of one job: with the contracts' rule that
+/// a result names a block among the 256 most recent, no fact a job rests on is older than 512
+/// blocks when its result lands.
+pub(crate) const MAX_VIEW_SPAN: u64 = 256;
 
 /// A job whose model verified: everything needed to check, load and train.
 pub(crate) struct Job {
     ctx: JobContext,
     spec: ModelSpec,
     requirement: DataRequirement,
+    schema: Schema,
     dataset: DatasetBuilder,
     seen: HashSet<B256>,
+    /// One entry per consented record; `outcome` of loaded records is settled at the end.
     audit: Vec<Audit::AuditEntry>,
+    oldest_view: u64,
+    newest_view: u64,
 }
 
 /// The outcome of verifying a job's model.
@@ -36,32 +52,67 @@ pub(crate) struct ModelCheck {
     pub(crate) job: Option<Job>,
 }
 
-fn model_domain(ctx: &JobContext) -> Domain {
-    Domain::new(ctx.chain_id, ctx.deployment.model)
+/// How a finished job ended.
+pub(crate) enum Finished {
+    /// Trained; the result and the audit entries.
+    Result(JobResult),
+    /// Training failed after records were decrypted: why, and the audit entries.
+    Failed {
+        reason: String,
+        txs: Vec<AuthoredTx>,
+    },
 }
 
-/// Signs a verification statement ST (subject = model hash or ciphertext hash).
-fn statement(
-    identity: &Identity,
-    ctx: &JobContext,
-    subject: B256,
-    hash_ok: bool,
-    signature_ok: bool,
-) -> Result<Bytes> {
-    let v = Verification {
-        jobId: ctx.job.0,
-        subject,
-        hashOk: hash_ok,
-        signatureOk: signature_ok,
-    };
-    Ok(identity.sign_typed(&model_domain(ctx), &v)?.to_bytes())
+/// The enclave's fixed context: its key, anchors and who it is.
+pub(crate) struct Me<'a> {
+    pub(crate) identity: &'a Identity,
+    pub(crate) facts: SelfFacts<'a>,
 }
 
-/// Verifies the model (HRT_j: hashes; VT_j: the demander's signature SM_j over the submission,
-/// and a valid spec and requirement that agree) and writes `postModelVerification`.
-pub(crate) fn begin(identity: &Identity, ctx: JobContext) -> Result<ModelCheck> {
-    let hash_ok = keccak256(&ctx.model) == ctx.model_hash
-        && keccak256(&ctx.requirement) == ctx.requirement_hash;
+impl Me<'_> {
+    fn model_domain(&self) -> Domain {
+        Domain::new(self.facts.anchors.chainId, self.facts.anchors.model)
+    }
+
+    /// Signs a verification statement ST (subject = model hash or ciphertext hash) naming the
+    /// view it rests on.
+    fn statement(
+        &self,
+        job: B256,
+        view: &View,
+        subject: B256,
+        hash_ok: bool,
+        signature_ok: bool,
+    ) -> Result<Bytes> {
+        let v = Verification {
+            jobId: job,
+            subject,
+            hashOk: hash_ok,
+            signatureOk: signature_ok,
+            viewBlock: view.number,
+            viewHash: view.hash,
+            headersVerified: view.headers_verified,
+        };
+        Ok(self
+            .identity
+            .sign_typed(&self.model_domain(), &v)?
+            .to_bytes())
+    }
+}
+
+fn job_facts(ctx: &JobContext) -> JobFacts<'_> {
+    JobFacts {
+        job: ctx.job.0,
+        demander: ctx.demander,
+        demander_public_key: ctx.demander_public_key.as_ref(),
+    }
+}
+
+/// Checks the job's and this TEE's facts in `view`, then verifies the model (HRT_j: hashes;
+/// VT_j: the demander's signature SM_j over the submission, and a valid spec and requirement
+/// that agree) and writes `postModelVerification` naming the view.
+pub(crate) fn begin(me: &Me<'_>, ctx: JobContext, view: &View) -> Result<ModelCheck> {
+    // The job id binds the submission (demander, hashes, data type, timestamp).
     let submission = ModelSubmission {
         demander: ctx.demander,
         modelHash: ctx.model_hash,
@@ -69,6 +120,17 @@ pub(crate) fn begin(identity: &Identity, ctx: JobContext) -> Result<ModelCheck> 
         dataType: ctx.data_type,
         timestamp: ctx.timestamp,
     };
+    if eip712::job_id(&submission) != ctx.job {
+        return Err(Error::Refused(format!(
+            "the submission given for job {} is not the one its id commits to",
+            ctx.job.0
+        )));
+    }
+    facts::check_self(view, &me.facts)?;
+    facts::check_job(view, me.facts.anchors, &job_facts(&ctx))?;
+
+    let hash_ok = keccak256(&ctx.model) == ctx.model_hash
+        && keccak256(&ctx.requirement) == ctx.requirement_hash;
     let mut reason = None;
     if !hash_ok {
         reason = Some(
@@ -76,34 +138,40 @@ pub(crate) fn begin(identity: &Identity, ctx: JobContext) -> Result<ModelCheck> 
         );
     }
     let signed = Signature::from_slice(&ctx.signature)
-        .and_then(|sig| eip712::recover(&model_domain(&ctx), &submission, &sig))
+        .and_then(|sig| eip712::recover(&me.model_domain(), &submission, &sig))
         .is_ok_and(|signer| signer == ctx.demander);
-    let job_ok = eip712::job_id(&submission) == ctx.job;
     let key_ok = public_key_from_bytes(&ctx.demander_public_key)
         .is_ok_and(|pk| medshare_crypto::address_of(&pk) == ctx.demander);
     let parsed = parse(&ctx);
-    let signature_ok = signed && job_ok && key_ok && parsed.is_ok();
+    let signature_ok = signed && key_ok && parsed.is_ok();
     if reason.is_none() {
         reason = if !signed {
             Some("SM_j is not the demander's signature over the submission".into())
-        } else if !job_ok {
-            Some("the job id is not the submission's".into())
         } else if !key_ok {
             Some("the demander's registered key does not match its address".into())
         } else {
             parsed.as_ref().err().cloned()
         };
     }
-    let st = statement(identity, &ctx, ctx.model_hash, hash_ok, signature_ok)?;
-    let tx =
-        authored::model_verification(ctx.deployment.model, ctx.job.0, hash_ok, signature_ok, st);
+    let st = me.statement(ctx.job.0, view, ctx.model_hash, hash_ok, signature_ok)?;
+    let tx = authored::model_verification(
+        me.facts.anchors.model,
+        ctx.job.0,
+        hash_ok,
+        signature_ok,
+        view,
+        st,
+    );
     let job = match (hash_ok && signature_ok, parsed) {
-        (true, Ok((spec, requirement))) => Some(Job {
+        (true, Ok((spec, requirement, schema))) => Some(Job {
             dataset: DatasetBuilder::new(spec.features.len()),
             spec,
             requirement,
+            schema,
             seen: HashSet::new(),
             audit: Vec::new(),
+            oldest_view: view.number,
+            newest_view: view.number,
             ctx,
         }),
         _ => None,
@@ -117,14 +185,20 @@ pub(crate) fn begin(identity: &Identity, ctx: JobContext) -> Result<ModelCheck> 
     })
 }
 
-/// Parses the spec and requirement and checks they agree with each other and the submission.
-fn parse(ctx: &JobContext) -> std::result::Result<(ModelSpec, DataRequirement), String> {
+/// Parses the spec, the requirement and the data type's schema, and checks they agree with
+/// each other and the submission.
+fn parse(ctx: &JobContext) -> std::result::Result<(ModelSpec, DataRequirement, Schema), String> {
     let spec = ModelSpec::from_json(&ctx.model).map_err(|e| format!("model spec: {e}"))?;
     let requirement = DataRequirement::from_json(&ctx.requirement).map_err(|e| e.to_string())?;
     let data_type = DataType::new(requirement.data_type.clone())
         .map_err(|e| format!("data requirement: {e}"))?;
     if data_type.id() != ctx.data_type {
         return Err("the requirement's data type is not the one submitted".into());
+    }
+    let schema =
+        Schema::from_json(&ctx.schema).map_err(|e| format!("the data type's schema: {e}"))?;
+    if schema.name != requirement.data_type {
+        return Err("the schema given is not the data type's".into());
     }
     if let Some(f) = spec
         .features
@@ -138,33 +212,97 @@ fn parse(ctx: &JobContext) -> std::result::Result<(ModelSpec, DataRequirement), 
     if spec.label != requirement.label {
         return Err("the model's label is not the requirement's".into());
     }
-    Ok((spec, requirement))
+    Ok((spec, requirement, schema))
 }
 
+/// Why a consented record was not loaded, and the audit outcome that says so.
+struct Refusal(UseOutcome, &'static str);
+
 impl Job {
-    /// Checks a batch of records; loads those that may be used. Returns the outcomes and the
-    /// `postRecordVerifications` transaction for the records it verified.
+    /// Accepts `view` as the job's next view (never older than one it has seen) and re-checks
+    /// the job's and this TEE's facts in it.
+    fn advance(&mut self, me: &Me<'_>, view: &View) -> Result<()> {
+        if view.number < self.newest_view {
+            return Err(Error::Refused(format!(
+                "the view of block {} is older than block {}, which this job has already seen",
+                view.number, self.newest_view
+            )));
+        }
+        if view.number - self.oldest_view > MAX_VIEW_SPAN {
+            return Err(Error::Refused(format!(
+                "the job's views span more than {MAX_VIEW_SPAN} blocks (from {} to {}); run it again",
+                self.oldest_view, view.number
+            )));
+        }
+        facts::check_self(view, &me.facts)?;
+        facts::check_job(view, me.facts.anchors, &job_facts(&self.ctx))?;
+        self.newest_view = view.number;
+        Ok(())
+    }
+
+    /// Checks a batch of records in `view`; loads those that may be used. Returns the outcomes
+    /// and the `postRecordVerifications` transaction for the consented records it verified.
     pub(crate) fn add(
         &mut self,
-        identity: &Identity,
+        me: &Me<'_>,
         inputs: Vec<RecordInput>,
+        view: &View,
     ) -> Result<(Vec<RecordOutcome>, Option<AuthoredTx>)> {
+        self.advance(me, view)?;
         let mut outcomes = Vec::with_capacity(inputs.len());
         let mut checked = Vec::new();
         for input in inputs {
-            let outcome = self.check_one(identity, input, &mut checked)?;
+            let outcome = self.check_one(me, input, view, &mut checked)?;
             outcomes.push(outcome);
         }
         let tx = (!checked.is_empty()).then(|| {
-            authored::record_verifications(self.ctx.deployment.model, self.ctx.job.0, &checked)
+            authored::record_verifications(me.facts.anchors.model, self.ctx.job.0, view, &checked)
         });
         Ok((outcomes, tx))
     }
 
+    /// Whether the chain, at `view`, shows the record registered under `input.ciphertext_hash`
+    /// with commitment `input.commitment` by `input.owner`, and consented to this job: a grant
+    /// of that version (which Authorization gives only for a record of the job's data type), or
+    /// the owner's standing policy for the job's data type — for a record whose TD_i, committed
+    /// on chain, says it is of that type. `Some(why)` when it does not.
+    fn consented(
+        &self,
+        me: &Me<'_>,
+        input: &RecordInput,
+        view: &View,
+    ) -> Result<Option<&'static str>> {
+        let anchors = me.facts.anchors;
+        let stored = view.slot(anchors.data, data::commitment(input.ciphertext_hash))?;
+        let live = data::owned_commitment(input.owner, input.commitment);
+        if stored != U256::from_be_bytes(live.0) {
+            return Ok(Some("not live on chain as its owner registered it"));
+        }
+        let granted = view.slot(
+            anchors.authorization,
+            authorization::grant(input.commitment, self.ctx.job.0),
+        )? != U256::ZERO;
+        if granted {
+            return Ok(None);
+        }
+        let policy = view.slot(
+            anchors.authorization,
+            authorization::policy(input.owner, self.ctx.data_type),
+        )? != U256::ZERO;
+        let of_the_jobs_type = input.record.as_ref().is_some_and(|r| {
+            r.dataType == self.ctx.data_type && record_commitment(r) == input.commitment
+        });
+        if policy && of_the_jobs_type {
+            return Ok(None);
+        }
+        Ok(Some("no grant or policy for this job on chain"))
+    }
+
     fn check_one(
         &mut self,
-        identity: &Identity,
+        me: &Me<'_>,
         input: RecordInput,
+        view: &View,
         checked: &mut Vec<Checked>,
     ) -> Result<RecordOutcome> {
         let mut outcome = RecordOutcome {
@@ -173,31 +311,37 @@ impl Job {
             hash_ok: None,
             signature_ok: None,
             used: false,
+            audit: None,
             excluded: None,
         };
-        let exclude = |mut o: RecordOutcome, why: &str| {
-            o.excluded = Some(why.to_owned());
-            o
-        };
         if !self.seen.insert(input.ciphertext_hash) {
-            return Ok(exclude(outcome, "seen before in this job"));
+            outcome.excluded = Some("seen before in this job".into());
+            return Ok(outcome);
         }
-        // No consent, no use: nothing about the record is checked, posted or decrypted.
-        if !input.authorized {
-            return Ok(exclude(outcome, "no live grant or policy for this job"));
+        // No consent on chain, no use: nothing about the record is checked, posted, decrypted
+        // or audited. The proofs decide, not the host.
+        if let Some(why) = self.consented(me, &input, view)? {
+            outcome.excluded = Some(why.into());
+            return Ok(outcome);
         }
-        // HRT_i: the stored ciphertext hashes to HDS_i, which TD_i names.
-        let hash_ok = matches!((&input.ciphertext, &input.record), (Some(ct), Some(r))
-            if ciphertext_hash(ct).0 == input.ciphertext_hash && r.ciphertextHash == input.ciphertext_hash);
-        // VT_i: US_i is the owner's signature over TD_i, and the owner registered it.
-        let data_domain = Domain::new(self.ctx.chain_id, self.ctx.deployment.data);
+        // HRT_i: the stored ciphertext hashes to HDS_i, and TD_i is the registered version and
+        // names HDS_i.
+        let td_ok = input.record.as_ref().is_some_and(|r| {
+            record_commitment(r) == input.commitment
+                && r.ciphertextHash == input.ciphertext_hash
+                && r.owner == input.owner
+        });
+        let hash_ok = td_ok
+            && input
+                .ciphertext
+                .as_ref()
+                .is_some_and(|ct| ciphertext_hash(ct).0 == input.ciphertext_hash);
+        // VT_i: US_i is the owner's signature over TD_i.
+        let data_domain = Domain::new(me.facts.anchors.chainId, me.facts.anchors.data);
         let signature_ok = match (&input.record, &input.signature) {
-            (Some(r), Some(sig)) => {
-                r.owner == input.owner
-                    && Signature::from_slice(sig)
-                        .and_then(|s| eip712::recover(&data_domain, r, &s))
-                        .is_ok_and(|signer| signer == r.owner)
-            }
+            (Some(r), Some(sig)) => Signature::from_slice(sig)
+                .and_then(|s| eip712::recover(&data_domain, r, &s))
+                .is_ok_and(|signer| signer == r.owner && signer == input.owner),
             _ => false,
         };
         outcome.hash_ok = Some(hash_ok);
@@ -206,23 +350,39 @@ impl Job {
             ciphertext_hash: input.ciphertext_hash,
             hash_ok,
             signature_ok,
-            signature: statement(
-                identity,
-                &self.ctx,
+            signature: me.statement(
+                self.ctx.job.0,
+                view,
                 input.ciphertext_hash,
                 hash_ok,
                 signature_ok,
             )?,
         });
-        let used = hash_ok && signature_ok && self.load(identity, &input, &mut outcome);
-        if !hash_ok {
-            outcome.excluded =
-                Some("the stored ciphertext does not hash to HDS_i (tampered or missing)".into());
+        let result = if !hash_ok {
+            Err(Refusal(
+                UseOutcome::RefusedIntegrity,
+                "the stored ciphertext or TD_i does not match what was registered (tampered or missing)",
+            ))
         } else if !signature_ok {
-            outcome.excluded = Some("US_i is not the owner's signature over TD_i".into());
-        }
-        outcome.used = used;
-        // Fig. 4: every record the job touched, used or refused for failing verification.
+            Err(Refusal(
+                UseOutcome::RefusedIntegrity,
+                "US_i is not the owner's signature over TD_i",
+            ))
+        } else {
+            self.load(me.identity, &input)
+        };
+        let audit = match result {
+            Ok(()) => {
+                outcome.used = true;
+                UseOutcome::Used
+            }
+            Err(Refusal(why, text)) => {
+                outcome.excluded = Some(text.to_owned());
+                why
+            }
+        };
+        outcome.audit = Some(audit);
+        // Fig. 4: every consented record the job touched, with what happened to it.
         self.audit.push(Audit::AuditEntry {
             jobId: self.ctx.job.0,
             ciphertextHash: input.ciphertext_hash,
@@ -232,39 +392,46 @@ impl Job {
             modelHash: self.ctx.model_hash,
             modelHashOk: true,
             recordHashOk: hash_ok,
+            outcome: audit as u8,
         });
         Ok(outcome)
     }
 
-    /// Recovers the key, decrypts, parses and loads one verified record. On any failure the
-    /// outcome says why and nothing is loaded.
+    /// Recovers the key, decrypts, parses and loads one verified, consented record.
     fn load(
         &mut self,
         identity: &Identity,
         input: &RecordInput,
-        outcome: &mut RecordOutcome,
-    ) -> bool {
+    ) -> std::result::Result<(), Refusal> {
         let (Some(record), Some(ciphertext)) = (&input.record, &input.ciphertext) else {
-            return false;
+            return Err(Refusal(
+                UseOutcome::RefusedIntegrity,
+                "TD_i or the ciphertext is missing",
+            ));
         };
-        let mut refuse = |why: &str| {
-            outcome.excluded = Some(why.to_owned());
-            false
-        };
-        if !input.live {
-            return refuse("TD_i is not the live record its owner registered");
-        }
         if record.dataType != self.ctx.data_type {
-            return refuse("the record is of another data type");
+            return Err(Refusal(
+                UseOutcome::RefusedContent,
+                "the record is of another data type",
+            ));
         }
         if record.tee != identity.address() {
-            return refuse("the record's key is shared to another TEE");
+            return Err(Refusal(
+                UseOutcome::RefusedKey,
+                "the record's key is shared to another TEE",
+            ));
         }
         let Some(pad) = &input.pad else {
-            return refuse("the owner has not released r_C·PK_C");
+            return Err(Refusal(
+                UseOutcome::RefusedKey,
+                "the owner's released r_C·PK_C was not given",
+            ));
         };
         if tee::check_pad_commitment(pad, record.padCommitment).is_err() {
-            return refuse("r_C·PK_C does not match the commitment the owner signed");
+            return Err(Refusal(
+                UseOutcome::RefusedKey,
+                "r_C·PK_C does not match the commitment the owner signed",
+            ));
         }
         let Ok(key) = tee::recover_data_key(
             identity,
@@ -273,66 +440,117 @@ impl Job {
             pad,
             &record.rUg,
         ) else {
-            return refuse("the key share is malformed");
+            return Err(Refusal(
+                UseOutcome::RefusedKey,
+                "the key share is malformed",
+            ));
         };
         let Ok(plaintext) = open_record(&key, record.owner, ciphertext) else {
-            return refuse("the ciphertext does not decrypt");
+            return Err(Refusal(
+                UseOutcome::RefusedKey,
+                "the ciphertext does not decrypt",
+            ));
         };
         let Ok(parsed) = PatientRecord::from_bytes(&plaintext) else {
-            return refuse("the plaintext is not a record");
+            return Err(Refusal(
+                UseOutcome::RefusedContent,
+                "the plaintext is not a record",
+            ));
         };
         if parsed.data_type != self.requirement.data_type {
-            return refuse("the plaintext is of another data type");
+            return Err(Refusal(
+                UseOutcome::RefusedContent,
+                "the plaintext is of another data type",
+            ));
         }
         let (Ok(features), Some(label)) = (parsed.select(&self.spec.features), parsed.label) else {
-            return refuse("the record lacks a feature or the label the model needs");
+            return Err(Refusal(
+                UseOutcome::RefusedContent,
+                "the record lacks a feature or the label the model needs",
+            ));
         };
         if self.dataset.push(&features, label).is_err() {
-            return refuse("the record's values cannot be used");
+            return Err(Refusal(
+                UseOutcome::RefusedContent,
+                "the record's values cannot be used",
+            ));
         }
-        true
+        Ok(())
     }
 
-    /// Trains, encrypts MRT_j to the demander, signs it, and writes `postResult` and the audit.
-    pub(crate) fn finish(self, identity: &Identity) -> Result<JobResult> {
+    /// Re-checks the facts at `view`, trains, encrypts MRT_j to the demander, signs it, and
+    /// writes `postResult` and the audit entries, all naming `view`. If training fails, the
+    /// audit entries still go out, the loaded records marked as decrypted for a failed training.
+    pub(crate) fn finish(mut self, me: &Me<'_>, view: &View) -> Result<Finished> {
+        self.advance(me, view)?;
         let Job {
             ctx,
             spec,
             requirement,
+            schema,
             dataset,
-            audit,
+            mut audit,
             ..
         } = self;
         let min_cohort = usize::try_from(requirement.min_cohort).unwrap_or(usize::MAX);
-        let output = medshare_training::train(&spec, dataset.finish(), min_cohort)?;
+        let rules = TrainingRules {
+            allow_non_private: true,
+            ..TrainingRules::new(min_cohort)
+        };
+        let audit_txs = |audit: Vec<Audit::AuditEntry>| -> Vec<AuthoredTx> {
+            audit
+                .chunks(MAX_BATCH)
+                .map(|chunk| authored::audit(me.facts.anchors.audit, view, chunk.to_vec()))
+                .collect()
+        };
+        let output =
+            match medshare_training::train_with_rules(&spec, &schema, dataset.finish(), &rules) {
+                Ok(output) => output,
+                Err(e) => {
+                    for entry in &mut audit {
+                        if entry.outcome == UseOutcome::Used as u8 {
+                            entry.outcome = UseOutcome::TrainingFailed as u8;
+                        }
+                    }
+                    return Ok(Finished::Failed {
+                        reason: format!("training: {e}"),
+                        txs: audit_txs(audit),
+                    });
+                }
+            };
         let mrt = serde_json::to_vec(&output).map_err(|e| Error::Message(e.to_string()))?;
         let demander_key = public_key_from_bytes(&ctx.demander_public_key)?;
         let sealed = seal_result(&demander_key, JobId(ctx.job.0), &mrt)?;
         let result_hash = ciphertext_hash(&sealed).0;
-        let signature = identity
+        let signature = me
+            .identity
             .sign_typed(
-                &model_domain(&ctx),
+                &me.model_domain(),
                 &TrainingResult {
                     jobId: ctx.job.0,
                     resultHash: result_hash,
+                    viewBlock: view.number,
+                    viewHash: view.hash,
+                    headersVerified: view.headers_verified,
                 },
             )?
             .to_bytes();
         let mut txs = vec![authored::result(
-            ctx.deployment.model,
+            me.facts.anchors.model,
             ctx.job.0,
             result_hash,
+            view,
         )];
-        for chunk in audit.chunks(MAX_BATCH) {
-            txs.push(authored::audit(ctx.deployment.audit, chunk.to_vec()));
-        }
-        Ok(JobResult {
+        txs.extend(audit_txs(audit));
+        Ok(Finished::Result(JobResult {
             result: Bytes::from(sealed),
             result_hash,
             signature,
+            view_block: view.number,
+            view_hash: view.hash,
             records_used: output.records_used,
             txs,
-        })
+        }))
     }
 
     /// The demander of the job (for messages).

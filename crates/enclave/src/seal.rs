@@ -1,23 +1,29 @@
-//! Sealing SK_T to disk.
+//! Sealing SK_T and the trust anchors to disk.
 //!
-//! The sealed file is `MSSEAL1 ‖ nonce (12) ‖ AES-256-GCM(sealing key, SK_T)`, with the
-//! measurement as associated data. The sealing key is HKDF-SHA256 of the platform secret, salt
-//! `medshare/v1/seal`, info the measurement: only the same enclave (same measurement) on the same
-//! platform unseals it. With SGX the platform secret is the CPU's sealing key (`EGETKEY`, policy
-//! MRENCLAVE); the simulation backend takes it from the host (a 0600 file), which a real
-//! deployment does not trust.
+//! The sealed file is `MSSEAL2 ‖ nonce (12) ‖ AES-256-GCM(sealing key, SK_T (32) ‖
+//! abi.encode(trust anchors))`, with the measurement as associated data. The sealing key is
+//! HKDF-SHA256 of the platform secret, salt `medshare/v2/seal`, info the measurement: only the
+//! same enclave program (same measurement) on the same platform unseals it, as SGX's sealing
+//! with the MRENCLAVE policy; a changed enclave program cannot unseal an old key. The anchors
+//! are sealed with the key, so the key can only ever serve the chain, deployment and sealers it
+//! was created for. With SGX the platform secret is the CPU's sealing key (`EGETKEY`); the
+//! simulation backend takes it from its host (a 0600 file), which is exactly what simulation
+//! cannot protect: whoever reads that file and knows the measurement can unseal the key.
 
 use crate::{Error, Result};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, aead::Aead, aead::Payload};
 use alloy_primitives::B256;
 use hkdf::Hkdf;
 use medshare_crypto::Identity;
+use medshare_enclave_api::TrustAnchors;
 use sha2::Sha256;
 use std::{fs, io::Write, path::Path};
 use zeroize::Zeroizing;
 
-const MAGIC: &[u8; 7] = b"MSSEAL1";
-const SALT: &[u8] = b"medshare/v1/seal";
+const MAGIC: &[u8; 7] = b"MSSEAL2";
+const SALT: &[u8] = b"medshare/v2/seal";
+/// Largest sealed file accepted (the anchors carry a validator set).
+const MAX_SEALED: usize = 64 * 1024;
 
 fn cipher(platform_secret: &[u8; 32], measurement: B256) -> Result<Aes256Gcm> {
     let mut key = Zeroizing::new([0u8; 32]);
@@ -34,19 +40,45 @@ fn sealed_err(path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
-/// Unseals the identity in `path`, or creates, seals and writes a new one if there is no file.
-/// Returns the identity and whether it was created.
+/// Unseals the identity and anchors in `path`, or, if there is no file, creates a key, seals it
+/// with `anchors` and writes it. Returns the identity, its anchors and whether it was created.
+///
+/// Refuses an existing key sealed for other anchors than `anchors` (when given): a key serves
+/// one chain and deployment for life. Creating a key needs `anchors`.
 pub fn unseal_or_create(
     path: &Path,
     platform_secret: &[u8; 32],
     measurement: B256,
-) -> Result<(Identity, bool)> {
+    anchors: Option<&TrustAnchors>,
+) -> Result<(Identity, TrustAnchors, bool)> {
     match fs::read(path) {
-        Ok(bytes) => Ok((unseal(path, &bytes, platform_secret, measurement)?, false)),
+        Ok(bytes) => {
+            let (identity, sealed) = unseal(path, &bytes, platform_secret, measurement)?;
+            if let Some(wanted) = anchors
+                && *wanted != sealed
+            {
+                return Err(sealed_err(
+                    path,
+                    "this key was sealed for another chain, deployment or sealer set: use a new \
+                     enclave directory for this deployment",
+                ));
+            }
+            Ok((identity, sealed, false))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let anchors = anchors.ok_or_else(|| {
+                sealed_err(
+                    path,
+                    "no sealed key yet, and a new key needs its trust anchors (chain id, \
+                     deployment, sealers)",
+                )
+            })?;
+            anchors
+                .validate()
+                .map_err(|e| sealed_err(path, e.to_string()))?;
             let identity = Identity::random();
-            seal(path, &identity, platform_secret, measurement)?;
-            Ok((identity, true))
+            seal(path, &identity, anchors, platform_secret, measurement)?;
+            Ok((identity, anchors.clone(), true))
         }
         Err(e) => Err(sealed_err(path, e.to_string())),
     }
@@ -57,11 +89,17 @@ fn unseal(
     bytes: &[u8],
     platform_secret: &[u8; 32],
     measurement: B256,
-) -> Result<Identity> {
-    if bytes.len() != MAGIC.len() + 12 + 32 + 16 || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(sealed_err(path, "not a sealed medshare enclave key"));
+) -> Result<(Identity, TrustAnchors)> {
+    if bytes.len() < MAGIC.len() + 12 + 32 + 16
+        || bytes.len() > MAX_SEALED
+        || !bytes.starts_with(MAGIC)
+    {
+        return Err(sealed_err(path, "not a sealed medshare enclave key (v2)"));
     }
-    let nonce: [u8; 12] = bytes[MAGIC.len()..MAGIC.len() + 12]
+    let (nonce, body) = bytes[MAGIC.len()..]
+        .split_at_checked(12)
+        .ok_or_else(|| sealed_err(path, "truncated"))?;
+    let nonce: [u8; 12] = nonce
         .try_into()
         .map_err(|_| sealed_err(path, "truncated"))?;
     let plain = Zeroizing::new(
@@ -69,32 +107,38 @@ fn unseal(
             .decrypt(
                 &Nonce::from(nonce),
                 Payload {
-                    msg: &bytes[MAGIC.len() + 12..],
+                    msg: body,
                     aad: measurement.as_slice(),
                 },
             )
-            .map_err(|_| sealed_err(path, "does not unseal: another platform, another enclave measurement, or a modified file"))?,
+            .map_err(|_| sealed_err(path, "does not unseal: another platform, another enclave program (measurement), or a modified file"))?,
     );
-    let secret: &[u8; 32] = plain
-        .as_slice()
+    let (secret, anchors) = plain
+        .split_at_checked(32)
+        .ok_or_else(|| sealed_err(path, "truncated key"))?;
+    let secret: &[u8; 32] = secret
         .try_into()
         .map_err(|_| sealed_err(path, "wrong key length"))?;
-    Ok(Identity::from_secret_bytes(secret)?)
+    let anchors = TrustAnchors::decode(anchors).map_err(|e| sealed_err(path, e.to_string()))?;
+    Ok((Identity::from_secret_bytes(secret)?, anchors))
 }
 
 fn seal(
     path: &Path,
     identity: &Identity,
+    anchors: &TrustAnchors,
     platform_secret: &[u8; 32],
     measurement: B256,
 ) -> Result<()> {
-    let secret = Zeroizing::new(<[u8; 32]>::from(identity.signer().to_bytes()));
+    let mut plain = Zeroizing::new(Vec::with_capacity(32 + 512));
+    plain.extend_from_slice(identity.signer().to_bytes().as_slice());
+    plain.extend_from_slice(&anchors.encode());
     let nonce: [u8; 12] = rand::random();
     let ct = cipher(platform_secret, measurement)?
         .encrypt(
             &Nonce::from(nonce),
             Payload {
-                msg: secret.as_slice(),
+                msg: plain.as_slice(),
                 aad: measurement.as_slice(),
             },
         )
@@ -119,28 +163,49 @@ fn seal(
 mod tests {
     use super::*;
 
+    fn anchors(chain_id: u64) -> TrustAnchors {
+        TrustAnchors::sealed(
+            chain_id,
+            &medshare_contracts::Deployment::predict(alloy_primitives::Address::repeat_byte(3), 0),
+            vec![alloy_primitives::Address::repeat_byte(4)],
+        )
+    }
+
     #[test]
-    fn seals_and_unseals_only_on_the_same_platform_and_measurement() {
+    fn seals_and_unseals_only_on_the_same_platform_measurement_and_anchors() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tee.sealed");
         let (secret, m) = ([7u8; 32], B256::repeat_byte(1));
-        let (a, created) = unseal_or_create(&path, &secret, m).unwrap();
+        assert!(
+            unseal_or_create(&path, &secret, m, None).is_err(),
+            "no anchors, no key"
+        );
+        let (a, sealed, created) = unseal_or_create(&path, &secret, m, Some(&anchors(1))).unwrap();
         assert!(created);
-        let (b, created) = unseal_or_create(&path, &secret, m).unwrap();
+        assert_eq!(sealed, anchors(1));
+        let (b, sealed, created) = unseal_or_create(&path, &secret, m, None).unwrap();
         assert!(!created);
-        assert_eq!(a.address(), b.address());
+        assert_eq!((a.address(), sealed), (b.address(), anchors(1)));
+        // The same key cannot be pointed at another chain.
+        assert!(
+            unseal_or_create(&path, &secret, m, Some(&anchors(2)))
+                .unwrap_err()
+                .to_string()
+                .contains("another chain")
+        );
         let raw = fs::read(&path).unwrap();
         assert!(
             !raw.windows(32)
                 .any(|w| w == a.signer().to_bytes().as_slice())
         );
-        assert!(unseal_or_create(&path, &[8u8; 32], m).is_err());
-        assert!(unseal_or_create(&path, &secret, B256::repeat_byte(2)).is_err());
+        assert!(unseal_or_create(&path, &[8u8; 32], m, None).is_err());
+        // Another enclave program (measurement) cannot unseal it.
+        assert!(unseal_or_create(&path, &secret, B256::repeat_byte(2), None).is_err());
         let mut bad = raw.clone();
         *bad.last_mut().unwrap() ^= 1;
         fs::write(&path, bad).unwrap();
         assert!(
-            unseal_or_create(&path, &secret, m)
+            unseal_or_create(&path, &secret, m, None)
                 .unwrap_err()
                 .to_string()
                 .contains("does not unseal")

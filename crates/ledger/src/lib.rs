@@ -2,12 +2,14 @@
 //!
 //! [`Ledger`] is the narrow set of Ethereum JSON-RPC operations the parties need: read chain id,
 //! nonces, balances and code; estimate gas; `eth_call`; send a signed raw transaction and read its
-//! receipt; query logs and blocks. Two backends implement it:
+//! receipt; query logs and blocks; and, for whoever must not trust the node (the enclave), full
+//! headers and EIP-1186 state proofs (`eth_getProof`), which `medshare-light` verifies. Two
+//! backends implement it:
 //!
 //! * [`embedded::EmbeddedChain`] (the default): an in-process chain. revm executes signed Ethereum
-//!   transactions; blocks are sealed with headers chained by hash and signed by the node's sealing
-//!   key; blocks, receipts, logs and state are persisted in redb, and a receipt is returned only after
-//!   the block that holds it is durable.
+//!   transactions; every header carries its sealer's signature (Clique style) and the
+//!   Merkle-Patricia root of the state; blocks, receipts, logs, state and state tries are
+//!   persisted in redb, and a receipt is returned only after the block that holds it is durable.
 //! * [`rpc::RpcLedger`]: any Ethereum node (anvil, geth, Besu, reth, or `medshare node`) through
 //!   alloy's provider.
 //!
@@ -35,6 +37,10 @@ pub use alloy_rpc_types_eth::{
 };
 
 use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_rpc_types_eth::EIP1186AccountProofResponse;
+
+/// Most storage slots one [`Ledger::proof`] (`eth_getProof`) call may ask for.
+pub const MAX_PROOF_SLOTS: usize = 1024;
 
 /// The operations on an Ethereum ledger that medshare uses. Every method maps to one standard
 /// JSON-RPC method (named in its doc), so any Ethereum node can implement it.
@@ -68,6 +74,22 @@ pub trait Ledger: Send + Sync {
     async fn block_by_hash(&self, hash: B256) -> Result<Option<Block>>;
     /// `eth_getTransactionByHash`.
     async fn transaction(&self, hash: B256) -> Result<Option<Transaction>>;
+    /// `eth_getProof` at block `block`: the account at `address` and the storage `slots`, with
+    /// EIP-1186 Merkle proofs against that block's state root (absent accounts and slots get
+    /// exclusion proofs). At most [`MAX_PROOF_SLOTS`] slots; the embedded chain serves the last
+    /// [`embedded::STATE_HISTORY`] blocks before the tip, and the tip.
+    async fn proof(
+        &self,
+        address: Address,
+        slots: Vec<B256>,
+        block: u64,
+    ) -> Result<EIP1186AccountProofResponse>;
+
+    /// The full consensus header of block `number` (from `eth_getBlockByNumber`): with it, the
+    /// seal of an embedded-chain header can be checked and its state root trusted.
+    async fn header(&self, number: u64) -> Result<Option<alloy_consensus::Header>> {
+        Ok(self.block(number).await?.map(|b| b.header.inner))
+    }
 
     /// Submits several signed transactions, in order. The default sends them one by one;
     /// the embedded chain takes them as one batch (one block, one durable commit).

@@ -6,6 +6,7 @@ use crate::{
 };
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_provider::{Provider, RootProvider, transport::TransportError};
+use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 
 /// A ledger reached over HTTP JSON-RPC.
 #[derive(Clone, Debug)]
@@ -165,6 +166,26 @@ impl Ledger for RpcLedger {
     async fn transaction(&self, hash: B256) -> Result<Option<Transaction>> {
         self.provider
             .get_transaction_by_hash(hash)
+            .await
+            .map_err(map_err(&self.endpoint, false))
+    }
+
+    async fn proof(
+        &self,
+        address: Address,
+        slots: Vec<B256>,
+        block: u64,
+    ) -> Result<EIP1186AccountProofResponse> {
+        if slots.len() > crate::MAX_PROOF_SLOTS {
+            return Err(Error::InvalidRequest(format!(
+                "{} storage slots asked, at most {} per proof",
+                slots.len(),
+                crate::MAX_PROOF_SLOTS
+            )));
+        }
+        self.provider
+            .get_proof(address, slots)
+            .number(block)
             .await
             .map_err(map_err(&self.endpoint, false))
     }

@@ -11,7 +11,8 @@
 //! `eth_blockNumber`, `eth_getTransactionCount` (`latest` or `pending`), `eth_getBalance`,
 //! `eth_getCode`, `eth_gasPrice`, `eth_maxPriorityFeePerGas`, `eth_feeHistory`,
 //! `eth_estimateGas`, `eth_call`, `eth_sendRawTransaction`, `eth_getTransactionReceipt`,
-//! `eth_getLogs`, `eth_getBlockByNumber`, `eth_getBlockByHash`, `eth_getTransactionByHash`.
+//! `eth_getLogs`, `eth_getBlockByNumber`, `eth_getBlockByHash`, `eth_getTransactionByHash`,
+//! `eth_getProof` (EIP-1186; at most [`crate::MAX_PROOF_SLOTS`] slots per call).
 //!
 //! # Errors
 //!
@@ -23,7 +24,9 @@
 //! # What it does not do
 //!
 //! State is served at the latest block only: a state query for an older block number is refused
-//! (`-32602`, "historical state is not kept") rather than answered with the wrong state. No
+//! (`-32602`, "historical state is not kept") rather than answered with the wrong state. The
+//! exception is `eth_getProof`, answered for every block the ledger keeps proofs of (on the
+//! embedded chain, the tip and the [`crate::embedded::STATE_HISTORY`] blocks before it). No
 //! subscriptions, no filters (`eth_newFilter`), no account management: parties sign locally.
 
 use crate::{
@@ -31,7 +34,8 @@ use crate::{
 };
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
-use alloy_rpc_types_eth::{BlockTransactions, FeeHistory};
+use alloy_rpc_types_eth::{BlockTransactions, EIP1186AccountProofResponse, FeeHistory};
+use alloy_serde::storage::JsonStorageKey;
 use jsonrpsee::{
     core::{RpcResult, async_trait},
     proc_macros::rpc,
@@ -133,6 +137,14 @@ trait EthApi {
     /// `eth_getTransactionByHash`.
     #[method(name = "eth_getTransactionByHash")]
     async fn transaction(&self, hash: B256) -> RpcResult<Option<Transaction>>;
+    /// `eth_getProof`.
+    #[method(name = "eth_getProof")]
+    async fn proof(
+        &self,
+        address: Address,
+        keys: Vec<JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<EIP1186AccountProofResponse>;
 }
 
 /// A running JSON-RPC server. Dropping it does not stop the server; call [`RpcServer::stop`].
@@ -257,6 +269,25 @@ impl Api {
             block.transactions = BlockTransactions::Full(txs);
         }
         Ok(Some(block))
+    }
+
+    /// The number of the block `block` names (absent: the latest).
+    async fn resolve_id(&self, block: Option<BlockId>) -> RpcResult<u64> {
+        match block {
+            None => self.resolve(BlockNumberOrTag::Latest).await,
+            Some(BlockId::Number(n)) => self.resolve(n).await,
+            Some(BlockId::Hash(h)) => {
+                let block = self
+                    .ledger
+                    .block_by_hash(h.block_hash)
+                    .await
+                    .map_err(rpc_error)?;
+                Ok(block
+                    .ok_or_else(|| invalid(format!("unknown block {}", h.block_hash)))?
+                    .header
+                    .number)
+            }
+        }
     }
 
     async fn resolve(&self, number: BlockNumberOrTag) -> RpcResult<u64> {
@@ -443,5 +474,32 @@ impl EthApiServer for Api {
 
     async fn transaction(&self, hash: B256) -> RpcResult<Option<Transaction>> {
         self.ledger.transaction(hash).await.map_err(rpc_error)
+    }
+
+    async fn proof(
+        &self,
+        address: Address,
+        keys: Vec<JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<EIP1186AccountProofResponse> {
+        if keys.len() > crate::MAX_PROOF_SLOTS {
+            return Err(invalid(format!(
+                "{} storage keys asked, at most {} per eth_getProof",
+                keys.len(),
+                crate::MAX_PROOF_SLOTS
+            )));
+        }
+        let number = self.resolve_id(block).await?;
+        let slots = keys.iter().map(JsonStorageKey::as_b256).collect();
+        let mut response = self
+            .ledger
+            .proof(address, slots, number)
+            .await
+            .map_err(rpc_error)?;
+        // Echo each key as the client wrote it (a full word or a number).
+        for (entry, key) in response.storage_proof.iter_mut().zip(keys) {
+            entry.key = key;
+        }
+        Ok(response)
     }
 }

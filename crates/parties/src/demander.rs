@@ -107,7 +107,13 @@ impl Demander {
             .await?
             .ok_or_else(|| Error::Missing(format!("no result posted for job {}", job.0)))?;
         match self
-            .check(job, posted.event.tee, posted.event.resultHash)
+            .check(
+                job,
+                posted.event.tee,
+                posted.event.resultHash,
+                posted.event.viewBlock,
+                posted.event.viewHash,
+            )
             .await
         {
             Ok(output) => Ok(output),
@@ -127,6 +133,8 @@ impl Demander {
         job: JobId,
         tee: Address,
         result_hash: alloy_primitives::B256,
+        view_block: u64,
+        view_hash: alloy_primitives::B256,
     ) -> std::result::Result<TrainingOutput, String> {
         let ciphertext = self
             .store
@@ -143,10 +151,28 @@ impl Demander {
             .map_err(|e| format!("the result's signature is not in storage: {e}"))?;
         let meta: ResultMeta =
             meta::parse(&meta_bytes, "the result's signature").map_err(|e| e.to_string())?;
+        let info = match self.chain.role_of(tee).await {
+            Ok(Some(Role::Tee)) => self
+                .chain
+                .tee_info(tee)
+                .await
+                .map_err(|e| format!("cannot read the TEE's registration: {e}"))?,
+            _ => {
+                return Err(
+                    "the result was posted by an account that is not a registered TEE".into(),
+                );
+            }
+        };
+        if !info.admitted {
+            return Err("the result was posted by a TEE governance never admitted".into());
+        }
         let domain = Domain::new(self.chain.chain_id(), self.chain.deployment().model);
         let statement = TrainingResult {
             jobId: job.0,
             resultHash: result_hash,
+            viewBlock: view_block,
+            viewHash: view_hash,
+            headersVerified: !info.unverified_headers,
         };
         let signer = Signature::from_slice(&meta.signature)
             .and_then(|sig| eip712::recover(&domain, &statement, &sig))
@@ -155,14 +181,6 @@ impl Demander {
             return Err(
                 "SMRT_j is not the posting TEE's signature over this job and result".into(),
             );
-        }
-        match self.chain.role_of(tee).await {
-            Ok(Some(Role::Tee)) => {}
-            _ => {
-                return Err(
-                    "the result was posted by an account that is not a registered TEE".into(),
-                );
-            }
         }
         let plain = open_result(&self.identity, job, &ciphertext).map_err(|e| e.to_string())?;
         serde_json::from_slice(&plain).map_err(|e| format!("MRT_j does not parse: {e}"))

@@ -32,6 +32,27 @@ pub enum Error {
         "TEE {0} is not an active TEE (measurement not allowlisted, evidence not accepted, or revoked): no key is shared with it"
     )]
     TeeNotActive(Address),
+    /// The public key the node returned for a TEE does not belong to the TEE's address: the
+    /// node (or something between it and the patient) is lying. Nothing is shared.
+    #[error(
+        "the public key the node returned for TEE {tee} is not that TEE's ({}): refusing to share any key; check the RPC endpoint",
+        .got.map_or_else(|| "not a valid key".to_owned(), |a| format!("it belongs to {a}"))
+    )]
+    TeeKeyMismatch {
+        /// The TEE asked for.
+        tee: Address,
+        /// Whose key it was, if it was a valid key.
+        got: Option<Address>,
+    },
+    /// Governance refused to admit a TEE: its evidence does not verify or does not fit this
+    /// deployment.
+    #[error("TEE {tee} not admitted: {reason}")]
+    AdmissionRefused {
+        /// The TEE.
+        tee: Address,
+        /// Why.
+        reason: String,
+    },
     /// The demander refused a result; the failure was reported on chain.
     #[error("result of job {job} rejected: {reason} (reported on chain)")]
     ResultRejected {

@@ -9,6 +9,8 @@
 //! * [`demander`]: submit a model spec and data requirement (Algorithm 2), and fetch, verify and
 //!   decrypt the result (Algorithm 7), reporting a result that fails verification on chain.
 //! * [`reviewer`]: list pending models, approve or reject them.
+//! * [`governance`]: admit a TEE after verifying its attestation evidence (hardware quotes
+//!   through `medshare-attestation`), with the measurement the evidence attests.
 //! * [`tee`]: the TEE's untrusted host runtime: it reads the chain and the store, feeds the
 //!   enclave through its ecall boundary, stores the encrypted result, and sends the transactions
 //!   the enclave wrote and signed (Algorithms 3–6).
@@ -17,8 +19,11 @@
 //!
 //! * Plaintext exists here only in [`user::seal_records`], the patient's own upload step; the
 //!   TEE runtime moves ciphertexts and never receives plaintext from the enclave.
-//! * A patient shares a data key only to a TEE the chain reports active (allowlisted
-//!   measurement, accepted evidence, not revoked).
+//! * A patient shares a data key only to a TEE the chain reports active (admitted by
+//!   governance, allowlisted measurement, not revoked), and only to the public key that hashes
+//!   to that TEE's address.
+//! * The TEE runtime passes the enclave proofs, never flags: every chain fact the enclave acts
+//!   on is verified inside it.
 //! * The demander accepts a result only if its hash matches the chain and the TEE's signature
 //!   verifies; otherwise it reports the failure on chain.
 
@@ -26,8 +31,10 @@
 
 pub mod demander;
 mod error;
+pub mod governance;
 pub mod meta;
 pub mod reviewer;
+pub mod setup;
 pub mod tee;
 pub mod user;
 

@@ -23,7 +23,8 @@ pub struct ResultMeta {
     pub job: B256,
     /// The TEE that signed.
     pub tee: Address,
-    /// SMRT_j: EIP-712 TrainingResult {job, HCMRT_j} (65 bytes).
+    /// SMRT_j: EIP-712 TrainingResult {job, HCMRT_j, the view block and hash (from the
+    /// `ResultPosted` event), whether the TEE verifies headers} (65 bytes).
     pub signature: Bytes,
 }
 

@@ -1,21 +1,29 @@
 //! The TEE's untrusted host runtime (paper §5.3.2–§5.5.2, Algorithms 3–6).
 //!
 //! It runs in the same process as the enclave (as an SGX host application does) and is the
-//! enclave's only window on the world: it reads the job, the records, the pads and the consent
-//! state from the chain, fetches ciphertexts and TD_i from storage, passes them in through the
-//! ecall boundary, stores the encrypted result, and sends the transactions the enclave wrote.
-//! Those are signed inside the enclave (the TEE's account is PK_T), through [`EnclaveSigner`].
+//! enclave's only window on the world: it finds the job and the records consented to it on the
+//! chain, fetches TD_i and ciphertexts from storage, and asks the node for **proofs** of every
+//! chain fact the enclave will check (a block header and `eth_getProof` answers for the slots
+//! [`medshare_enclave_api::facts`] lists), which it passes in through the ecall boundary with
+//! the data; it stores the encrypted result and sends the transactions the enclave wrote. Those
+//! are signed inside the enclave (the TEE's account is PK_T), through [`EnclaveSigner`].
+//!
+//! Nothing the runtime says is taken on trust: the enclave authenticates the header and
+//! verifies the proofs itself. A runtime that lies can only make a job fail or leave records
+//! out; it cannot make the enclave decrypt a record without consent or run an unapproved job.
 
 use crate::{
     Error, Result,
     meta::{self, RecordMeta, ResultMeta},
 };
 use alloy_consensus::TxEip1559;
-use alloy_primitives::{Address, Bytes, Signature};
+use alloy_primitives::{Address, B256, Bytes, Signature};
 use medshare_chain::{Call, Deployment, JobStatus, Medshare, Wallet};
+use medshare_contracts::layout::registration;
 use medshare_enclave_api::{
-    AuthoredTx, EnclaveApi, Evidence, JobContext, RecordInput, RecordOutcome, Request, Response,
-    UnsignedTx, call,
+    AuthoredTx, ChainView, EnclaveApi, Evidence, JobContext, RecordInput, RecordOutcome, Request,
+    Response, TrustAnchors, UnsignedTx, call,
+    facts::{self, SlotRequest},
 };
 use medshare_ledger::{Ledger, wallet::TxSigner};
 use medshare_primitives::JobId;
@@ -74,6 +82,23 @@ impl TxSigner for EnclaveSigner {
     }
 }
 
+/// The sealers of the chain `ledger` serves, read from its latest block's seal: the default
+/// trust anchor of a new enclave and what governance checks an enclave's anchors against.
+/// Fails for a node whose headers carry no seal (e.g. anvil).
+pub async fn sealers_of(ledger: &dyn Ledger) -> Result<Vec<Address>> {
+    let number = ledger.block_number().await?;
+    let header = ledger
+        .header(number)
+        .await?
+        .ok_or_else(|| Error::Missing(format!("the node has no block {number}")))?;
+    let sealer = medshare_light::header::sealer_of(&header).map_err(|e| {
+        Error::Missing(format!(
+            "block {number} carries no valid seal ({e}): the node's headers are not signed"
+        ))
+    })?;
+    Ok(vec![sealer])
+}
+
 /// What a job run did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct JobReport {
@@ -83,14 +108,26 @@ pub struct JobReport {
     pub model_ok: bool,
     /// Why the model was refused, if it was.
     pub model_reason: Option<String>,
-    /// Records of the job's data type found on chain.
+    /// Records consented to the job (grants for it, and records under a matching policy) that
+    /// were passed to the enclave.
     pub records_seen: usize,
     /// Records decrypted and trained on.
     pub records_used: u64,
     /// Every record's outcome.
     pub outcomes: Vec<RecordOutcome>,
     /// HCMRT_j, if a result was posted.
-    pub result_hash: Option<alloy_primitives::B256>,
+    pub result_hash: Option<B256>,
+    /// Why training failed, if it did (the audit entries were posted all the same).
+    pub training_failure: Option<String>,
+    /// The block the last view came from.
+    pub view_block: Option<u64>,
+}
+
+/// A record consented to a job, as found on chain.
+struct Candidate {
+    ciphertext_hash: B256,
+    owner: Address,
+    commitment: B256,
 }
 
 /// The TEE host runtime.
@@ -104,11 +141,13 @@ pub struct TeeHost {
 }
 
 impl TeeHost {
-    /// Wraps `enclave`: reads its identity and opens its account (signed inside) on `ledger`.
+    /// Wraps `enclave`: reads its identity and opens its account (signed inside) on `ledger`,
+    /// attached to the deployment its trust anchors name (the deployment file, if given, must
+    /// agree).
     pub async fn new(
         enclave: Box<dyn EnclaveApi>,
         ledger: Arc<dyn Ledger>,
-        deployment: Deployment,
+        deployment: Option<Deployment>,
         store: Arc<dyn ObjectStore>,
     ) -> Result<Self> {
         let enclave: SharedEnclave = Arc::new(Mutex::new(enclave));
@@ -120,12 +159,28 @@ impl TeeHost {
         else {
             return Err(medshare_enclave_api::Error::Unexpected("Identity").into());
         };
+        let anchored = evidence.anchors.deployment();
+        if let Some(d) = deployment
+            && d != anchored
+        {
+            return Err(Error::Missing(format!(
+                "the enclave's key was sealed for the deployment at Registration {}, not {}: use the enclave directory made for this deployment",
+                anchored.registration, d.registration
+            )));
+        }
         let signer = Arc::new(EnclaveSigner {
             enclave: enclave.clone(),
             address,
         });
         let wallet = Wallet::with_signer(ledger, signer).await?;
-        let chain = Medshare::attach(wallet, deployment).await?;
+        if wallet.chain_id() != evidence.anchors.chainId {
+            return Err(Error::Missing(format!(
+                "the node serves chain id {}, but the enclave's key was sealed for chain id {}",
+                wallet.chain_id(),
+                evidence.anchors.chainId
+            )));
+        }
+        let chain = Medshare::attach(wallet, anchored).await?;
         Ok(Self {
             enclave,
             chain,
@@ -151,6 +206,16 @@ impl TeeHost {
         &self.evidence
     }
 
+    /// The enclave's trust anchors.
+    pub fn anchors(&self) -> &TrustAnchors {
+        &self.evidence.anchors
+    }
+
+    /// The chain handle (the TEE's account).
+    pub fn chain(&self) -> &Medshare {
+        &self.chain
+    }
+
     /// Sends a transaction the enclave wrote (it signs it inside).
     async fn send(&self, tx: AuthoredTx) -> Result<()> {
         self.send_all(vec![tx]).await
@@ -158,6 +223,9 @@ impl TeeHost {
 
     /// Sends transactions the enclave wrote, together, none depending on another's effect.
     async fn send_all(&self, txs: Vec<AuthoredTx>) -> Result<()> {
+        if txs.is_empty() {
+            return Ok(());
+        }
         let what: Vec<String> = txs.iter().map(|tx| tx.what.clone()).collect();
         self.chain
             .send_many(
@@ -170,22 +238,78 @@ impl TeeHost {
         Ok(())
     }
 
-    /// Registers PK_T with its evidence (`Registration.registerTee`), unless already registered.
+    /// Submits PK_T with its evidence (`Registration.submitTee`), unless already registered.
+    /// The TEE is active only once governance verified the evidence and admitted it.
     pub async fn register(&self) -> Result<()> {
         if self.chain.role_of(self.address).await?.is_some() {
             return Ok(());
         }
-        let registration = self.chain.deployment().registration;
-        match ecall(&self.enclave, &Request::AuthorRegistration { registration })? {
+        match ecall(&self.enclave, &Request::AuthorRegistration)? {
             Response::Authored(tx) => self.send(tx).await,
             _ => Err(medshare_enclave_api::Error::Unexpected("AuthorRegistration").into()),
         }
     }
 
-    /// Runs `job` end to end: verify the model (Algorithm 3) and post {ST_j, HRT_j, VT_j}; verify
-    /// each record of the job's data type and post {ST_i, HRT_i, VT_i} (Algorithm 4); decrypt
-    /// the authorized ones and train (Algorithm 5); store CMRT_j and SMRT_j, post HCMRT_j and
-    /// the audit entries (Algorithm 6). `progress(done, total)` follows the records.
+    /// A view of the chain at its latest block: the header and proofs of `request`'s slots.
+    pub async fn view(&self, request: &SlotRequest) -> Result<ChainView> {
+        let ledger = self.chain.ledger();
+        let number = ledger.block_number().await?;
+        self.view_at(number, request).await
+    }
+
+    /// A view of the chain at block `number`.
+    pub async fn view_at(&self, number: u64, request: &SlotRequest) -> Result<ChainView> {
+        let ledger = self.chain.ledger();
+        let header = ledger
+            .header(number)
+            .await?
+            .ok_or_else(|| Error::Missing(format!("the node has no block {number}")))?;
+        let mut proofs = Vec::with_capacity(request.len());
+        for (address, slots) in request {
+            proofs.push(ledger.proof(*address, slots.clone(), number).await?);
+        }
+        Ok(ChainView {
+            header: Bytes::from(alloy_rlp::encode(&header)),
+            proofs,
+        })
+    }
+
+    /// The slots of the job facts, with the approver and this TEE's measurement id read from
+    /// the chain first (if they are wrong, the enclave finds the facts unproven and refuses).
+    pub async fn job_request(&self, ctx: &JobContext) -> Result<SlotRequest> {
+        let d = self.chain.deployment();
+        let approver = self.chain.approver_of(ctx.job).await?;
+        let ledger = self.chain.ledger();
+        let number = ledger.block_number().await?;
+        let own = ledger
+            .proof(
+                d.registration,
+                vec![registration::party(self.address)],
+                number,
+            )
+            .await?;
+        let word = own
+            .storage_proof
+            .first()
+            .map(|p| p.value)
+            .unwrap_or_default();
+        let measurement_id = registration::Party::decode(word).measurement_id;
+        Ok(facts::job_slots(
+            d,
+            self.address,
+            ctx.job.0,
+            ctx.demander,
+            approver,
+            measurement_id,
+        ))
+    }
+
+    /// Runs `job` end to end: verify the model (Algorithm 3) and post {ST_j, HRT_j, VT_j}; pass
+    /// the records consented to the job to the enclave in batches, each with a view proving its
+    /// consent, and post {ST_i, HRT_i, VT_i} (Algorithm 4); have the enclave train on what it
+    /// decrypted (Algorithm 5); store CMRT_j and SMRT_j, post HCMRT_j and the audit entries
+    /// (Algorithm 6) — or, if training fails, the audit entries alone. `progress(done, total)`
+    /// follows the records.
     pub async fn run_job(
         &self,
         job: JobId,
@@ -193,7 +317,7 @@ impl TeeHost {
     ) -> Result<JobReport> {
         let status = self.chain.job_status(job).await?;
         // Approved: first run. Deployed: a run that stopped before its result (e.g. the process
-        // died, or too few records had consent); the model is verified again, not re-posted.
+        // died, or training failed); the model is verified again, not re-posted.
         if !matches!(status, JobStatus::Approved | JobStatus::Deployed) {
             return Err(Error::Missing(format!(
                 "job {} is {status:?}: only an approved job is run",
@@ -202,12 +326,20 @@ impl TeeHost {
         }
         let ctx = self.job_context(job).await?;
         let data_type = ctx.data_type;
+        let job_request = self.job_request(&ctx).await?;
+        let view = self.view(&job_request).await?;
         let Response::ModelVerified {
             hash_ok,
             signature_ok,
             reason,
             tx,
-        } = ecall(&self.enclave, &Request::BeginJob(Box::new(ctx)))?
+        } = ecall(
+            &self.enclave,
+            &Request::BeginJob {
+                job: Box::new(ctx),
+                view,
+            },
+        )?
         else {
             return Err(medshare_enclave_api::Error::Unexpected("BeginJob").into());
         };
@@ -222,21 +354,40 @@ impl TeeHost {
             records_used: 0,
             outcomes: Vec::new(),
             result_hash: None,
+            training_failure: None,
+            view_block: None,
         };
         if !report.model_ok {
             return Ok(report);
         }
 
-        let registered = self.chain.records_of_type(data_type).await?;
-        let pads = self.chain.released_pads().await?;
-        report.records_seen = registered.len();
-        for (i, chunk) in registered.chunks(RECORD_BATCH).enumerate() {
+        let candidates = self.consented_records(job, data_type).await?;
+        report.records_seen = candidates.len();
+        let d = *self.chain.deployment();
+        for (i, chunk) in candidates.chunks(RECORD_BATCH).enumerate() {
+            let hashes: Vec<B256> = chunk.iter().map(|c| c.ciphertext_hash).collect();
+            let pads = self.chain.pads_of(&hashes).await?;
             let mut inputs = Vec::with_capacity(chunk.len());
-            for logged in chunk {
-                inputs.push(self.gather(job, &logged.event, &pads).await?);
+            let mut requests = vec![job_request.clone()];
+            for c in chunk {
+                requests.push(facts::record_slots(
+                    &d,
+                    job.0,
+                    c.ciphertext_hash,
+                    c.owner,
+                    c.commitment,
+                    data_type,
+                ));
+                inputs.push(self.gather(c, &pads).await?);
             }
-            let Response::RecordsChecked { outcomes, tx } =
-                ecall(&self.enclave, &Request::AddRecords { records: inputs })?
+            let view = self.view(&facts::merge(requests)).await?;
+            let Response::RecordsChecked { outcomes, tx } = ecall(
+                &self.enclave,
+                &Request::AddRecords {
+                    records: inputs,
+                    view,
+                },
+            )?
             else {
                 return Err(medshare_enclave_api::Error::Unexpected("AddRecords").into());
             };
@@ -245,36 +396,77 @@ impl TeeHost {
             }
             report.outcomes.extend(outcomes);
             progress(
-                (i * RECORD_BATCH + chunk.len()).min(registered.len()),
-                registered.len(),
+                (i * RECORD_BATCH + chunk.len()).min(candidates.len()),
+                candidates.len(),
             );
         }
 
-        let Response::JobFinished(result) = ecall(&self.enclave, &Request::FinishJob)? else {
-            return Err(medshare_enclave_api::Error::Unexpected("FinishJob").into());
-        };
-        // Storage first: a result whose hash is on chain is always fetchable.
-        let meta = ResultMeta {
-            job: job.0,
-            tee: self.address,
-            signature: result.signature.clone(),
-        };
-        let json = serde_json::to_vec(&meta).map_err(|e| Error::Missing(e.to_string()))?;
-        self.store
-            .put_many(vec![
-                (Key::result(&result.result_hash.0), result.result.to_vec()),
-                (Key::result_meta(&result.result_hash.0), json),
-            ])
-            .await?;
-        // The result and the audit entries do not depend on one another: one block.
-        self.send_all(result.txs).await?;
-        report.records_used = result.records_used;
-        report.result_hash = Some(result.result_hash);
+        let view = self.view(&job_request).await?;
+        match ecall(&self.enclave, &Request::FinishJob { view })? {
+            Response::JobFinished(result) => {
+                // Storage first: a result whose hash is on chain is always fetchable.
+                let meta = ResultMeta {
+                    job: job.0,
+                    tee: self.address,
+                    signature: result.signature.clone(),
+                };
+                let json = serde_json::to_vec(&meta).map_err(|e| Error::Missing(e.to_string()))?;
+                self.store
+                    .put_many(vec![
+                        (Key::result(&result.result_hash.0), result.result.to_vec()),
+                        (Key::result_meta(&result.result_hash.0), json),
+                    ])
+                    .await?;
+                // The result and the audit entries do not depend on one another: one block.
+                self.send_all(result.txs).await?;
+                report.records_used = result.records_used;
+                report.result_hash = Some(result.result_hash);
+                report.view_block = Some(result.view_block);
+            }
+            Response::JobFailed { reason, txs } => {
+                // No result, but every record the enclave touched is audited.
+                self.send_all(txs).await?;
+                report.training_failure = Some(reason);
+            }
+            _ => return Err(medshare_enclave_api::Error::Unexpected("FinishJob").into()),
+        }
         Ok(report)
     }
 
+    /// The records consented to `job`: those granted to it, and those of owners whose standing
+    /// policy covers its data type. The enclave checks each one's consent itself.
+    async fn consented_records(&self, job: JobId, data_type: B256) -> Result<Vec<Candidate>> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for g in self.chain.grants_of_job(job).await? {
+            if seen.insert(g.event.ciphertextHash) {
+                out.push(Candidate {
+                    ciphertext_hash: g.event.ciphertextHash,
+                    owner: g.event.owner,
+                    commitment: g.event.commitment,
+                });
+            }
+        }
+        for owner in self.chain.policy_owners(data_type).await? {
+            for r in self
+                .chain
+                .records_of_owner_and_type(owner, data_type)
+                .await?
+            {
+                if seen.insert(r.event.ciphertextHash) {
+                    out.push(Candidate {
+                        ciphertext_hash: r.event.ciphertextHash,
+                        owner: r.event.owner,
+                        commitment: r.event.commitment,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// What the enclave needs to verify `job`'s model: the submission IM_j as logged on chain
-    /// and the demander's registered public key.
+    /// and the demander's registered public key (both checked by the enclave).
     pub async fn job_context(&self, job: JobId) -> Result<JobContext> {
         let submitted = self
             .chain
@@ -282,10 +474,12 @@ impl TeeHost {
             .await?
             .ok_or_else(|| Error::Missing(format!("no submission for job {}", job.0)))?
             .event;
+        let schema = self
+            .schema_of(&submitted.requirement, submitted.dataType)
+            .await?;
         Ok(JobContext {
+            schema,
             job,
-            chain_id: self.chain.chain_id(),
-            deployment: *self.chain.deployment(),
             demander: submitted.demander,
             demander_public_key: self.chain.public_key_of(submitted.demander).await?,
             model_hash: submitted.modelHash,
@@ -298,49 +492,51 @@ impl TeeHost {
         })
     }
 
-    /// Collects what the enclave needs about one registered record. Missing or malformed
+    /// The schema of the data type a requirement names: built in, or published in storage
+    /// (`schemas/<id>.json`). The enclave checks it is the data type's.
+    async fn schema_of(&self, requirement: &[u8], data_type: B256) -> Result<Bytes> {
+        let name = medshare_records::DataRequirement::from_json(requirement)
+            .map(|r| r.data_type)
+            .ok();
+        if let Some(schema) = name.as_deref().and_then(medshare_records::Schema::builtin) {
+            let json = serde_json::to_vec(&schema).map_err(|e| Error::Missing(e.to_string()))?;
+            return Ok(json.into());
+        }
+        match self.store.get(&Key::schema(&data_type.0)).await {
+            Ok(bytes) => Ok(bytes.into()),
+            // The enclave refuses the model as invalid (VT_j false), which lands on chain.
+            Err(medshare_storage::Error::NotFound { .. }) => Ok(Bytes::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Collects what the enclave needs about one consented record. Missing or malformed
     /// storage objects are passed as absent: the enclave then reports the record as failing
-    /// verification.
+    /// verification (and audits it).
     async fn gather(
         &self,
-        job: JobId,
-        event: &medshare_chain::Data::RecordRegistered,
-        pads: &std::collections::HashMap<alloy_primitives::B256, Bytes>,
+        c: &Candidate,
+        pads: &std::collections::HashMap<B256, Bytes>,
     ) -> Result<RecordInput> {
-        let hash = event.ciphertextHash;
+        let hash = c.ciphertext_hash;
         let meta: Option<RecordMeta> = match self.store.get(&Key::record_meta(&hash.0)).await {
             Ok(bytes) => meta::parse(&bytes, "TD_i").ok(),
             Err(medshare_storage::Error::NotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         };
-        // The enclave reads `live` only for an authorized record: skip the call otherwise.
-        let authorized = match &meta {
-            Some(m) => self.chain.is_authorized(&m.record, job).await?,
-            None => false,
-        };
-        let live = match &meta {
-            Some(m) if authorized => self.chain.verify_record(&m.record).await?,
-            _ => false,
-        };
-        // Only a record the job may use is fetched; the enclave checks the flags itself.
-        let ciphertext = if authorized {
-            match self.store.get(&Key::record(&hash.0)).await {
-                Ok(bytes) => Some(Bytes::from(bytes)),
-                Err(medshare_storage::Error::NotFound { .. }) => None,
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            None
+        let ciphertext = match self.store.get(&Key::record(&hash.0)).await {
+            Ok(bytes) => Some(Bytes::from(bytes)),
+            Err(medshare_storage::Error::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
         };
         Ok(RecordInput {
             ciphertext_hash: hash,
-            owner: event.owner,
+            owner: c.owner,
+            commitment: c.commitment,
             record: meta.as_ref().map(|m| m.record.clone()),
             signature: meta.map(|m| m.signature),
             ciphertext,
             pad: pads.get(&hash).cloned(),
-            live,
-            authorized,
         })
     }
 }

@@ -120,8 +120,13 @@ pub struct AuditRow {
     pub model_hash_ok: bool,
     /// HRT_i.
     pub record_hash_ok: bool,
+    /// What the enclave did with the record (used, decrypted for a failed training, or
+    /// excluded and why).
+    pub outcome: medshare_chain::UseOutcome,
     /// PK_T's address.
     pub tee: Address,
+    /// The block the TEE's view of the chain came from.
+    pub view_block: u64,
     /// Block time of the entry.
     pub timestamp: u64,
     /// The block.
@@ -139,7 +144,11 @@ impl From<Logged<Audit::AuditRecorded>> for AuditRow {
             requirement_hash: e.requirementHash,
             model_hash_ok: e.modelHashOk,
             record_hash_ok: e.recordHashOk,
+            // An outcome the contract's enum cannot hold never reaches a log; read it safely.
+            outcome: medshare_chain::UseOutcome::try_from(e.outcome)
+                .unwrap_or(medshare_chain::UseOutcome::RefusedContent),
             tee: e.tee,
+            view_block: e.viewBlock,
             timestamp: e.timestamp,
             block: l.block_number,
         }
@@ -182,13 +191,23 @@ impl Patient {
     }
 
     /// PK_T of `tee`, after checking on chain that it is an active TEE: a key is never shared
-    /// with a TEE whose attestation governance has not accepted.
+    /// with a TEE whose attestation governance has not accepted. The key the node returns must
+    /// hash to `tee`'s address: a lying RPC endpoint cannot substitute a key of its own.
     pub async fn tee_key(&self, tee: Address) -> Result<PublicKey> {
         if !self.chain.is_active_tee(tee).await? {
             return Err(Error::TeeNotActive(tee));
         }
         let bytes = self.chain.public_key_of(tee).await?;
-        Ok(public_key_from_bytes(&bytes)?)
+        let key =
+            public_key_from_bytes(&bytes).map_err(|_| Error::TeeKeyMismatch { tee, got: None })?;
+        let owner = medshare_crypto::address_of(&key);
+        if owner != tee {
+            return Err(Error::TeeKeyMismatch {
+                tee,
+                got: Some(owner),
+            });
+        }
+        Ok(key)
     }
 
     /// Algorithm 1: encrypts each record under a fresh key shared to `tee`, stores ciphertext

@@ -123,12 +123,17 @@ mod tests {
                     name: (*n).into(),
                     unit: None,
                     loinc: None,
+                    min: 0.0,
+                    max: 10.0,
                 })
                 .collect(),
             label: Label {
                 name: "y".into(),
                 description: String::new(),
                 loinc: None,
+                classes: vec!["no".into(), "yes".into()],
+                min: None,
+                max: None,
             },
         }
     }

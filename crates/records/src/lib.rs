@@ -3,9 +3,12 @@
 //!
 //! # What this crate owns
 //!
-//! * [`Schema`]: a data type (UDT of the paper) as a named list of features with units and, for
-//!   FHIR import, LOINC codes, plus the label. `breast-cancer-wdbc` is built in
-//!   ([`Schema::wdbc`]); others are JSON files ([`Schema::from_json`]).
+//! * [`Schema`]: a data type (UDT of the paper) as a named list of features with units, public
+//!   clipping ranges (`min`, `max`) and, for FHIR import, LOINC codes, plus the label (its
+//!   classes, or its range for a numeric label). `breast-cancer-wdbc` is built in
+//!   ([`Schema::wdbc`], [`Schema::builtin`]); others are JSON files ([`Schema::from_json`]).
+//!   The ranges are what training clips to and scales by, so they must be public facts about
+//!   the data type, never statistics of a cohort.
 //! * [`PatientRecord`]: the canonical plaintext of one record (`UDATA_i`), a small JSON object
 //!   `{"data_type", "values", "label"}` that [`PatientRecord::to_bytes`] writes and
 //!   [`PatientRecord::from_bytes`] reads back strictly.
@@ -24,7 +27,10 @@
 //! * No `Debug` output and no error message contains a patient's value: errors name the row,
 //!   the column or the resource, never what was in it.
 //! * Every value in a [`PatientRecord`] is finite; every feature of its schema is present
-//!   (missing data is refused at import, not guessed).
+//!   (missing data is refused at import, not guessed). Values outside a feature's range are
+//!   accepted here and clipped by training.
+//! * Every feature of a valid [`Schema`] has a finite range with `min < max`; its label is
+//!   either categorical (two or more classes) or numeric (a range).
 
 #![forbid(unsafe_code)]
 

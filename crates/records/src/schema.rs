@@ -26,6 +26,12 @@ pub struct Schema {
 }
 
 /// One feature of a schema.
+///
+/// `min` and `max` are the feature's **public clipping range**, in `unit`: a property of the data
+/// type, fixed when the schema is written and never computed from the records a job trains on.
+/// Training clips every value into `[min, max]` (a value outside is not refused, it is moved to
+/// the nearer end) and scales features by this range, so that how much one record can move a
+/// model is bounded by public numbers alone (what differential privacy calibrates its noise to).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Feature {
@@ -37,9 +43,24 @@ pub struct Feature {
     /// LOINC code of the FHIR Observation that carries it, for FHIR import.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loinc: Option<String>,
+    /// Lower end of the clipping range, in `unit`; finite and below `max`.
+    pub min: f64,
+    /// Upper end of the clipping range, in `unit`; finite and above `min`.
+    pub max: f64,
 }
 
-/// The label of a schema.
+impl Feature {
+    /// `value` moved into `[min, max]` (NaN is left as it is; records never hold NaN).
+    pub fn clip(&self, value: f64) -> f64 {
+        value.max(self.min).min(self.max)
+    }
+}
+
+/// The label of a schema: either categorical (`classes`) or numeric (`min`, `max`).
+///
+/// A categorical label's value is the index of its class: with
+/// `"classes": ["benign", "malignant"]`, 0 is benign and 1 malignant. A numeric label states a
+/// public clipping range like a [`Feature`]'s, which regression clips and scales by.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Label {
@@ -51,6 +72,73 @@ pub struct Label {
     /// LOINC code of the FHIR Observation that carries it, for FHIR import.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loinc: Option<String>,
+    /// Class names of a categorical label, value `i` naming `classes[i]`; at least two, distinct.
+    /// Empty for a numeric label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
+    /// Lower end of a numeric label's clipping range; `None` for a categorical label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Upper end of a numeric label's clipping range; `None` for a categorical label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+impl Label {
+    /// The clipping range of a numeric label, `None` for a categorical one.
+    pub fn range(&self) -> Option<(f64, f64)> {
+        self.min.zip(self.max)
+    }
+
+    /// Whether the label names classes (and a classifier may be trained on it).
+    pub fn is_categorical(&self) -> bool {
+        !self.classes.is_empty()
+    }
+
+    fn validate(&self) -> Result<()> {
+        match (self.classes.is_empty(), self.min, self.max) {
+            (false, None, None) => {
+                if self.classes.len() < 2 {
+                    return Err(Error::Schema(format!(
+                        "label {:?} names {} class; a categorical label has at least two",
+                        self.name,
+                        self.classes.len()
+                    )));
+                }
+                let mut seen = HashSet::new();
+                for class in &self.classes {
+                    if class.trim().is_empty() || class.len() > 64 {
+                        return Err(Error::Schema(format!(
+                            "class names of label {:?} are 1 to 64 bytes",
+                            self.name
+                        )));
+                    }
+                    if !seen.insert(class) {
+                        return Err(Error::Schema(format!(
+                            "class {class:?} of label {:?} appears twice",
+                            self.name
+                        )));
+                    }
+                }
+                Ok(())
+            }
+            (true, Some(min), Some(max)) => check_range(&self.name, min, max),
+            _ => Err(Error::Schema(format!(
+                "label {:?} must declare either `classes` (categorical) or both `min` and `max` \
+                 (numeric), not both and not neither",
+                self.name
+            ))),
+        }
+    }
+}
+
+fn check_range(column: &str, min: f64, max: f64) -> Result<()> {
+    if !(min.is_finite() && max.is_finite() && min < max) {
+        return Err(Error::Schema(format!(
+            "the range of {column:?} is [{min}, {max}]; it must be finite with min < max"
+        )));
+    }
+    Ok(())
 }
 
 fn valid_column(name: &str) -> bool {
@@ -102,6 +190,10 @@ impl Schema {
                 return Err(Error::Schema(format!("column {name:?} appears twice")));
             }
         }
+        for f in &self.features {
+            check_range(&f.name, f.min, f.max)?;
+        }
+        self.label.validate()?;
         let mut codes = HashSet::new();
         for code in self
             .features
@@ -133,29 +225,67 @@ impl Schema {
         self.features.iter().any(|f| f.name == name)
     }
 
+    /// The feature called `name`.
+    pub fn feature(&self, name: &str) -> Option<&Feature> {
+        self.features.iter().find(|f| f.name == name)
+    }
+
+    /// The built-in schema of the data type `name` (`breast-cancer-wdbc`), if there is one.
+    pub fn builtin(name: &str) -> Option<Self> {
+        let wdbc = Self::wdbc();
+        (name == wdbc.name).then_some(wdbc)
+    }
+
     /// The built-in `breast-cancer-wdbc` data type: the Wisconsin Diagnostic Breast Cancer
     /// features (ten nucleus measurements, each as mean, standard error and worst) and the
-    /// diagnosis (1 = malignant, 0 = benign).
+    /// diagnosis (classes `benign` = 0, `malignant` = 1).
+    ///
+    /// # Clipping ranges
+    ///
+    /// The features are measured on the digitized image of a fine needle aspirate (Street,
+    /// Wolberg & Mangasarian 1993), so lengths are in image pixels, areas in square pixels and
+    /// texture in grey levels; the six shape descriptors are ratios without unit. The ranges were
+    /// chosen once, by hand, from what the measurements can be, and are generous round numbers
+    /// that contain every value of the published data set (UCI, 569 patients); they are never
+    /// recomputed from the records a job trains on:
+    ///
+    /// * Every measurement is non-negative, so every range starts at 0.
+    /// * Size (`mean` and `worst`, the largest three nuclei): a radius of at most 40 px, and the
+    ///   perimeter and area of a circle of that radius, 2π·40 ≈ 250 px and π·40² ≈ 5000 px²
+    ///   (the data set's largest: 28.1, 188.5, 2501; worst 36.0, 251.2, 4254: one worst
+    ///   perimeter lies 0.5% above the range and is clipped, as out-of-range values are).
+    /// * Texture (standard deviation of 8-bit grey levels): 0 to 50 (largest seen 39.3; 49.5 worst).
+    /// * Shape ratios: smoothness 0 to 0.25, compactness and concavity 0 to 1.5, concave points
+    ///   0 to 0.5, symmetry 0 to 1, fractal dimension 0 to 0.25 (largest seen, worst:
+    ///   0.22, 1.06, 1.25, 0.29, 0.66, 0.21).
+    /// * Standard errors (`se`), the spread over one image's nuclei, a fraction of the size
+    ///   range: radius 0 to 5, texture 0 to 10, perimeter 0 to 30, area 0 to 1000; smoothness
+    ///   0 to 0.05, compactness 0 to 0.25, concavity 0 to 0.5, concave points 0 to 0.1,
+    ///   symmetry 0 to 0.1, fractal dimension 0 to 0.05 (largest seen: 2.9, 4.9, 22.0, 542;
+    ///   0.031, 0.135, 0.396, 0.053, 0.079, 0.030).
     pub fn wdbc() -> Self {
-        const BASE: [&str; 10] = [
-            "radius",
-            "texture",
-            "perimeter",
-            "area",
-            "smoothness",
-            "compactness",
-            "concavity",
-            "concave_points",
-            "symmetry",
-            "fractal_dimension",
+        /// (measurement, unit, upper end for `mean` and `worst`, upper end for `se`)
+        const BASE: [(&str, &str, f64, f64); 10] = [
+            ("radius", "{px}", 40.0, 5.0),
+            ("texture", "{grey_level}", 50.0, 10.0),
+            ("perimeter", "{px}", 250.0, 30.0),
+            ("area", "{px2}", 5000.0, 1000.0),
+            ("smoothness", "1", 0.25, 0.05),
+            ("compactness", "1", 1.5, 0.25),
+            ("concavity", "1", 1.5, 0.5),
+            ("concave_points", "1", 0.5, 0.1),
+            ("symmetry", "1", 1.0, 0.1),
+            ("fractal_dimension", "1", 0.25, 0.05),
         ];
         let features = ["mean", "se", "worst"]
             .iter()
             .flat_map(|stat| {
-                BASE.iter().map(move |base| Feature {
+                BASE.iter().map(move |(base, unit, max, se_max)| Feature {
                     name: format!("{base}_{stat}"),
-                    unit: None,
+                    unit: Some((*unit).to_owned()),
                     loinc: None,
+                    min: 0.0,
+                    max: if *stat == "se" { *se_max } else { *max },
                 })
             })
             .collect();
@@ -167,6 +297,9 @@ impl Schema {
                 name: "diagnosis".into(),
                 description: "1 = malignant, 0 = benign".into(),
                 loinc: None,
+                classes: vec!["benign".into(), "malignant".into()],
+                min: None,
+                max: None,
             },
         }
     }
@@ -216,5 +349,92 @@ mod tests {
             Schema::from_json(br#"{"name":"x","features":[],"label":{"name":"y"},"extra":1}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn ranges_are_required_finite_and_ordered() {
+        for (min, max) in [
+            (1.0, 1.0),
+            (2.0, 1.0),
+            (f64::NAN, 1.0),
+            (0.0, f64::INFINITY),
+        ] {
+            let mut s = Schema::wdbc();
+            s.features[3].min = min;
+            s.features[3].max = max;
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains("area_mean") && e.contains("min < max"), "{e}");
+        }
+        let no_range = br#"{"name":"x","features":[{"name":"a"}],
+                            "label":{"name":"y","classes":["no","yes"]}}"#;
+        let e = Schema::from_json(no_range).unwrap_err().to_string();
+        assert!(e.contains("min"), "{e}");
+        let ok = br#"{"name":"x","features":[{"name":"a","unit":"kg","min":0,"max":300}],
+                      "label":{"name":"y","min":-1.5,"max":1.5}}"#;
+        let s = Schema::from_json(ok).unwrap();
+        assert_eq!((s.features[0].min, s.features[0].max), (0.0, 300.0));
+        assert_eq!(s.label.range(), Some((-1.5, 1.5)));
+        assert!(!s.label.is_categorical());
+        assert_eq!(s.features[0].clip(-3.0), 0.0);
+        assert_eq!(s.features[0].clip(301.0), 300.0);
+        assert_eq!(s.features[0].clip(7.5), 7.5);
+    }
+
+    #[test]
+    fn a_label_is_categorical_or_numeric() {
+        let label = |body: &str| {
+            let json = format!(
+                r#"{{"name":"x","features":[{{"name":"a","min":0,"max":1}}],"label":{{"name":"y"{body}}}}}"#
+            );
+            Schema::from_json(json.as_bytes())
+        };
+        assert!(label("").is_err());
+        assert!(label(r#","classes":["only"]"#).is_err());
+        assert!(label(r#","classes":["a","a"]"#).is_err());
+        assert!(label(r#","classes":["a","b"],"min":0,"max":1"#).is_err());
+        assert!(label(r#","min":0"#).is_err());
+        assert!(label(r#","min":2,"max":1"#).is_err());
+        assert!(
+            label(r#","classes":["a","b"]"#)
+                .unwrap()
+                .label
+                .is_categorical()
+        );
+    }
+
+    #[test]
+    fn builtin_finds_wdbc_only() {
+        assert_eq!(Schema::builtin("breast-cancer-wdbc"), Some(Schema::wdbc()));
+        assert_eq!(Schema::builtin("vitals-diabetes"), None);
+        let s = Schema::wdbc();
+        assert_eq!(s.feature("area_worst").map(|f| f.max), Some(5000.0));
+        assert_eq!(s.feature("area_se").map(|f| f.max), Some(1000.0));
+        assert_eq!(s.label.classes, ["benign", "malignant"]);
+    }
+
+    /// The ranges contain the published data set, except one worst perimeter 0.5% above its
+    /// range (documented on `Schema::wdbc`).
+    #[test]
+    fn wdbc_ranges_cover_the_published_data() {
+        let schema = Schema::wdbc();
+        let rows = crate::csv::read(&schema, include_str!("../../../data/wdbc/wdbc.csv")).unwrap();
+        assert_eq!(rows.len(), 569);
+        for f in &schema.features {
+            let largest = rows
+                .iter()
+                .map(|r| r.record.values[&f.name])
+                .fold(f64::NEG_INFINITY, f64::max);
+            let smallest = rows
+                .iter()
+                .map(|r| r.record.values[&f.name])
+                .fold(f64::INFINITY, f64::min);
+            assert!(smallest >= f.min, "{}", f.name);
+            assert!(
+                largest <= 1.02 * f.max,
+                "{}: {largest} vs {}",
+                f.name,
+                f.max
+            );
+        }
     }
 }

@@ -55,6 +55,12 @@ impl Key {
         Self(format!("results/{}.sig.json", hex::encode(result_hash)))
     }
 
+    /// `schemas/<hex>.json`: a data type's schema (features, clipping bounds, label), by the
+    /// data type's id, for data types that are not built in.
+    pub fn schema(data_type: &[u8; 32]) -> Self {
+        Self(format!("schemas/{}.json", hex::encode(data_type)))
+    }
+
     /// The key as a string.
     pub fn as_str(&self) -> &str {
         &self.0

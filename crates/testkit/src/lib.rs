@@ -8,7 +8,7 @@
 //! * [`Backend`]: one ledger to run a test on — the embedded chain in process, `medshare node`
 //!   over JSON-RPC, or anvil — so that the same contract suite runs on each.
 //! * [`World`]: the five contracts deployed and one party of each role registered (user,
-//!   demander, appointed reviewer, TEE with an allowlisted simulated measurement), with helpers
+//!   demander, appointed reviewer, TEE admitted with an allowlisted simulated measurement), with helpers
 //!   that make the owner-side records (encrypted, key-shared, EIP-712 signed).
 //!
 //! # What it does not do
@@ -26,7 +26,7 @@ mod world;
 
 pub use backend::{Backend, BackendKind};
 pub use error::Error;
-pub use world::{OwnedRecord, Party, SIMULATED_MEASUREMENT, World, now};
+pub use world::{OwnedRecord, Party, SIMULATED_MEASUREMENT, World, now, view_block};
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;

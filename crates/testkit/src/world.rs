@@ -2,7 +2,7 @@
 
 use crate::{Backend, Result};
 use alloy_primitives::{B256, Bytes, keccak256};
-use medshare_chain::{Audit, Medshare, RecordVerification};
+use medshare_chain::{Audit, EvidenceKind, Medshare, RecordVerification, UseOutcome, ViewBlock};
 use medshare_crypto::{
     Identity, ciphertext_hash,
     eip712::{Domain, ModelSubmission, Record, Signature, TrainingResult, Verification, job_id},
@@ -12,8 +12,9 @@ use medshare_ledger::TransactionReceipt;
 use medshare_primitives::{DataType, JobId, Role};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The enclave measurement of the simulated TEE that [`World::new`] registers and allowlists.
-pub const SIMULATED_MEASUREMENT: &str = "medshare.enclave.simulated.v1";
+/// The name whose keccak256 is the enclave measurement of the simulated TEE that [`World::new`]
+/// admits (the contract suite's TEE is a bare key, not an enclave program).
+pub const SIMULATED_MEASUREMENT: &str = "medshare.testkit.simulated-tee";
 
 /// Seconds since the Unix epoch.
 pub fn now() -> u64 {
@@ -62,7 +63,7 @@ pub struct World {
     pub demander: Party,
     /// A reviewer appointed by governance.
     pub reviewer: Party,
-    /// A TEE registered with the allowlisted simulated measurement.
+    /// A TEE admitted by governance with the allowlisted simulated measurement.
     pub tee: Party,
     /// The data type the records and jobs use.
     pub data_type: DataType,
@@ -70,8 +71,8 @@ pub struct World {
 
 impl World {
     /// Deploys the contracts from a fresh admin key; registers a user and a demander; appoints
-    /// a reviewer; allowlists [`SIMULATED_MEASUREMENT`], accepts simulated evidence and
-    /// registers a TEE with it.
+    /// a reviewer; allowlists [`SIMULATED_MEASUREMENT`], accepts simulated evidence, and has a
+    /// TEE submit its key and evidence and governance admit it.
     pub async fn new(backend: &Backend) -> Result<Self> {
         let admin_id = Identity::random();
         let admin = Medshare::deploy(backend.wallet(admin_id.signer().clone()).await?).await?;
@@ -102,12 +103,18 @@ impl World {
             .set_measurement_allowed(measurement, true)
             .await?;
         world_admin.chain.set_accept_simulated(true).await?;
+        let evidence = Self::tee_evidence_bytes();
         tee.chain
-            .register_tee(
-                tee.identity.public_key_uncompressed(),
+            .submit_tee(tee.identity.public_key_uncompressed(), evidence.clone())
+            .await?;
+        world_admin
+            .chain
+            .admit_tee(
+                tee.identity.address(),
+                keccak256(&evidence),
                 measurement,
-                keccak256(b"simulated evidence"),
-                true,
+                EvidenceKind::Simulated,
+                false,
             )
             .await?;
         Ok(Self {
@@ -118,6 +125,22 @@ impl World {
             tee,
             data_type: DataType::new("breast-cancer-wdbc")?,
         })
+    }
+
+    /// The evidence bytes the contract suite's TEE submits (the contracts do not parse them;
+    /// governance's verifier does, in the flow tests).
+    pub fn tee_evidence_bytes() -> Bytes {
+        Bytes::from_static(b"testkit: simulated evidence")
+    }
+
+    /// The measurement the contract suite's TEE is admitted with.
+    pub fn tee_measurement() -> B256 {
+        keccak256(SIMULATED_MEASUREMENT)
+    }
+
+    /// The latest block, as a TEE's view names it (recent for the next transaction).
+    pub async fn view_block(&self) -> Result<ViewBlock> {
+        view_block(self.admin.chain.ledger().as_ref()).await
     }
 
     async fn party_of(admin: &Party, backend: &Backend) -> Result<Party> {
@@ -246,16 +269,22 @@ impl World {
     /// An approved job the TEE verified (status Deployed).
     pub async fn deployed_job(&self, tag: &str) -> Result<JobId> {
         let job = self.approved_job(tag).await?;
-        let signature = self.tee_verification(job, B256::ZERO)?;
+        let view = self.view_block().await?;
+        let signature = self.tee_verification(job, B256::ZERO, view)?;
         self.tee
             .chain
-            .post_model_verification(job, true, true, &signature)
+            .post_model_verification(job, true, true, view, &signature)
             .await?;
         Ok(job)
     }
 
     /// The TEE's signed verification statement for `subject` (a model or ciphertext hash).
-    pub fn tee_verification(&self, job: JobId, subject: B256) -> Result<Signature> {
+    pub fn tee_verification(
+        &self,
+        job: JobId,
+        subject: B256,
+        view: ViewBlock,
+    ) -> Result<Signature> {
         let chain = &self.tee.chain;
         let domain = Domain::new(chain.chain_id(), chain.deployment().model);
         let statement = Verification {
@@ -263,6 +292,9 @@ impl World {
             subject,
             hashOk: true,
             signatureOk: true,
+            viewBlock: view.number,
+            viewHash: view.hash,
+            headersVerified: true,
         };
         Ok(self.tee.identity.sign_typed(&domain, &statement)?)
     }
@@ -273,6 +305,7 @@ impl World {
         job: JobId,
         records: &[OwnedRecord],
     ) -> Result<TransactionReceipt> {
+        let view = self.view_block().await?;
         let verifications = records
             .iter()
             .map(|r| {
@@ -280,14 +313,14 @@ impl World {
                     ciphertext_hash: r.record.ciphertextHash,
                     hash_ok: true,
                     signature_ok: true,
-                    tee_signature: self.tee_verification(job, r.record.ciphertextHash)?,
+                    tee_signature: self.tee_verification(job, r.record.ciphertextHash, view)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(self
             .tee
             .chain
-            .post_record_verifications(job, &verifications)
+            .post_record_verifications(job, view, &verifications)
             .await?)
     }
 
@@ -303,14 +336,18 @@ impl World {
         let sealed = seal_result(&self.demander.identity.public_key(), job, result)?;
         let result_hash = ciphertext_hash(&sealed).0;
         let domain = Domain::new(chain.chain_id(), chain.deployment().model);
+        let view = self.view_block().await?;
         let signature = self.tee.identity.sign_typed(
             &domain,
             &TrainingResult {
                 jobId: job.0,
                 resultHash: result_hash,
+                viewBlock: view.number,
+                viewHash: view.hash,
+                headersVerified: true,
             },
         )?;
-        let receipt = chain.post_result(job, result_hash).await?;
+        let receipt = chain.post_result(job, result_hash, view).await?;
         Ok((sealed, signature, receipt))
     }
 
@@ -333,6 +370,7 @@ impl World {
                 modelHash: keccak256(model),
                 modelHashOk: true,
                 recordHashOk: true,
+                outcome: UseOutcome::Used as u8,
             })
             .collect()
     }
@@ -346,6 +384,20 @@ impl World {
         records: &[OwnedRecord],
     ) -> Result<TransactionReceipt> {
         let entries = self.audit_entries(job, model, requirement, records);
-        Ok(self.tee.chain.record_use(entries).await?)
+        let view = self.view_block().await?;
+        Ok(self.tee.chain.record_use(view, entries).await?)
     }
+}
+
+/// The latest block of `ledger`, as a TEE's view names it.
+pub async fn view_block(ledger: &dyn medshare_ledger::Ledger) -> Result<ViewBlock> {
+    let number = ledger.block_number().await?;
+    let block = ledger
+        .block(number)
+        .await?
+        .ok_or_else(|| medshare_ledger::Error::Rpc(format!("no block {number}")))?;
+    Ok(ViewBlock {
+        number,
+        hash: block.header.hash,
+    })
 }

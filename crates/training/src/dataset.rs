@@ -3,8 +3,10 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
+use std::ops::Range;
+
 use crate::error::Column;
-use crate::{Error, Result};
+use crate::{Error, FeatureRange, Result};
 
 /// Collects records one at a time (as they are decrypted) into a [`Dataset`].
 ///
@@ -109,7 +111,14 @@ impl Dataset {
         self.n_features
     }
 
+    /// The features and label of record `i`, if there is one.
+    pub fn record(&self, i: usize) -> Option<(&[f64], f64)> {
+        let label = *self.labels.get(i)?;
+        Some((self.row(i), label))
+    }
+
     /// The row-major feature values.
+    #[cfg(test)]
     pub(crate) fn values(&self) -> &[f64] {
         &self.values
     }
@@ -139,37 +148,70 @@ impl Dataset {
         }
     }
 
-    /// Standardizes columns of records `rows` in place with their own mean and (population)
-    /// standard deviation, and returns both; a constant column gets a deviation of 1.
-    pub(crate) fn standardize(&mut self, rows: std::ops::Range<usize>) -> (Vec<f64>, Vec<f64>) {
+    /// Clips every feature into its range, and the labels into `label` if given (in place).
+    pub(crate) fn clip(&mut self, ranges: &[FeatureRange], label: Option<FeatureRange>) {
+        for row in self.values.chunks_exact_mut(self.n_features) {
+            for (v, r) in row.iter_mut().zip(ranges) {
+                *v = r.clip(*v);
+            }
+        }
+        if let Some(r) = label {
+            for l in &mut self.labels {
+                *l = r.clip(*l);
+            }
+        }
+    }
+
+    /// Scales the features of records `rows` to `[−1, 1]` by their ranges, in place.
+    pub(crate) fn scale(&mut self, rows: Range<usize>, ranges: &[FeatureRange]) {
         let d = self.n_features;
-        let n = rows.len().max(1) as f64;
-        let block = &mut self.values[rows.start * d..rows.end * d];
-        let mut means = vec![0.0; d];
-        for row in block.chunks_exact(d) {
-            for (m, v) in means.iter_mut().zip(row) {
-                *m += v;
+        for row in self.values[rows.start * d..rows.end * d].chunks_exact_mut(d) {
+            for (v, r) in row.iter_mut().zip(ranges) {
+                *v = r.scale(*v);
             }
         }
-        means.iter_mut().for_each(|m| *m /= n);
-        let mut stds = vec![0.0; d];
-        for row in block.chunks_exact(d) {
-            for ((s, m), v) in stds.iter_mut().zip(&means).zip(row) {
-                *s += (v - m) * (v - m);
+    }
+
+    /// The features of records `rows`, row-major.
+    pub(crate) fn rows(&self, rows: Range<usize>) -> &[f64] {
+        let d = self.n_features;
+        &self.values[rows.start * d..rows.end * d]
+    }
+
+    /// The features of records `rows`, row-major, for reading and writing in place.
+    pub(crate) fn rows_mut(&mut self, rows: Range<usize>) -> &mut [f64] {
+        let d = self.n_features;
+        &mut self.values[rows.start * d..rows.end * d]
+    }
+
+    /// Moves the records with `first[i]` set to the front (in place, no copy) and returns how
+    /// many there are.
+    pub(crate) fn partition(&mut self, first: &[bool]) -> usize {
+        let d = self.n_features;
+        let mut flags = first.to_vec();
+        let mut front = 0;
+        for i in 0..flags.len() {
+            if flags[i] {
+                if i != front {
+                    self.labels.swap(i, front);
+                    flags.swap(i, front);
+                    let (head, tail) = self.values.split_at_mut(i * d);
+                    head[front * d..(front + 1) * d].swap_with_slice(&mut tail[..d]);
+                }
+                front += 1;
             }
         }
-        for s in &mut stds {
-            *s = (*s / n).sqrt();
-            if !(s.is_finite() && *s > f64::EPSILON) {
-                *s = 1.0;
-            }
+        front
+    }
+
+    /// A copy of records `rows`.
+    pub(crate) fn subset(&self, rows: Range<usize>) -> Dataset {
+        let d = self.n_features;
+        Dataset {
+            n_features: d,
+            values: self.values[rows.start * d..rows.end * d].to_vec(),
+            labels: self.labels[rows].to_vec(),
         }
-        for row in block.chunks_exact_mut(d) {
-            for ((v, m), s) in row.iter_mut().zip(&means).zip(&stds) {
-                *v = (*v - m) / s;
-            }
-        }
-        (means, stds)
     }
 }
 
@@ -253,17 +295,35 @@ mod tests {
     }
 
     #[test]
-    fn standardize_uses_only_the_given_rows() {
+    fn clip_scale_and_partition() {
         let mut b = DatasetBuilder::new(2);
-        for row in [[100.0, 5.0], [1.0, 5.0], [3.0, 5.0]] {
-            b.push(&row, 0.0).unwrap();
+        for row in [[100.0, 5.0], [-1.0, 5.0], [3.0, 7.0], [4.0, 6.0]] {
+            b.push(&row, row[0]).unwrap();
         }
         let mut d = b.finish();
-        let (means, stds) = d.standardize(1..3);
-        assert_eq!(means, vec![2.0, 5.0]);
-        assert_eq!(stds, vec![1.0, 1.0]);
-        assert_eq!(d.row(0), &[100.0, 5.0]);
-        assert_eq!(d.row(1), &[-1.0, 0.0]);
-        assert_eq!(d.row(2), &[1.0, 0.0]);
+        let ranges = [
+            FeatureRange {
+                min: 0.0,
+                max: 10.0,
+            },
+            FeatureRange { min: 5.0, max: 7.0 },
+        ];
+        d.clip(&ranges, Some(FeatureRange { min: 0.0, max: 4.0 }));
+        assert_eq!(d.row(0), &[10.0, 5.0]);
+        assert_eq!(d.row(1), &[0.0, 5.0]);
+        assert_eq!(d.labels(), &[4.0, 0.0, 3.0, 4.0]);
+        let front = d.partition(&[false, true, false, true]);
+        assert_eq!(front, 2);
+        assert_eq!(d.row(0), &[0.0, 5.0]);
+        assert_eq!(d.row(1), &[4.0, 6.0]);
+        let mut rest: Vec<_> = (2..4).map(|i| d.row(i).to_vec()).collect();
+        rest.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        assert_eq!(rest, vec![vec![3.0, 7.0], vec![10.0, 5.0]]);
+        d.scale(0..2, &ranges);
+        assert_eq!(d.row(0), &[-1.0, -1.0]);
+        assert!((d.row(1)[0] + 0.2).abs() < 1e-12 && d.row(1)[1] == 0.0);
+        assert_eq!(d.row(2)[0], 3.0, "rows outside the range are not scaled");
+        let sub = d.subset(1..3);
+        assert_eq!((sub.n_records(), sub.row(0)), (2, d.row(1)));
     }
 }

@@ -39,6 +39,48 @@ pub enum Error {
     /// A JSON spec does not parse, or has unknown or missing fields.
     #[error("model spec is not valid JSON for a model: {0}")]
     SpecJson(#[from] serde_json::Error),
+    /// The privacy section of a spec is unusable (ε ≤ 0 or NaN, a missing or out-of-range δ, a
+    /// bad clipping norm).
+    #[error("invalid privacy parameters: `{field}` {reason}")]
+    InvalidPrivacy {
+        /// The offending field (`epsilon`, `delta`, `clip_norm`).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The spec asks for ε = ∞ (no differential privacy) and the training rules do not allow it.
+    #[error(
+        "training without differential privacy (epsilon = inf) is not allowed by the training rules"
+    )]
+    NonPrivateRefused,
+    /// The spec asks for a larger ε than the training rules allow.
+    #[error("epsilon {epsilon} is above the largest the training rules allow, {max}")]
+    EpsilonTooLarge {
+        /// The spec's ε.
+        epsilon: f64,
+        /// The rules' cap.
+        max: f64,
+    },
+    /// δ is not below 1/n: a mechanism could then publish a whole record and still claim it.
+    #[error("delta {delta} must be below 1/n = 1/{records} for a cohort of {records} records")]
+    DeltaTooLarge {
+        /// The spec's δ.
+        delta: f64,
+        /// The number of records.
+        records: usize,
+    },
+    /// The spec does not fit the data type's schema (unknown feature, another label, a classifier
+    /// on a numeric label, a regression on classes).
+    #[error("the spec does not fit the data type `{data_type}`: {reason}")]
+    SchemaMismatch {
+        /// The schema's name.
+        data_type: String,
+        /// What does not fit.
+        reason: String,
+    },
+    /// OpenDP refused to build or run a mechanism (its message names parameters, not data).
+    #[error("differential privacy mechanism failed: {0}")]
+    Privacy(String),
     /// A record has a different number of features than the dataset.
     #[error("record has {found} features, expected {expected}")]
     DimensionMismatch {

@@ -25,7 +25,7 @@ pub(crate) struct Fitted {
     pub(crate) intercept: f64,
 }
 
-/// Fits `P(label = 1)` on `values` (row-major, `d` standardized features per record) with
+/// Fits `P(label = 1)` on `values` (row-major, `d` scaled features per record) with
 /// 0/1 `labels`, penalty `alpha`, stopping when the gradient's norm is below
 /// `gradient_tolerance` or after `max_iterations`.
 pub(crate) fn fit(

@@ -2,15 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Metrics, ModelKind, Result};
+use crate::{Error, FeatureRange, Metrics, ModelKind, Result};
 
-/// The result of one training job: the model, its fitted parameters, its held-out metrics and
-/// how many records it used.
+/// The result of one training job: the model, its fitted parameters, its held-out metrics, the
+/// privacy guarantee it was released under, and how many records it used.
 ///
-/// The enclave encrypts this for the demander; nothing in it is a record, only aggregates and
-/// fitted parameters (a tree's thresholds are midpoints between two training values, as in any
-/// CART implementation; the minimum cohort is what keeps such parameters from being about one
-/// patient).
+/// The enclave encrypts this for the demander. Nothing in it is a record or a plain statistic of
+/// the records: no means or deviations (features are scaled by the schema's public ranges), no
+/// per-leaf counts (leaves carry a class and a noisy probability), no thresholds between two
+/// patients' values (tree thresholds are a public grid on the ranges). Under differential
+/// privacy (`privacy.epsilon` finite) the parameters and the metrics are outputs of OpenDP
+/// mechanisms; the three counts are exact (the audit trail publishes them anyway).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingOutput {
@@ -18,8 +20,11 @@ pub struct TrainingOutput {
     pub model: ModelKind,
     /// The fitted model, complete enough to make predictions with.
     pub parameters: Parameters,
-    /// Metrics on the held-out split, computed from `parameters` exactly as a user would.
+    /// Metrics on the held-out split, computed from `parameters` exactly as a user would; noisy
+    /// under differential privacy (see [`Metrics`]).
     pub metrics: Metrics,
+    /// The guarantee the parameters and metrics were released under.
+    pub privacy: PrivacyReport,
     /// Records used: `train_size + test_size`.
     pub records_used: u64,
     /// Records the model was fitted on.
@@ -28,16 +33,37 @@ pub struct TrainingOutput {
     pub test_size: u64,
 }
 
+/// The differential privacy of a released model.
+///
+/// `epsilon` and `delta` bound what the whole output (parameters and metrics) reveals about any
+/// one record, against adding or removing that record; they are what was *spent*, never more
+/// than the spec asked for. For ε = ∞ (`"inf"` in JSON), `delta` is 0 and nothing is protected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyReport {
+    /// ε spent, `f64::INFINITY` without differential privacy.
+    #[serde(with = "crate::spec::epsilon_json")]
+    pub epsilon: f64,
+    /// δ spent; 0 without differential privacy.
+    pub delta: f64,
+    /// How the model was made private, in words (algorithm, noise, accountant).
+    pub mechanism: String,
+}
+
 /// A fitted model.
+///
+/// Apply it to a record's raw features with [`score`](Self::score) or
+/// [`classify`](Self::classify): each value is clipped into its feature's public range, and for
+/// linear models scaled to `[−1, 1]`, `s(x) = 2·(clip(x) − min)/(max − min) − 1`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Parameters {
-    /// Logistic regression: [`score`](Self::score) is the probability of class 1.
+    /// Logistic regression: [`score`](Self::score) is `σ(intercept + Σ w·s(x))`, the
+    /// probability of class 1.
     LogisticRegression(LinearParameters),
-    /// Ridge regression: [`score`](Self::score) is the predicted value.
+    /// Ridge regression: [`score`](Self::score) is `intercept + Σ w·s(x)`, the predicted label.
     RidgeRegression(LinearParameters),
-    /// Decision tree: [`score`](Self::score) is the fraction of class 1 among the training
-    /// records in the leaf reached.
+    /// Decision tree: [`score`](Self::score) is the leaf's probability of class 1.
     DecisionTree(TreeParameters),
 }
 
@@ -50,13 +76,13 @@ impl Parameters {
         }
     }
 
-    /// The model's output for one record's features (raw, not standardized): a probability of
-    /// class 1 for classifiers, the predicted value for regression.
+    /// The model's output for one record's raw features (clipped and scaled here): a
+    /// probability of class 1 for classifiers, the predicted value for regression.
     pub fn score(&self, features: &[f64]) -> Result<f64> {
         match self {
             Self::LogisticRegression(p) => Ok(sigmoid(p.linear_predictor(features)?)),
             Self::RidgeRegression(p) => p.linear_predictor(features),
-            Self::DecisionTree(p) => p.leaf(features).map(Leaf::score),
+            Self::DecisionTree(p) => p.leaf(features).map(|(_, probability)| probability),
         }
     }
 
@@ -64,7 +90,7 @@ impl Parameters {
     pub fn classify(&self, features: &[f64]) -> Result<u8> {
         match self {
             Self::LogisticRegression(_) => Ok(u8::from(self.score(features)? >= 0.5)),
-            Self::DecisionTree(p) => Ok(p.leaf(features)?.prediction),
+            Self::DecisionTree(p) => Ok(p.leaf(features)?.0),
             Self::RidgeRegression(_) => Err(Error::NotAClassifier),
         }
     }
@@ -74,18 +100,18 @@ fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
-/// A linear model on standardized features: `z = intercept + Σⱼ coefficients[j] · (x[j] −
-/// means[j]) / stds[j]`.
+/// A linear model on scaled features: `z = intercept + Σⱼ coefficients[j] · s_j(x[j])` with
+/// `s_j(x) = 2·(clip_j(x) − ranges[j].min) / (ranges[j].max − ranges[j].min) − 1`.
+///
+/// The ranges are the schema's public clipping ranges, not statistics of the training records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinearParameters {
     /// Feature names.
     pub features: Vec<String>,
-    /// Training-set mean of each feature.
-    pub means: Vec<f64>,
-    /// Training-set (population) standard deviation of each feature; 1 for a constant feature.
-    pub stds: Vec<f64>,
-    /// Coefficient of each standardized feature.
+    /// Each feature's public clipping range (from the data type's schema).
+    pub ranges: Vec<FeatureRange>,
+    /// Coefficient of each scaled feature.
     pub coefficients: Vec<f64>,
     /// The intercept.
     pub intercept: f64,
@@ -95,8 +121,13 @@ impl LinearParameters {
     /// The linear predictor `z` for one record's raw features.
     pub fn linear_predictor(&self, features: &[f64]) -> Result<f64> {
         let d = self.coefficients.len();
-        if self.means.len() != d || self.stds.len() != d || self.features.len() != d {
+        if self.ranges.len() != d || self.features.len() != d {
             return Err(Error::MalformedParameters("vectors of different lengths"));
+        }
+        if !self.ranges.iter().all(FeatureRange::is_valid) {
+            return Err(Error::MalformedParameters(
+                "a range is not finite with min < max",
+            ));
         }
         if features.len() != d {
             return Err(Error::WrongFeatureCount {
@@ -105,13 +136,8 @@ impl LinearParameters {
             });
         }
         let mut z = self.intercept;
-        for (((x, m), s), w) in features
-            .iter()
-            .zip(&self.means)
-            .zip(&self.stds)
-            .zip(&self.coefficients)
-        {
-            z += w * (x - m) / s;
+        for ((x, r), w) in features.iter().zip(&self.ranges).zip(&self.coefficients) {
+            z += w * r.scale(*x);
         }
         Ok(z)
     }
@@ -136,7 +162,8 @@ pub enum TreeNode {
     Split {
         /// Index of the feature tested.
         feature: usize,
-        /// The threshold.
+        /// The threshold, in the feature's unit: a point of the public grid
+        /// `min + k·(max − min)/bins` on the feature's schema range.
         threshold: f64,
         /// Index of the left child in `nodes`.
         left: usize,
@@ -145,31 +172,12 @@ pub enum TreeNode {
     },
     /// A leaf.
     Leaf {
-        /// The class predicted here: 1 when at least half of `samples` are positive.
+        /// The class predicted here.
         prediction: u8,
-        /// Training records that reach this leaf.
-        samples: u64,
-        /// How many of them have label 1.
-        positives: u64,
+        /// The probability of class 1 here: the class-1 share of the leaf's training records,
+        /// from noisy counts under differential privacy.
+        probability: f64,
     },
-}
-
-/// The fields of a leaf, borrowed out of [`TreeNode::Leaf`].
-#[derive(Debug, Clone, Copy)]
-struct Leaf {
-    prediction: u8,
-    samples: u64,
-    positives: u64,
-}
-
-impl Leaf {
-    fn score(self) -> f64 {
-        if self.samples == 0 {
-            f64::from(self.prediction)
-        } else {
-            self.positives as f64 / self.samples as f64
-        }
-    }
 }
 
 impl TreeParameters {
@@ -203,17 +211,13 @@ impl TreeParameters {
         Err(Error::MalformedParameters("cycle in the tree"))
     }
 
-    fn leaf(&self, features: &[f64]) -> Result<Leaf> {
+    /// The prediction and probability of the leaf `features` reaches.
+    fn leaf(&self, features: &[f64]) -> Result<(u8, f64)> {
         match self.nodes.get(self.leaf_index(features)?) {
             Some(&TreeNode::Leaf {
                 prediction,
-                samples,
-                positives,
-            }) => Ok(Leaf {
-                prediction,
-                samples,
-                positives,
-            }),
+                probability,
+            }) => Ok((prediction, probability)),
             _ => Err(Error::MalformedParameters("path does not end in a leaf")),
         }
     }
@@ -237,13 +241,11 @@ mod tests {
                 },
                 TreeNode::Leaf {
                     prediction: 0,
-                    samples: 4,
-                    positives: 1,
+                    probability: 0.25,
                 },
                 TreeNode::Leaf {
                     prediction: 1,
-                    samples: 2,
-                    positives: 2,
+                    probability: 1.0,
                 },
             ],
         })
@@ -301,18 +303,34 @@ mod tests {
     }
 
     #[test]
-    fn linear_parameters_standardize() {
+    fn linear_parameters_clip_and_scale_by_the_ranges() {
         let p = LinearParameters {
             features: vec!["a".into(), "b".into()],
-            means: vec![10.0, 0.0],
-            stds: vec![2.0, 1.0],
+            ranges: vec![
+                FeatureRange {
+                    min: 0.0,
+                    max: 20.0,
+                },
+                FeatureRange {
+                    min: -1.0,
+                    max: 1.0,
+                },
+            ],
             coefficients: vec![1.0, -1.0],
             intercept: 0.5,
         };
-        assert_eq!(p.linear_predictor(&[12.0, 3.0]).unwrap(), 0.5 + 1.0 - 3.0);
+        // s(15) = 0.5, s(3) = s(1) = 1 after clipping.
+        assert_eq!(p.linear_predictor(&[15.0, 3.0]).unwrap(), 0.5 + 0.5 - 1.0);
+        assert_eq!(p.linear_predictor(&[-5.0, 0.0]).unwrap(), 0.5 - 1.0);
         let logistic = Parameters::LogisticRegression(p.clone());
         assert_eq!(logistic.score(&[10.0, 0.5]).unwrap(), 0.5);
         assert_eq!(logistic.classify(&[10.0, 0.5]).unwrap(), 1);
+        let mut bad = p.clone();
+        bad.ranges[1] = FeatureRange { min: 1.0, max: 1.0 };
+        assert!(matches!(
+            bad.linear_predictor(&[0.0, 0.0]),
+            Err(Error::MalformedParameters(_))
+        ));
         let ridge = Parameters::RidgeRegression(p);
         assert!(matches!(
             ridge.classify(&[0.0, 0.0]),

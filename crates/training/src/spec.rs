@@ -21,6 +21,9 @@ pub const MAX_ITERATIONS: u64 = 10_000;
 /// Largest `max_depth` for a decision tree.
 pub const MAX_TREE_DEPTH: u32 = 64;
 
+/// Largest `bins` (candidate thresholds + 1 per feature) for a decision tree.
+pub const MAX_TREE_BINS: u32 = 64;
+
 /// A model to train: which algorithm with which hyperparameters, on which columns, and how the
 /// held-out evaluation split is drawn.
 ///
@@ -32,11 +35,21 @@ pub const MAX_TREE_DEPTH: u32 = 64;
 /// let spec = ModelSpec::from_json(br#"{
 ///     "kind": { "type": "logistic_regression", "l2": 1.0, "max_iterations": 100, "tolerance": 1e-4 },
 ///     "features": ["radius_mean", "texture_mean"],
-///     "label": "malignant",
-///     "seed": 7
+///     "label": "diagnosis",
+///     "seed": 7,
+///     "privacy": { "epsilon": 1.0, "delta": 1e-5 }
 /// }"#)?;
 /// assert!(matches!(spec.kind, ModelKind::LogisticRegression { .. }));
 /// assert_eq!(spec.test_fraction, 0.25);
+/// assert_eq!(spec.privacy.epsilon, 1.0);
+///
+/// // ε = ∞ is spelled "inf": no differential privacy, which the training rules must allow.
+/// let open = ModelSpec::from_json(br#"{
+///     "kind": { "type": "ridge_regression", "alpha": 0.1 },
+///     "features": ["radius_mean"], "label": "area_mean", "seed": 7,
+///     "privacy": { "epsilon": "inf" }
+/// }"#)?;
+/// assert!(!open.privacy.is_private());
 /// # Ok::<(), medshare_training::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,12 +65,143 @@ pub struct ModelSpec {
     /// Fraction of the records held out for evaluation, in (0, 0.5]; 0.25 when absent.
     #[serde(default = "default_test_fraction")]
     pub test_fraction: f64,
-    /// Seed of the train/test shuffle: the same seed on the same records gives the same result.
+    /// Seed of the train/test shuffle when training without differential privacy (the same seed
+    /// on the same records then gives the same result). A private job draws its split, like its
+    /// noise, from OpenDP's random source instead, and ignores the seed.
     pub seed: u64,
+    /// The differential privacy budget, `{"epsilon": 1.0, "delta": 1e-5}`; required.
+    pub privacy: Privacy,
+}
+
+/// The differential privacy parameters of a job: `(ε, δ)`, and optionally the clipping norm.
+///
+/// JSON: `{"epsilon": 1.0, "delta": 1e-5}`; `{"epsilon": "inf"}` asks for no differential
+/// privacy at all, which [`train_with_rules`](crate::train_with_rules) refuses unless the
+/// [`TrainingRules`](crate::TrainingRules) allow it. Every mechanism of this crate is
+/// approximate-DP (Gaussian noise, accounted in zero-concentrated DP and converted to `(ε, δ)`),
+/// so a finite ε needs a δ in (0, 1), and training further requires δ < 1/n.
+///
+/// The guarantee is with respect to adding or removing one record; the number of records
+/// (published anyway by the audit trail) is not protected.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Privacy {
+    /// ε > 0, or `f64::INFINITY` (JSON `"inf"`) for no differential privacy.
+    #[serde(with = "epsilon_json")]
+    pub epsilon: f64,
+    /// δ in (0, 1); required when ε is finite, absent when it is infinite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f64>,
+    /// The L2 norm each record's centred, scaled feature vector is clipped to (features scaled
+    /// to `[−1, 1]` by their schema ranges), for logistic regression; finite and `> 0`. Default:
+    /// `√d / 4` for `d` features, a quarter of the scaled box's half-diagonal. The other models
+    /// need no clipping beyond the schema ranges and refuse it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_norm: Option<f64>,
+}
+
+impl Privacy {
+    /// The L2 norm each (scaled, centred) record is clipped to by private logistic regression
+    /// over `features` features: `clip_norm` if the spec sets it, else `√d / 4`.
+    pub fn clip_norm_for(&self, features: usize) -> f64 {
+        self.clip_norm
+            .unwrap_or_else(|| crate::private_logistic::default_clip_norm(features))
+    }
+
+    /// `(ε, δ)`-differential privacy with the default clipping.
+    pub fn new(epsilon: f64, delta: f64) -> Self {
+        Self {
+            epsilon,
+            delta: Some(delta),
+            clip_norm: None,
+        }
+    }
+
+    /// No differential privacy (ε = ∞).
+    pub fn non_private() -> Self {
+        Self {
+            epsilon: f64::INFINITY,
+            delta: None,
+            clip_norm: None,
+        }
+    }
+
+    /// Whether ε is finite (the job is differentially private).
+    pub fn is_private(&self) -> bool {
+        self.epsilon.is_finite()
+    }
+
+    /// Checks ε, δ and the clipping norm; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field, reason: String| Err(Error::InvalidPrivacy { field, reason });
+        if self.epsilon.is_nan() || self.epsilon <= 0.0 {
+            return bad(
+                "epsilon",
+                format!("is {}, but must be > 0 (or \"inf\")", self.epsilon),
+            );
+        }
+        match (self.is_private(), self.delta) {
+            (true, None) => {
+                return bad(
+                    "delta",
+                    "is missing: every mechanism here is (ε, δ)-DP and needs a δ in (0, 1)".into(),
+                );
+            }
+            (true, Some(delta)) if !(delta > 0.0 && delta < 1.0) => {
+                return bad("delta", format!("is {delta}, but must be in (0, 1)"));
+            }
+            (false, Some(_)) => {
+                return bad(
+                    "delta",
+                    "is given with epsilon = inf, which releases without noise".into(),
+                );
+            }
+            _ => {}
+        }
+        if let Some(c) = self.clip_norm
+            && !(c.is_finite() && c > 0.0)
+        {
+            return bad("clip_norm", format!("is {c}, but must be finite and > 0"));
+        }
+        Ok(())
+    }
+}
+
+/// ε in JSON: a number, or the string `"inf"` for `f64::INFINITY` (JSON has no infinity).
+pub(crate) mod epsilon_json {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub(crate) fn serialize<S: Serializer>(epsilon: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if *epsilon == f64::INFINITY {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_f64(*epsilon)
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Epsilon {
+            Number(f64),
+            Text(String),
+        }
+        match Epsilon::deserialize(d)? {
+            Epsilon::Number(e) => Ok(e),
+            Epsilon::Text(t) if t == "inf" || t == "infinity" => Ok(f64::INFINITY),
+            Epsilon::Text(t) => Err(D::Error::custom(format!(
+                "epsilon must be a number or \"inf\", not {t:?}"
+            ))),
+        }
+    }
 }
 
 fn default_test_fraction() -> f64 {
     0.25
+}
+
+fn default_bins() -> u32 {
+    8
 }
 
 /// The algorithm of a [`ModelSpec`] and its hyperparameters.
@@ -67,10 +211,12 @@ fn default_test_fraction() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ModelKind {
-    /// Binary logistic regression on standardized features, fitted by argmin's L-BFGS.
+    /// Binary logistic regression on features scaled to `[−1, 1]` by their schema ranges.
     ///
     /// Minimizes `Σᵢ log(1 + exp(−yᵢ·(w·xᵢ + b))) + (l2 / 2)·‖w‖²`, so `l2` is scikit-learn's
-    /// `1 / C` (scikit-learn's default `C = 1` is `l2 = 1`).
+    /// `1 / C` (scikit-learn's default `C = 1` is `l2 = 1`). Without differential privacy it is
+    /// fitted by argmin's L-BFGS; with it, by noisy gradient descent (the penalty still applies,
+    /// `max_iterations` and `tolerance` do not).
     LogisticRegression {
         /// L2 penalty weight, finite and `>= 0`.
         l2: f64,
@@ -80,22 +226,33 @@ pub enum ModelKind {
         /// `tol`); finite and `> 0`.
         tolerance: f64,
     },
-    /// Ridge (L2-penalized least squares) regression on standardized features (linfa-elasticnet).
+    /// Ridge (L2-penalized least squares) regression on features scaled to `[−1, 1]` by their
+    /// schema ranges, predicting the label (clipped to its schema range) in its own unit.
     ///
     /// Minimizes `1/(2n)·‖y − Xw − b‖² + (alpha / 2)·‖w‖²`, so `alpha` is scikit-learn's Ridge
-    /// `alpha` divided by the number of training records.
+    /// `alpha` divided by the number of training records. Without differential privacy it is
+    /// fitted by linfa-elasticnet; with it, from noisy sufficient statistics.
     RidgeRegression {
         /// L2 penalty weight, finite and `>= 0`.
         alpha: f64,
     },
-    /// A CART classification tree (linfa-trees) on raw features.
+    /// A binary classification tree whose split thresholds come from a public grid: each
+    /// feature's schema range cut into `bins` equal parts. With differential privacy, splits are
+    /// chosen by OpenDP's exponential mechanism and node sizes and leaf labels come from noisy
+    /// counts; see [`train_with_rules`](crate::train_with_rules).
     DecisionTree {
-        /// Maximum depth, in `1..=64`.
+        /// Maximum depth, in `1..=64`; with differential privacy every level costs budget, so
+        /// shallow trees (3 to 5) are the useful ones.
         max_depth: u32,
-        /// A node with fewer training records than this is not split; `>= 2`.
+        /// A node with fewer training records (a noisy count, under differential privacy) than
+        /// this is not split; `>= 2`.
         min_samples_split: usize,
         /// The impurity measure that chooses splits.
         criterion: SplitCriterion,
+        /// Parts each feature's range is cut into (so `bins − 1` candidate thresholds per
+        /// feature), in `2..=64`; 8 when absent.
+        #[serde(default = "default_bins")]
+        bins: u32,
     },
 }
 
@@ -174,6 +331,7 @@ impl ModelSpec {
                 max_depth,
                 min_samples_split,
                 criterion: _,
+                bins,
             } => {
                 if !(1..=MAX_TREE_DEPTH).contains(&max_depth) {
                     return Err(bad("max_depth", max_depth, "in 1..=64"));
@@ -181,7 +339,22 @@ impl ModelSpec {
                 if min_samples_split < 2 {
                     return Err(bad("min_samples_split", min_samples_split, ">= 2"));
                 }
+                if !(2..=MAX_TREE_BINS).contains(&bins) {
+                    return Err(bad("bins", bins, "in 2..=64"));
+                }
             }
+        }
+        self.privacy.validate()?;
+        if self.privacy.clip_norm.is_some()
+            && !matches!(self.kind, ModelKind::LogisticRegression { .. })
+        {
+            return Err(Error::InvalidPrivacy {
+                field: "clip_norm",
+                reason: format!(
+                    "applies to logistic regression only; a {} is bounded by the schema ranges",
+                    self.kind.name()
+                ),
+            });
         }
         self.validate_names()
     }
@@ -264,6 +437,7 @@ mod tests {
             label: "y".into(),
             test_fraction: 0.25,
             seed: 1,
+            privacy: Privacy::new(1.0, 1e-5),
         }
     }
 
@@ -280,6 +454,7 @@ mod tests {
             max_depth,
             min_samples_split,
             criterion: SplitCriterion::Gini,
+            bins: 8,
         })
     }
 
@@ -331,6 +506,15 @@ mod tests {
         assert_eq!(rejected_field(&tree(65, 2)), "max_depth");
         assert_eq!(rejected_field(&tree(3, 1)), "min_samples_split");
         assert_eq!(rejected_field(&tree(3, 0)), "min_samples_split");
+        for bins in [0, 1, 65] {
+            let s = spec(ModelKind::DecisionTree {
+                max_depth: 3,
+                min_samples_split: 2,
+                criterion: SplitCriterion::Gini,
+                bins,
+            });
+            assert_eq!(rejected_field(&s), "bins");
+        }
         for fraction in [0.0, -0.1, 0.51, 1.0, f64::NAN] {
             let mut s = tree(3, 2);
             s.test_fraction = fraction;
@@ -379,6 +563,7 @@ mod tests {
                 max_depth: 5,
                 min_samples_split: 4,
                 criterion: SplitCriterion::Entropy,
+                bins: 16,
             }),
         ] {
             let json = serde_json::to_vec(&s).unwrap();
@@ -390,7 +575,8 @@ mod tests {
     fn json_shape_and_default_test_fraction() {
         let s = ModelSpec::from_json(
             br#"{"kind":{"type":"decision_tree","max_depth":3,"min_samples_split":2,
-                 "criterion":"entropy"},"features":["a"],"label":"y","seed":9}"#,
+                 "criterion":"entropy"},"features":["a"],"label":"y","seed":9,
+                 "privacy":{"epsilon":2,"delta":1e-6}}"#,
         )
         .unwrap();
         assert_eq!(s.test_fraction, 0.25);
@@ -399,7 +585,8 @@ mod tests {
             ModelKind::DecisionTree {
                 max_depth: 3,
                 min_samples_split: 2,
-                criterion: SplitCriterion::Entropy
+                criterion: SplitCriterion::Entropy,
+                bins: 8,
             }
         );
     }
@@ -407,10 +594,11 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused() {
         let top = br#"{"kind":{"type":"ridge_regression","alpha":1.0},"features":["a"],
-                       "label":"y","seed":1,"code":"import os"}"#;
+                       "label":"y","seed":1,"code":"import os",
+                       "privacy":{"epsilon":1,"delta":1e-5}}"#;
         assert!(matches!(ModelSpec::from_json(top), Err(Error::SpecJson(_))));
         let inner = br#"{"kind":{"type":"ridge_regression","alpha":1.0,"solver":"x"},
-                         "features":["a"],"label":"y","seed":1}"#;
+                         "features":["a"],"label":"y","seed":1,"privacy":{"epsilon":"inf"}}"#;
         assert!(matches!(
             ModelSpec::from_json(inner),
             Err(Error::SpecJson(_))
@@ -431,11 +619,105 @@ mod tests {
     #[test]
     fn from_json_validates() {
         let json = br#"{"kind":{"type":"ridge_regression","alpha":-1.0},"features":["a"],
-                        "label":"y","seed":1}"#;
+                        "label":"y","seed":1,"privacy":{"epsilon":1,"delta":1e-5}}"#;
         assert!(matches!(
             ModelSpec::from_json(json),
             Err(Error::InvalidHyperparameter { field: "alpha", .. })
         ));
+    }
+
+    fn privacy_of(json: &str) -> Result<ModelSpec> {
+        ModelSpec::from_json(
+            format!(
+                r#"{{"kind":{{"type":"ridge_regression","alpha":1.0}},"features":["a"],
+                     "label":"y","seed":1,"privacy":{json}}}"#
+            )
+            .as_bytes(),
+        )
+    }
+
+    fn refused_privacy_field(result: Result<ModelSpec>) -> &'static str {
+        match result {
+            Err(Error::InvalidPrivacy { field, .. }) => field,
+            other => panic!("expected a privacy error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn privacy_parameters_are_validated() {
+        assert_eq!(
+            privacy_of(r#"{"epsilon":0.5,"delta":1e-6}"#)
+                .unwrap()
+                .privacy,
+            Privacy::new(0.5, 1e-6)
+        );
+        assert_eq!(
+            privacy_of(r#"{"epsilon":"inf"}"#).unwrap().privacy,
+            Privacy::non_private()
+        );
+        for (json, field) in [
+            (r#"{"epsilon":0,"delta":1e-5}"#, "epsilon"),
+            (r#"{"epsilon":-1,"delta":1e-5}"#, "epsilon"),
+            (r#"{"epsilon":1}"#, "delta"),
+            (r#"{"epsilon":1,"delta":0}"#, "delta"),
+            (r#"{"epsilon":1,"delta":1}"#, "delta"),
+            (r#"{"epsilon":1,"delta":-1e-5}"#, "delta"),
+            (r#"{"epsilon":"inf","delta":1e-5}"#, "delta"),
+        ] {
+            assert_eq!(refused_privacy_field(privacy_of(json)), field, "{json}");
+        }
+        // NaN cannot be written in JSON, but a spec built in code can hold it.
+        let mut s = spec(ModelKind::RidgeRegression { alpha: 1.0 });
+        s.privacy.epsilon = f64::NAN;
+        assert_eq!(
+            refused_privacy_field(s.validate().map(|()| s.clone())),
+            "epsilon"
+        );
+        s.privacy = Privacy::new(1.0, f64::NAN);
+        assert_eq!(
+            refused_privacy_field(s.validate().map(|()| s.clone())),
+            "delta"
+        );
+        // Clipping is a logistic regression setting.
+        s.privacy = Privacy {
+            clip_norm: Some(1.0),
+            ..Privacy::new(1.0, 1e-5)
+        };
+        assert_eq!(
+            refused_privacy_field(s.validate().map(|()| s.clone())),
+            "clip_norm"
+        );
+        let mut l = logistic(1.0, 100, 1e-4);
+        l.privacy.clip_norm = Some(0.0);
+        assert_eq!(
+            refused_privacy_field(l.validate().map(|()| l.clone())),
+            "clip_norm"
+        );
+        l.privacy.clip_norm = Some(2.0);
+        l.validate().unwrap();
+        // Unknown spellings and a missing section are refused too.
+        assert!(matches!(
+            privacy_of(r#"{"epsilon":"infinite"}"#),
+            Err(Error::SpecJson(_))
+        ));
+        assert!(matches!(
+            privacy_of(r#"{"epsilon":1,"delta":1e-5,"mechanism":"none"}"#),
+            Err(Error::SpecJson(_))
+        ));
+        let missing = br#"{"kind":{"type":"ridge_regression","alpha":1.0},"features":["a"],
+                           "label":"y","seed":1}"#;
+        assert!(matches!(
+            ModelSpec::from_json(missing),
+            Err(Error::SpecJson(_))
+        ));
+    }
+
+    #[test]
+    fn epsilon_inf_round_trips_as_a_string() {
+        let json = serde_json::to_string(&Privacy::non_private()).unwrap();
+        assert_eq!(json, r#"{"epsilon":"inf"}"#);
+        let json = serde_json::to_string(&Privacy::new(2.0, 1e-6)).unwrap();
+        assert_eq!(json, r#"{"epsilon":2.0,"delta":1e-6}"#);
     }
 
     #[test]

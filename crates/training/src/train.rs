@@ -1,33 +1,133 @@
-//! Splitting, standardizing, fitting (through linfa) and evaluating.
+//! Checking a job against its rules, splitting, fitting and evaluating.
 
-use std::collections::VecDeque;
 use std::ops::Range;
 
 use linfa::DatasetBase;
 use linfa::traits::Fit;
 use linfa_elasticnet::ElasticNet;
-use linfa_trees::{DecisionTree, SplitQuality};
+use medshare_records::Schema;
 use ndarray::{Array1, ArrayView2};
 
+use crate::columns::{Columns, LabelColumn};
 use crate::metrics::{accuracy, r2, rmse, roc_auc};
+use crate::privacy::noise::{GaussianNoise, bernoulli, epsilon_for, rho_for};
 use crate::{
-    Dataset, Error, LinearParameters, Metrics, ModelKind, ModelSpec, Parameters, Result,
-    SplitCriterion, TrainingOutput, TreeNode, TreeParameters,
+    Dataset, Error, LinearParameters, Metrics, ModelKind, ModelSpec, Parameters, PrivacyReport,
+    Result, TrainingOutput, TrainingRules, TreeParameters, private_logistic, ridge, tree,
 };
 
-/// Trains `spec` on `data` and evaluates it on a held-out split.
+/// Trains `spec` on `data` under `rules` and evaluates it on a held-out split.
 ///
-/// Steps: validate the spec; refuse fewer than `min_cohort` records; check the labels are 0/1 for
-/// classifiers; shuffle the records with `spec.seed` and hold out the first
-/// `ceil(n · test_fraction)`; for the linear models, standardize the features with the
-/// training records' means and deviations; fit; compute the metrics by applying the returned
-/// [`Parameters`] to the raw held-out records.
+/// Steps:
+/// 1. Validate the spec; refuse ε = ∞ unless `rules.allow_non_private`, and ε above
+///    `rules.max_epsilon`; look the spec's columns up in `schema` (the public ranges).
+/// 2. Refuse fewer than `rules.min_cohort` records, δ ≥ 1/n, and labels other than 0/1 for a
+///    classifier.
+/// 3. Split. Private: each record is held out with probability `test_fraction`, by an OpenDP
+///    coin, independently of the others (so a record influences one side only: the training
+///    side and the evaluation side compose in parallel). Non-private: shuffle with `spec.seed`
+///    and hold out the first `ceil(n · test_fraction)` records, deterministically.
+/// 4. Clip every value into its range, then fit (see the crate documentation for each model's
+///    mechanism), spending at most `(ε, δ)` on the training side.
+/// 5. Evaluate the returned [`Parameters`] on the held-out records: exactly when non-private;
+///    privately a noisy count of correct predictions (accuracy) or noisy sums of squares (RMSE,
+///    R²), at most `(ε, δ)` on the held-out side; ROC AUC is not released then.
 ///
-/// Deterministic: the same spec and records in the same order give the same output.
-/// `data` is consumed and reordered in place, so training needs little memory beyond the
-/// dataset itself.
-pub fn train(spec: &ModelSpec, mut data: Dataset, min_cohort: usize) -> Result<TrainingOutput> {
-    spec.validate()?;
+/// The whole output is `(ε, δ)`-differentially private with respect to adding or removing one
+/// record (the counts `records_used`, `train_size`, `test_size` excepted: the audit trail
+/// publishes them). With fresh noise on every run, the same spec and records give a different
+/// output each time, unless ε = ∞. `data` is consumed and reordered in place.
+pub fn train_with_rules(
+    spec: &ModelSpec,
+    schema: &Schema,
+    mut data: Dataset,
+    rules: &TrainingRules,
+) -> Result<TrainingOutput> {
+    let columns = check(spec, schema, &data, rules)?;
+    let n = data.n_records();
+    let n_test = if spec.privacy.is_private() {
+        let mut held_out = Vec::with_capacity(n);
+        for _ in 0..n {
+            held_out.push(bernoulli(spec.test_fraction)?);
+        }
+        data.partition(&held_out)
+    } else {
+        data.shuffle(spec.seed);
+        // test_fraction is validated to be in (0, 0.5], so this is in 1..=ceil(n / 2).
+        (n as f64 * spec.test_fraction).ceil() as usize
+    };
+    if n_test == 0 || n - n_test < 2 {
+        return Err(Error::TooFewRecords { records: n });
+    }
+    let test = 0..n_test;
+    let train = n_test..n;
+    let (parameters, mut report) = fit_rows(spec, &columns, rules, &mut data, train.clone())?;
+    let (metrics, rho_test) = evaluate(spec, &columns, &parameters, &data, test.clone())?;
+    if let (Some(rho), Some(delta)) = (rho_test, spec.privacy.delta) {
+        // Training and evaluation see disjoint records: the guarantee is the larger of the two.
+        report.epsilon = report.epsilon.max(epsilon_for(rho, delta)?);
+        report.mechanism.push_str(
+            "; held-out metrics: Gaussian noise on the count of correct predictions or on the \
+             sums of squares (OpenDP), parallel to training",
+        );
+    }
+    Ok(TrainingOutput {
+        model: spec.kind.clone(),
+        parameters,
+        metrics,
+        privacy: report,
+        records_used: n as u64,
+        train_size: train.len() as u64,
+        test_size: test.len() as u64,
+    })
+}
+
+/// A model fitted on every record given, without a held-out split or metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted {
+    /// The model.
+    pub parameters: Parameters,
+    /// The guarantee it was released under.
+    pub privacy: PrivacyReport,
+}
+
+/// Fits `spec` on all of `data` under `rules`, with the same checks and mechanisms as
+/// [`train_with_rules`] but no split and no metrics: for callers that hold out records
+/// themselves (benchmarks, [`membership_auc`](crate::privacy::membership_auc)).
+pub fn fit(
+    spec: &ModelSpec,
+    schema: &Schema,
+    mut data: Dataset,
+    rules: &TrainingRules,
+) -> Result<Fitted> {
+    let columns = check(spec, schema, &data, rules)?;
+    let n = data.n_records();
+    let (parameters, privacy) = fit_rows(spec, &columns, rules, &mut data, 0..n)?;
+    Ok(Fitted {
+        parameters,
+        privacy,
+    })
+}
+
+/// The old entry point: `rules` of [`TrainingRules::new`]`(max(min_cohort, 50))` (private
+/// training only) and the built-in schema whose columns the spec names.
+#[deprecated(note = "use `train_with_rules` with the data type's schema and the governance rules")]
+pub fn train(spec: &ModelSpec, data: Dataset, min_cohort: usize) -> Result<TrainingOutput> {
+    let schema = Schema::wdbc();
+    let rules = TrainingRules::new(min_cohort.max(TrainingRules::DEFAULT_MIN_COHORT));
+    train_with_rules(spec, &schema, data, &rules)
+}
+
+/// Everything refused before any record is looked at, then the cohort checks.
+fn check(
+    spec: &ModelSpec,
+    schema: &Schema,
+    data: &Dataset,
+    rules: &TrainingRules,
+) -> Result<Columns> {
+    rules.check_spec(spec)?;
+    let privacy = spec.privacy;
+    let columns = Columns::of(spec, schema)?;
     if data.n_features() != spec.features.len() {
         return Err(Error::FeatureCountMismatch {
             spec: spec.features.len(),
@@ -35,18 +135,18 @@ pub fn train(spec: &ModelSpec, mut data: Dataset, min_cohort: usize) -> Result<T
         });
     }
     let n = data.n_records();
-    if n < min_cohort {
+    if n < rules.min_cohort {
         return Err(Error::CohortTooSmall {
             records: n,
-            required: min_cohort,
+            required: rules.min_cohort,
         });
     }
-    // test_fraction is validated to be in (0, 0.5], so this is in 1..=ceil(n / 2).
-    let n_test = (n as f64 * spec.test_fraction).ceil() as usize;
-    if n_test == 0 || n_test >= n {
-        return Err(Error::TooFewRecords { records: n });
+    if let Some(delta) = privacy.delta
+        && delta * n as f64 >= 1.0
+    {
+        return Err(Error::DeltaTooLarge { delta, records: n });
     }
-    if spec.kind.is_classifier() {
+    if columns.label == LabelColumn::Binary {
         let count = data
             .labels()
             .iter()
@@ -56,40 +156,185 @@ pub fn train(spec: &ModelSpec, mut data: Dataset, min_cohort: usize) -> Result<T
             return Err(Error::NonBinaryLabels { count });
         }
     }
-    data.shuffle(spec.seed);
-    let split = Split {
-        test: 0..n_test,
-        train: n_test..n,
-    };
+    Ok(columns)
+}
 
-    let parameters = match spec.kind {
+/// Clips `rows` and fits on them; returns the parameters and what the fit spent.
+fn fit_rows(
+    spec: &ModelSpec,
+    columns: &Columns,
+    rules: &TrainingRules,
+    data: &mut Dataset,
+    rows: Range<usize>,
+) -> Result<(Parameters, PrivacyReport)> {
+    let label_range = match columns.label {
+        LabelColumn::Numeric(r) => Some(r),
+        LabelColumn::Binary => None,
+    };
+    data.clip(&columns.features, label_range);
+    let privacy = spec.privacy;
+    let budget = match privacy.delta {
+        Some(delta) if privacy.is_private() => Some((rho_for(privacy.epsilon, delta)?, delta)),
+        _ => None,
+    };
+    let d = data.n_features();
+    let ranges = columns.features.clone();
+    let linear = |coefficients: Vec<f64>, intercept: f64| LinearParameters {
+        features: spec.features.clone(),
+        ranges: ranges.clone(),
+        coefficients,
+        intercept,
+    };
+    let (parameters, rho, mechanism) = match spec.kind {
         ModelKind::LogisticRegression {
             l2,
             max_iterations,
             tolerance,
-        } => fit_logistic(spec, &mut data, &split, l2, max_iterations, tolerance)?,
-        ModelKind::RidgeRegression { alpha } => fit_ridge(spec, &mut data, &split, alpha)?,
+        } => {
+            check_both_classes(&data.labels()[rows.clone()])?;
+            data.scale(rows.clone(), &columns.features);
+            let labels = data.labels()[rows.clone()].to_vec();
+            match budget {
+                Some((rho, _)) => {
+                    let clip = privacy
+                        .clip_norm
+                        .unwrap_or_else(|| private_logistic::default_clip_norm(d));
+                    let fitted =
+                        private_logistic::fit(data.rows_mut(rows), d, &labels, l2, clip, rho)?;
+                    let mechanism = format!(
+                        "noisy gradient descent: noisy centre, records clipped to L2 norm {clip}, \
+                         {} full-batch steps with Gaussian noise sigma {:.4} (OpenDP); \
+                         zCDP accounting converted to (epsilon, delta) by OpenDP",
+                        fitted.steps, fitted.step_noise
+                    );
+                    let p = linear(fitted.weights, fitted.intercept);
+                    (
+                        Parameters::LogisticRegression(p),
+                        Some(fitted.rho),
+                        mechanism,
+                    )
+                }
+                None => {
+                    // The objective is summed over records, so its gradient is `train_size`
+                    // times the per-record gradient that `tolerance` is stated for.
+                    let model = crate::logistic::fit(
+                        data.rows_mut(rows.clone()),
+                        d,
+                        &labels,
+                        l2,
+                        max_iterations,
+                        tolerance * rows.len() as f64,
+                    )
+                    .map_err(|e| fit_error("logistic regression", e))?;
+                    let p = linear(model.weights, model.intercept);
+                    (Parameters::LogisticRegression(p), None, non_private())
+                }
+            }
+        }
+        ModelKind::RidgeRegression { alpha } => {
+            let Some(label) = label_range else {
+                return Err(fit_error("ridge regression", "the label has no range"));
+            };
+            data.scale(rows.clone(), &columns.features);
+            match budget {
+                Some((rho, _)) => {
+                    let scaled: Vec<f64> = data.labels()[rows.clone()]
+                        .iter()
+                        .map(|y| label.scale(*y))
+                        .collect();
+                    let fitted = ridge::fit(data.rows_mut(rows.clone()), d, &scaled, alpha, rho)?;
+                    // Back to the label's unit: y = min + (ŷ + 1)·(max − min)/2.
+                    let half = 0.5 * (label.max - label.min);
+                    let p = linear(
+                        fitted.weights.iter().map(|w| w * half).collect(),
+                        label.unscale(fitted.intercept),
+                    );
+                    let mechanism = format!(
+                        "sufficient statistics perturbation: Gaussian noise sigma {:.4} on \
+                         X'X and X'y of the scaled records (OpenDP), then the ridge normal \
+                         equations; zCDP accounting converted to (epsilon, delta) by OpenDP",
+                        fitted.noise.scale()
+                    );
+                    (
+                        Parameters::RidgeRegression(p),
+                        Some(fitted.noise.rho()),
+                        mechanism,
+                    )
+                }
+                None => {
+                    let y: Array1<f64> = data.labels()[rows.clone()].iter().copied().collect();
+                    let x = ArrayView2::from_shape((rows.len(), d), data.rows(rows.clone()))
+                        .map_err(|e| fit_error("ridge regression", e))?;
+                    let model = ElasticNet::<f64>::ridge()
+                        .penalty(alpha)
+                        .fit(&DatasetBase::new(x, y))
+                        .map_err(|e| fit_error("ridge regression", e))?;
+                    let p = linear(model.hyperplane().to_vec(), model.intercept());
+                    (Parameters::RidgeRegression(p), None, non_private())
+                }
+            }
+        }
         ModelKind::DecisionTree {
             max_depth,
             min_samples_split,
             criterion,
-        } => fit_tree(spec, &data, &split, max_depth, min_samples_split, criterion)?,
+            bins,
+        } => {
+            check_both_classes(&data.labels()[rows.clone()])?;
+            let settings = tree::Settings {
+                max_depth,
+                min_samples_split,
+                min_leaf: rules.min_leaf(),
+                criterion,
+                bins,
+            };
+            let tree_budget = match budget {
+                Some((rho, _)) => tree::Budget::Private { rho },
+                None => tree::Budget::Exact,
+            };
+            let labels = data.labels()[rows.clone()].to_vec();
+            let grown = tree::grow(
+                data.rows_mut(rows),
+                d,
+                &labels,
+                &columns.features,
+                &settings,
+                &tree_budget,
+            )?;
+            let p = TreeParameters {
+                features: spec.features.clone(),
+                nodes: grown.nodes,
+            };
+            let (rho, mechanism) = match budget {
+                Some(_) => (
+                    Some(grown.rho),
+                    "decision tree on a public threshold grid: splits by the exponential \
+                     mechanism, node sizes and leaf labels from Gaussian counts (OpenDP); zCDP \
+                     accounting converted to (epsilon, delta) by OpenDP"
+                        .to_owned(),
+                ),
+                None => (None, non_private()),
+            };
+            (Parameters::DecisionTree(p), rho, mechanism)
+        }
     };
-    let metrics = evaluate(&parameters, &data, split.test.clone())?;
-    Ok(TrainingOutput {
-        model: spec.kind.clone(),
-        parameters,
-        metrics,
-        records_used: n as u64,
-        train_size: split.train.len() as u64,
-        test_size: split.test.len() as u64,
-    })
+    let report = match (rho, budget) {
+        (Some(rho), Some((_, delta))) => PrivacyReport {
+            epsilon: epsilon_for(rho, delta)?,
+            delta,
+            mechanism,
+        },
+        _ => PrivacyReport {
+            epsilon: f64::INFINITY,
+            delta: 0.0,
+            mechanism,
+        },
+    };
+    Ok((parameters, report))
 }
 
-/// Which records (after shuffling) are held out and which are trained on.
-struct Split {
-    test: Range<usize>,
-    train: Range<usize>,
+fn non_private() -> String {
+    "none: epsilon = inf, trained and evaluated without noise".to_owned()
 }
 
 fn fit_error(model: &'static str, error: impl std::fmt::Display) -> Error {
@@ -99,19 +344,8 @@ fn fit_error(model: &'static str, error: impl std::fmt::Display) -> Error {
     }
 }
 
-/// The training records' features as a matrix view, without copying.
-fn features<'a>(data: &'a Dataset, rows: &Range<usize>) -> Result<ArrayView2<'a, f64>> {
-    let d = data.n_features();
-    ArrayView2::from_shape(
-        (rows.len(), d),
-        &data.values()[rows.start * d..rows.end * d],
-    )
-    .map_err(|e| fit_error("model", e))
-}
-
-/// Checks that both classes occur among the training records' 0/1 labels.
-fn check_both_classes(data: &Dataset, rows: &Range<usize>) -> Result<()> {
-    let labels = &data.labels()[rows.clone()];
+/// Checks that both classes occur among 0/1 labels.
+fn check_both_classes(labels: &[f64]) -> Result<()> {
     let positives = labels.iter().filter(|&&l| l == 1.0).count();
     if positives == 0 {
         return Err(Error::SingleClass { class: 0 });
@@ -122,208 +356,85 @@ fn check_both_classes(data: &Dataset, rows: &Range<usize>) -> Result<()> {
     Ok(())
 }
 
-/// The training records' 0/1 labels, checking that both classes occur.
-fn class_labels(data: &Dataset, rows: &Range<usize>) -> Result<Array1<usize>> {
-    check_both_classes(data, rows)?;
-    Ok(data.labels()[rows.clone()]
-        .iter()
-        .map(|&l| usize::from(l == 1.0))
-        .collect())
-}
-
-fn fit_logistic(
+/// Held-out metrics through the public [`Parameters`] on the raw test records; noisy (and the
+/// ρ spent) when the spec is private.
+fn evaluate(
     spec: &ModelSpec,
-    data: &mut Dataset,
-    split: &Split,
-    l2: f64,
-    max_iterations: u64,
-    tolerance: f64,
-) -> Result<Parameters> {
-    const MODEL: &str = "logistic regression";
-    let (means, stds) = data.standardize(split.train.clone());
-    check_both_classes(data, &split.train)?;
-    let d = data.n_features();
-    let train = split.train.clone();
-    // The objective is summed (not averaged) over records, so its gradient is `train_size`
-    // times the per-record gradient that `tolerance` is stated for.
-    let model = crate::logistic::fit(
-        &data.values()[train.start * d..train.end * d],
-        d,
-        &data.labels()[train.clone()],
-        l2,
-        max_iterations,
-        tolerance * train.len() as f64,
-    )
-    .map_err(|e| fit_error(MODEL, e))?;
-    Ok(Parameters::LogisticRegression(LinearParameters {
-        features: spec.features.clone(),
-        means,
-        stds,
-        coefficients: model.weights,
-        intercept: model.intercept,
-    }))
-}
-
-fn fit_ridge(
-    spec: &ModelSpec,
-    data: &mut Dataset,
-    split: &Split,
-    alpha: f64,
-) -> Result<Parameters> {
-    const MODEL: &str = "ridge regression";
-    let (means, stds) = data.standardize(split.train.clone());
-    let y: Array1<f64> = data.labels()[split.train.clone()].iter().copied().collect();
-    let x = features(data, &split.train)?;
-    let model = ElasticNet::<f64>::ridge()
-        .penalty(alpha)
-        .fit(&DatasetBase::new(x, y))
-        .map_err(|e| fit_error(MODEL, e))?;
-    Ok(Parameters::RidgeRegression(LinearParameters {
-        features: spec.features.clone(),
-        means,
-        stds,
-        coefficients: model.hyperplane().to_vec(),
-        intercept: model.intercept(),
-    }))
-}
-
-/// Weight of a class-0 record relative to a class-1 record when fitting a tree.
-///
-/// linfa-trees counts classes in a `HashMap` and breaks an exact tie between them in the map's
-/// (randomly seeded) iteration order, which also decides which sibling leaves its pruning
-/// merges. Weighing class 0 a hair below 1 (exactly representable, and the per-class sums are
-/// exact below 4096 class-0 records per node) makes exact ties impossible there and resolves a
-/// count tie as class 1, so the same data always gives the same tree.
-const CLASS0_WEIGHT: f32 = 1.0 - 1.0 / 4096.0;
-
-fn fit_tree(
-    spec: &ModelSpec,
+    columns: &Columns,
+    parameters: &Parameters,
     data: &Dataset,
-    split: &Split,
-    max_depth: u32,
-    min_samples_split: usize,
-    criterion: SplitCriterion,
-) -> Result<Parameters> {
-    const MODEL: &str = "decision tree";
-    let y = class_labels(data, &split.train)?;
-    let weights = y.mapv(|c| if c == 1 { 1.0 } else { CLASS0_WEIGHT });
-    let x = features(data, &split.train)?;
-    let quality = match criterion {
-        SplitCriterion::Gini => SplitQuality::Gini,
-        SplitCriterion::Entropy => SplitQuality::Entropy,
-    };
-    let tree = DecisionTree::<f64, usize>::params()
-        .split_quality(quality)
-        .max_depth(Some(max_depth as usize))
-        // Compared with the record count of a node, not its weight.
-        .min_weight_split(min_samples_split as f32)
-        // Each side of a split keeps at least one record (whose weight is 1 or CLASS0_WEIGHT).
-        .min_weight_leaf(0.5)
-        .fit(&DatasetBase::new(x, y).with_weights(weights))
-        .map_err(|e| fit_error(MODEL, e))?;
-
-    let mut parameters = TreeParameters {
-        features: spec.features.clone(),
-        nodes: export(&tree)?,
-    };
-    // Count the training records reaching each leaf, and predict the majority there.
-    let mut counts = vec![(0u64, 0u64); parameters.nodes.len()];
-    for i in split.train.clone() {
-        let leaf = parameters.leaf_index(data.row(i))?;
-        counts[leaf].0 += 1;
-        counts[leaf].1 += u64::from(data.labels()[i] == 1.0);
-    }
-    for (node, (n, pos)) in parameters.nodes.iter_mut().zip(counts) {
-        if let TreeNode::Leaf {
-            prediction,
-            samples,
-            positives,
-        } = node
-        {
-            (*samples, *positives) = (n, pos);
-            if n > 0 {
-                *prediction = u8::from(2 * pos >= n);
-            }
-        }
-    }
-    Ok(Parameters::DecisionTree(parameters))
-}
-
-/// Copies linfa's tree into our flat, serializable form (breadth-first; leaf counts left at 0).
-fn export(tree: &DecisionTree<f64, usize>) -> Result<Vec<TreeNode>> {
-    let mut nodes = Vec::new();
-    let mut queue = VecDeque::from([(tree.root_node(), 0usize)]);
-    nodes.push(TreeNode::Leaf {
-        prediction: 0,
-        samples: 0,
-        positives: 0,
-    });
-    while let Some((node, index)) = queue.pop_front() {
-        nodes[index] = if node.is_leaf() {
-            let prediction = node.prediction().map_or(0, |c| u8::from(c == 1));
-            TreeNode::Leaf {
-                prediction,
-                samples: 0,
-                positives: 0,
-            }
-        } else {
-            let (feature, threshold, _impurity_decrease) = node.split();
-            let children = node.children();
-            let (Some(Some(left)), Some(Some(right))) = (children.first(), children.get(1)) else {
-                return Err(Error::Fit {
-                    model: "decision tree",
-                    reason: "an internal node lacks a child".into(),
-                });
-            };
-            let (l, r) = (nodes.len(), nodes.len() + 1);
-            nodes.push(TreeNode::Leaf {
-                prediction: 0,
-                samples: 0,
-                positives: 0,
-            });
-            nodes.push(TreeNode::Leaf {
-                prediction: 0,
-                samples: 0,
-                positives: 0,
-            });
-            queue.push_back((left, l));
-            queue.push_back((right, r));
-            TreeNode::Split {
-                feature,
-                threshold,
-                left: l,
-                right: r,
-            }
-        };
-    }
-    Ok(nodes)
-}
-
-/// Held-out metrics, computed through the public [`Parameters`] on the raw test records.
-fn evaluate(parameters: &Parameters, data: &Dataset, test: Range<usize>) -> Result<Metrics> {
+    test: Range<usize>,
+) -> Result<(Metrics, Option<f64>)> {
     let undefined = || Error::TooFewRecords {
         records: test.len(),
     };
+    let m = test.len() as f64;
     let actual: Vec<f64> = data.labels()[test.clone()].to_vec();
     let scores = test
         .clone()
         .map(|i| parameters.score(data.row(i)))
         .collect::<Result<Vec<_>>>()?;
-    Ok(match parameters {
-        Parameters::RidgeRegression(_) => Metrics::Regression {
-            rmse: rmse(&scores, &actual).ok_or_else(undefined)?,
-            r2: r2(&scores, &actual),
-        },
-        Parameters::LogisticRegression(_) | Parameters::DecisionTree(_) => {
+    let private = match spec.privacy.delta {
+        Some(delta) if spec.privacy.is_private() => Some(rho_for(spec.privacy.epsilon, delta)?),
+        _ => None,
+    };
+    match (columns.label, private) {
+        (LabelColumn::Binary, None) => {
             let predicted = test
                 .clone()
                 .map(|i| parameters.classify(data.row(i)).map(|c| c == 1))
                 .collect::<Result<Vec<_>>>()?;
             let positive: Vec<bool> = actual.iter().map(|&l| l == 1.0).collect();
-            Metrics::Classification {
+            let metrics = Metrics::Classification {
                 accuracy: accuracy(&predicted, &positive).ok_or_else(undefined)?,
                 roc_auc: roc_auc(&scores, &positive),
-            }
+            };
+            Ok((metrics, None))
         }
-    })
+        (LabelColumn::Binary, Some(rho)) => {
+            let mut correct = 0usize;
+            for (i, &label) in test.clone().zip(&actual) {
+                correct += usize::from(f64::from(parameters.classify(data.row(i))?) == label);
+            }
+            // One record changes the count by at most 1.
+            let noise = GaussianNoise::calibrate(1, 1.0, rho)?;
+            let noisy = noise.release(&[correct as f64])?;
+            let metrics = Metrics::Classification {
+                accuracy: (noisy[0] / m).clamp(0.0, 1.0),
+                roc_auc: None,
+            };
+            Ok((metrics, Some(noise.rho())))
+        }
+        (LabelColumn::Numeric(_), None) => {
+            let metrics = Metrics::Regression {
+                rmse: rmse(&scores, &actual).ok_or_else(undefined)?,
+                r2: r2(&scores, &actual),
+            };
+            Ok((metrics, None))
+        }
+        (LabelColumn::Numeric(range), Some(rho)) => {
+            // Per record, each of these is at most 1 in absolute value: the squared error of a
+            // prediction clipped to the range over the squared width, and the label scaled to
+            // [−1, 1] and its square. So one record moves the vector by at most √3.
+            let width = range.max - range.min;
+            let half = 0.5 * width;
+            let mut sums = [0.0; 3];
+            for (s, y) in scores.iter().zip(&actual) {
+                let e = (range.clip(*s) - y) / width;
+                let t = range.scale(*y);
+                sums[0] += e * e;
+                sums[1] += t;
+                sums[2] += t * t;
+            }
+            let noise = GaussianNoise::calibrate(3, 3f64.sqrt(), rho)?;
+            let noisy = noise.release(&sums)?;
+            let sse = noisy[0].max(0.0) * width * width;
+            let sst = (noisy[2] - noisy[1] * noisy[1] / m).max(0.0) * half * half;
+            let metrics = Metrics::Regression {
+                rmse: (sse / m).sqrt(),
+                r2: (sst > 0.0).then(|| 1.0 - sse / sst),
+            };
+            Ok((metrics, Some(noise.rho())))
+        }
+    }
 }

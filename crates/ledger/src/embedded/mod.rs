@@ -17,32 +17,49 @@
 //!
 //! # Invariants
 //!
-//! * **Durable before visible.** A block's header, seal, transactions, receipts, logs, log index
-//!   and state changes are written in one redb write transaction with immediate durability and
-//!   two-phase commit. Nothing of it is readable, and no receipt is returned, before that commit
-//!   returns; a process killed at any moment loses no transaction whose receipt was returned.
-//! * **Signed hash chain.** Every header names its parent's hash and is signed by the node's
-//!   sealing key; the store records the chain id, the sealer address and the genesis hash.
+//! * **Durable before visible.** A block's header, transactions, receipts, logs, log index, state
+//!   changes and state-trie nodes are written in one redb write transaction with immediate
+//!   durability and two-phase commit. Nothing of it is readable, and no receipt is returned,
+//!   before that commit returns; a process killed at any moment loses no transaction whose
+//!   receipt was returned.
+//! * **Self-verifying headers.** Every header names its parent's hash and carries, in its extra
+//!   data, the sealing key's signature of everything else (Clique style, EIP-225; the format is
+//!   `medshare_light::header`, shared with the enclave's verifier). The store records the chain
+//!   id, the sealer address and the genesis hash.
+//! * **A real state root.** A header's `state_root` is the Ethereum Merkle-Patricia root of the
+//!   state after its block (account trie of storage tries, as any Ethereum client computes it),
+//!   maintained incrementally (`trie`: a block costs what it changed times the trie depth).
+//!   [`Ledger::proof`] serves `eth_getProof` against it for the tip and the
+//!   [`STATE_HISTORY`] blocks before it, so that a client that trusts only the sealer's address
+//!   can check any account or slot (`medshare_light::proof`).
 //! * **Never serve a damaged store.** [`EmbeddedChain::open`] verifies redb's page checksums, the
-//!   metadata and the whole header chain (see `verify`) and refuses with
-//!   [`Error::Corrupt`] or [`Error::ChainMismatch`] rather than serve something else.
+//!   metadata, the whole header chain with every seal, and the tip's state root against the
+//!   stored trie and the flat state (see `verify`), and refuses with [`Error::Corrupt`] or
+//!   [`Error::ChainMismatch`] rather than serve something else. A trie node that no longer
+//!   hashes to its key is refused wherever it is read (a proof, the next block) with
+//!   [`Error::Corrupt`].
 //! * A transaction rejected at submission never lands; one that reverts lands with status 0.
 //!
 //! # What it does not do
 //!
-//! No peer-to-peer networking, no forks or reorgs (one sealer, instant finality), no
-//! Merkle-Patricia state root (a header's `state_root` is a hash chain over canonical state
-//! diffs, see `sealer::chain_state_root`), no blob or EIP-7702 transactions, no historical state
-//! queries (reads are at the latest block). Pending transactions are in memory only: a crash
-//! loses transactions whose receipt was never returned, as on any Ethereum node.
+//! No peer-to-peer networking, no forks or reorgs (one sealer, instant finality), no blob or
+//! EIP-7702 transactions, no historical state beyond [`STATE_HISTORY`] blocks (proofs of older
+//! blocks are refused; `eth_call` and balance reads are at the latest block only). Pending
+//! transactions are in memory only: a crash loses transactions whose receipt was never
+//! returned, as on any Ethereum node.
 
 mod exec;
 mod query;
 mod sealer;
 mod state;
 mod tables;
+mod trie;
 mod verify;
 
+pub use trie::STATE_HISTORY;
+
+#[cfg(test)]
+mod state_tests;
 #[cfg(test)]
 mod tests;
 
@@ -56,7 +73,8 @@ use std::{
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rpc_types_eth::{
-    Block, Filter, Log, Transaction, TransactionReceipt, TransactionRequest,
+    Block, EIP1186AccountProofResponse, Filter, Log, Transaction, TransactionReceipt,
+    TransactionRequest,
 };
 use alloy_signer_local::PrivateKeySigner;
 use redb::ReadableDatabase;
@@ -94,6 +112,10 @@ pub struct ChainConfig {
     /// Verify the checksum of every committed redb page on open (reads the whole file). On by
     /// default; turning it off leaves only the header-chain verification.
     pub verify_store_integrity: bool,
+    /// Recompute the state root from the account and storage tables on open and refuse the
+    /// store if it is not the tip's (reads the whole state; about a second per million slots).
+    /// On by default; off, only the tip's root node is checked against the stored trie.
+    pub verify_state: bool,
 }
 
 impl ChainConfig {
@@ -106,6 +128,7 @@ impl ChainConfig {
             genesis_alloc: BTreeMap::new(),
             sealer,
             verify_store_integrity: true,
+            verify_state: true,
         }
     }
 
@@ -409,7 +432,10 @@ impl Ledger for EmbeddedChain {
     async fn estimate_gas(&self, tx: &TransactionRequest) -> Result<u64> {
         let req = tx.clone();
         self.blocking(move |this| {
-            let (state, block, rules) = this.latest_env()?;
+            // Estimated as the transaction will run: in the next block, on the latest state
+            // (as geth and anvil estimate against the pending block), so that BLOCKHASH of
+            // the latest block and the block number read as they will when it lands.
+            let (state, block, rules) = this.pending_env()?;
             exec::estimate_gas(state, &rules, &block, &req)
         })
         .await
@@ -457,6 +483,27 @@ impl Ledger for EmbeddedChain {
         self.reader()?.transaction(&hash)
     }
 
+    async fn proof(
+        &self,
+        address: Address,
+        slots: Vec<B256>,
+        block: u64,
+    ) -> Result<EIP1186AccountProofResponse> {
+        if slots.len() > crate::MAX_PROOF_SLOTS {
+            return Err(Error::InvalidRequest(format!(
+                "{} storage slots asked, at most {} per proof",
+                slots.len(),
+                crate::MAX_PROOF_SLOTS
+            )));
+        }
+        self.blocking(move |this| this.reader()?.proof(address, &slots, block))
+            .await
+    }
+
+    async fn header(&self, number: u64) -> Result<Option<alloy_consensus::Header>> {
+        Ok(self.reader()?.block_row(number)?.map(|row| row.header))
+    }
+
     async fn send_raw_transactions(&self, raws: Vec<Bytes>) -> Result<Vec<B256>> {
         EmbeddedChain::send_raw_transactions(self, raws).await
     }
@@ -498,6 +545,26 @@ impl EmbeddedChain {
             shared.sealer_address,
             shared.rules.block_gas_limit,
             tip.header.parent_hash,
+        );
+        let state = read_state(reader.rtx(), &shared.code_cache)?;
+        Ok((state, block, shared.rules))
+    }
+
+    /// The latest state with the environment of the next block (number tip + 1, its parent the
+    /// tip), for gas estimates.
+    fn pending_env(&self) -> Result<(state::ReadState, revm::context::BlockEnv, Rules)> {
+        let shared = self.shared();
+        let reader = self.reader()?;
+        let tip = reader.tip()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let block = exec::block_env(
+            tip.header.number + 1,
+            now.max(tip.header.timestamp),
+            shared.sealer_address,
+            shared.rules.block_gas_limit,
+            tip.hash,
         );
         let state = read_state(reader.rtx(), &shared.code_cache)?;
         Ok((state, block, shared.rules))

@@ -12,11 +12,13 @@ use alloy_consensus::{
     Receipt, ReceiptEnvelope, ReceiptWithBloom, TxEnvelope, TxType, transaction::Recovered,
 };
 use alloy_eips::{BlockNumberOrTag, eip2718::Decodable2718};
-use alloy_primitives::{B256, LogData};
+use alloy_primitives::{Address, B256, LogData, U256, keccak256};
 use alloy_rpc_types_eth::{
-    Block, BlockTransactions, Filter, FilterBlockOption, FilterSet, Header as RpcHeader, Log,
-    Transaction, TransactionReceipt, Withdrawals,
+    Block, BlockTransactions, EIP1186AccountProofResponse, EIP1186StorageProof, Filter,
+    FilterBlockOption, FilterSet, Header as RpcHeader, Log, Transaction, TransactionReceipt,
+    Withdrawals,
 };
+use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 
 use super::{
@@ -26,6 +28,7 @@ use super::{
         LOGS, RECEIPTS, StoredLog, StoredReceipt, StoredTx, TXS, decode_row, index_key,
         index_key_position, log_key, split_log_key,
     },
+    trie::{self, NODES, Owner, ROOTS, STATE_HISTORY},
 };
 use crate::{Error, Result};
 
@@ -313,6 +316,89 @@ impl<'p> Reader<'p> {
             out.push(rpc_log(log, block, meta, index));
         }
         Ok(out)
+    }
+}
+
+impl Reader<'_> {
+    /// `eth_getProof` at block `number`: the account at `address` and the given storage slots,
+    /// with their Merkle proofs against that block's state root. Blocks older than
+    /// [`STATE_HISTORY`] before the tip are refused (their replaced trie nodes are pruned).
+    pub(crate) fn proof(
+        &self,
+        address: Address,
+        slots: &[B256],
+        number: u64,
+    ) -> Result<EIP1186AccountProofResponse> {
+        let tip = self.tip()?.header.number;
+        if number > tip {
+            return Err(Error::InvalidRequest(format!(
+                "block {number} is not sealed yet (the tip is {tip})"
+            )));
+        }
+        if number.saturating_add(STATE_HISTORY) < tip {
+            return Err(Error::InvalidRequest(format!(
+                "the state of block {number} is no longer kept: proofs are served for the last \
+                 {STATE_HISTORY} blocks before the tip ({}..={tip})",
+                tip - STATE_HISTORY
+            )));
+        }
+        let header = self
+            .block_row(number)?
+            .ok_or_else(|| self.corrupt(BadRow(format!("block {number} is missing"))))?
+            .header;
+        let nodes = self.table(NODES)?;
+        let born = trie::root_born(&self.table(ROOTS)?, number, header.state_root, self.path)?;
+        let (account_proof, leaf) = trie::prove(
+            &nodes,
+            Owner::State,
+            header.state_root,
+            born,
+            keccak256(address),
+            self.path,
+        )?;
+        let (nonce, balance, storage_root, code_hash, storage_born) = match leaf {
+            Some((leaf, storage_born)) => {
+                let a = trie::decode_trie_account(&leaf, self.path)?;
+                let storage_born = storage_born.unwrap_or_default();
+                (
+                    a.nonce,
+                    a.balance,
+                    a.storage_root,
+                    a.code_hash,
+                    storage_born,
+                )
+            }
+            None => (0, U256::ZERO, EMPTY_ROOT_HASH, KECCAK_EMPTY, 0),
+        };
+        let mut storage_proof = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let (proof, leaf) = trie::prove(
+                &nodes,
+                Owner::Storage(address),
+                storage_root,
+                storage_born,
+                keccak256(slot),
+                self.path,
+            )?;
+            let value = leaf
+                .map(|(l, _)| trie::decode_storage_leaf(&l, self.path))
+                .transpose()?
+                .unwrap_or_default();
+            storage_proof.push(EIP1186StorageProof {
+                key: (*slot).into(),
+                value,
+                proof,
+            });
+        }
+        Ok(EIP1186AccountProofResponse {
+            address,
+            balance,
+            code_hash,
+            nonce,
+            storage_hash: storage_root,
+            account_proof,
+            storage_proof,
+        })
     }
 }
 

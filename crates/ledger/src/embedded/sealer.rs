@@ -2,8 +2,9 @@
 //!
 //! Submitted transactions wait in [`Pool`]. The sealer thread takes *all* of them at once,
 //! executes them in order into one block and commits, in one redb write transaction with
-//! immediate durability and two-phase commit, the header and its seal, the raw transactions,
-//! receipts, logs, log index entries and the state changes. Only after that commit returns does it
+//! immediate durability and two-phase commit, the sealed header, the raw transactions,
+//! receipts, logs, log index entries, the state changes and the trie nodes they made (the
+//! header's state root is the Merkle-Patricia root of the state after the block, see `trie`). Only after that commit returns does it
 //! release the transactions from the pool and wake receipt waiters, so a receipt is never visible
 //! before its block is on disk. While one block commits, new submissions accumulate for the next.
 
@@ -20,7 +21,7 @@ use alloy_consensus::{
     proofs::{calculate_receipt_root, ordered_trie_root_with_encoder},
 };
 use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, B256, Bloom, Bytes, Keccak256, keccak256};
+use alloy_primitives::{Address, B256, Bloom, Bytes};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use redb::Durability;
@@ -32,21 +33,21 @@ use revm::{
     },
 };
 
+use medshare_light::header::{VANITY, seal_hash, sealed_extra_data};
+
 use super::{
     Shared,
     exec::{self, PendingTx},
-    state::StateDb,
+    state::{BlockDiff, StateDb},
     store_err,
     tables::{
         ACCOUNTS, BLOCK_NUMBERS, BLOCK_TXS, BLOCKS, BlockRow, CODE, FIELD_ADDRESS, FIELD_TOPIC0,
         LOG_INDEX, LOGS, OptAddress, RECEIPTS, STORAGE, StoredLog, StoredReceipt, StoredTx, TXS,
         encode_row, index_key, log_key,
     },
+    trie::{self, DEATHS, NODES, ROOTS, STORAGE_ROOTS, TrieTables},
 };
 use crate::{Error, Result};
-
-/// Extra data of every header.
-pub(crate) const EXTRA_DATA: &[u8] = b"medshare/v1";
 
 /// How many dropped transactions the pool remembers for [`super::EmbeddedChain::wait_for_receipt`].
 const DROPPED_MEMORY: usize = 4096;
@@ -132,16 +133,8 @@ impl Pool {
     }
 }
 
-/// The chain state commitment: `keccak(parent commitment ‖ block state-diff hash)`. Not an MPT
-/// root; it commits to the whole history of state changes in canonical order.
-pub(crate) fn chain_state_root(parent: B256, diff: B256) -> B256 {
-    let mut buf = [0u8; 64];
-    buf[..32].copy_from_slice(parent.as_slice());
-    buf[32..].copy_from_slice(diff.as_slice());
-    keccak256(buf)
-}
-
-/// A Cancun-shaped header with the fields every block of this chain shares.
+/// A Cancun-shaped header with the fields every block of this chain shares (not yet sealed: its
+/// extra data is the bare vanity).
 pub(crate) fn base_header(sealer: Address, gas_limit: u64) -> Header {
     Header {
         ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -149,7 +142,7 @@ pub(crate) fn base_header(sealer: Address, gas_limit: u64) -> Header {
         transactions_root: EMPTY_ROOT_HASH,
         receipts_root: EMPTY_ROOT_HASH,
         gas_limit,
-        extra_data: Bytes::from_static(EXTRA_DATA),
+        extra_data: Bytes::from_static(&VANITY),
         base_fee_per_gas: Some(0),
         withdrawals_root: Some(EMPTY_ROOT_HASH),
         blob_gas_used: Some(0),
@@ -159,11 +152,17 @@ pub(crate) fn base_header(sealer: Address, gas_limit: u64) -> Header {
     }
 }
 
-/// Signs a header hash with the sealing key.
-pub(crate) fn seal(signer: &PrivateKeySigner, hash: &B256) -> Result<alloy_primitives::Signature> {
-    signer
-        .sign_hash_sync(hash)
-        .map_err(|e| Error::Store(format!("sealing failed: {e}")))
+/// Seals `header` with the sealing key, Clique style: signs its seal hash and puts the signature
+/// in its extra data (`medshare_light::header`). Returns the sealed header's row.
+pub(crate) fn seal(signer: &PrivateKeySigner, mut header: Header) -> Result<BlockRow> {
+    let signature = signer
+        .sign_hash_sync(&seal_hash(&header))
+        .map_err(|e| Error::Store(format!("sealing failed: {e}")))?;
+    header.extra_data = sealed_extra_data(&signature);
+    Ok(BlockRow {
+        hash: header.hash_slow(),
+        header,
+    })
 }
 
 /// A transaction executed into the block being sealed.
@@ -384,7 +383,19 @@ impl Sealer {
         }
 
         let gas_used = executed.last().map(|e| e.cumulative).unwrap_or_default();
-        let state_root = chain_state_root(self.tip.state_root, diff);
+        let state_root = {
+            let mut nodes = wtx.open_table(NODES).map_err(store_err)?;
+            let mut roots = wtx.open_table(ROOTS).map_err(store_err)?;
+            let mut storage_roots = wtx.open_table(STORAGE_ROOTS).map_err(store_err)?;
+            let mut deaths = wtx.open_table(DEATHS).map_err(store_err)?;
+            let tables = TrieTables {
+                nodes: &mut nodes,
+                roots: &mut roots,
+                storage_roots: &mut storage_roots,
+                deaths: &mut deaths,
+            };
+            trie::commit_block(tables, &diff, number, self.tip.state_root, &shared.path)?
+        };
         let header = Header {
             parent_hash: self.tip.hash,
             state_root,
@@ -399,12 +410,8 @@ impl Sealer {
             mix_hash: self.tip.hash,
             ..base_header(shared.sealer_address, rules.block_gas_limit)
         };
-        let hash = header.hash_slow();
-        let row = BlockRow {
-            hash,
-            seal: seal(&self.signer, &hash)?,
-            header,
-        };
+        let row = seal(&self.signer, header)?;
+        let hash = row.hash;
         blocks
             .insert(number, row.encode().as_slice())
             .map_err(store_err)?;
@@ -447,8 +454,8 @@ fn fail(shared: &Shared, e: &Error) {
 }
 
 /// Executes `batch` in order against the state tables of `wtx`, applying each transaction's
-/// changes before the next runs. Returns the executed transactions and the block's state-diff
-/// hash; refused transactions go to `outcome.dropped`, those over the gas limit to
+/// changes before the next runs. Returns the executed transactions and what they changed in the
+/// state; refused transactions go to `outcome.dropped`, those over the gas limit to
 /// `outcome.deferred`.
 fn execute(
     wtx: &redb::WriteTransaction,
@@ -456,7 +463,7 @@ fn execute(
     block: revm::context::BlockEnv,
     batch: Vec<PendingTx>,
     outcome: &mut Outcome,
-) -> Result<(Vec<Executed>, B256)> {
+) -> Result<(Vec<Executed>, BlockDiff)> {
     let rules = shared.rules;
     let mut state = StateDb {
         accounts: wtx.open_table(ACCOUNTS).map_err(store_err)?,
@@ -467,7 +474,7 @@ fn execute(
     };
     let mut evm = exec::evm(&mut state, rules.chain_id, block, false);
     let mut executed: Vec<Executed> = Vec::with_capacity(batch.len());
-    let mut diff = Keccak256::new();
+    let mut diff = BlockDiff::default();
     let mut cumulative = 0u64;
     let mut batch = batch.into_iter();
     while let Some(tx) = batch.next() {
@@ -500,7 +507,7 @@ fn execute(
             Err(e) => return Err(exec::evm_error(e)),
         }
     }
-    Ok((executed, diff.finalize()))
+    Ok((executed, diff))
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before it).

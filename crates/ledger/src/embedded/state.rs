@@ -4,14 +4,16 @@
 //! own cache, so the only in-memory cache kept here is for contract code (immutable per hash and
 //! expensive to re-analyse). While a block is sealed, [`StateDb`] wraps the tables of the block's
 //! write transaction: each transaction's changes are applied with [`StateDb::apply`] before the
-//! next one executes, and everything lands in the same commit as the block itself.
+//! next one executes, and everything lands in the same commit as the block itself. Each change is
+//! also recorded in the block's [`BlockDiff`], from which the sealer updates the Merkle-Patricia
+//! tries once per block.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     sync::{Arc, RwLock},
 };
 
-use alloy_primitives::{Address, B256, Keccak256, U256};
+use alloy_primitives::{Address, B256, U256};
 use redb::{ReadableTable, Table};
 use revm::{
     Database,
@@ -130,32 +132,22 @@ where
     }
 }
 
-/// Tags of the canonical state-diff encoding hashed into each header's state commitment.
-pub(crate) const DIFF_DELETED: u8 = 0;
-pub(crate) const DIFF_UPDATED: u8 = 1;
-pub(crate) const DIFF_CREATED: u8 = 2;
+/// What one block changed in the state, by account, for the tries (see `trie`): relative to
+/// the state before the block.
+#[derive(Debug, Default)]
+pub(crate) struct BlockDiff {
+    pub(crate) accounts: BTreeMap<Address, AccountChange>,
+}
 
-/// Feeds one account's change to the state-diff hasher in the canonical encoding:
-/// address ‖ tag ‖ nonce ‖ balance ‖ code hash ‖ slot count ‖ (slot ‖ value)*, slots sorted.
-pub(crate) fn hash_account_diff(
-    hasher: &mut Keccak256,
-    address: &Address,
-    tag: u8,
-    info: Option<&AccountInfo>,
-    slots: &[(U256, U256)],
-) {
-    hasher.update(address.as_slice());
-    hasher.update([tag]);
-    if let Some(info) = info {
-        hasher.update(info.nonce.to_be_bytes());
-        hasher.update(info.balance.to_be_bytes::<32>());
-        hasher.update(info.code_hash.as_slice());
-    }
-    hasher.update((slots.len() as u64).to_be_bytes());
-    for (k, v) in slots {
-        hasher.update(k.to_be_bytes::<32>());
-        hasher.update(v.to_be_bytes::<32>());
-    }
+/// One account's change over a block.
+#[derive(Debug, Default)]
+pub(crate) struct AccountChange {
+    /// Nonce, balance and code hash after the block; `None` if the account was deleted.
+    pub(crate) info: Option<(u64, U256, B256)>,
+    /// Its storage was cleared (self-destruct, EIP-161 deletion, creation) before `slots`.
+    pub(crate) wiped: bool,
+    /// Slots written (after the clearing, if any) and their final values; zero deletes.
+    pub(crate) slots: BTreeMap<U256, U256>,
 }
 
 /// The state of a block being sealed: tables of its write transaction.
@@ -168,7 +160,7 @@ pub(crate) type WriteState<'t> = StateDb<
 
 impl WriteState<'_> {
     /// Writes one transaction's state changes (revm's finalized journal) into the tables and
-    /// feeds them, in canonical order, to `hasher`.
+    /// records them in `diff`.
     ///
     /// Follows Ethereum's rules: untouched accounts are skipped; self-destructed accounts and
     /// touched empty accounts (EIP-161) are deleted with their storage; a created account starts
@@ -176,7 +168,7 @@ impl WriteState<'_> {
     pub(crate) fn apply(
         &mut self,
         changes: &revm::state::EvmState,
-        hasher: &mut Keccak256,
+        diff: &mut BlockDiff,
     ) -> Result<()> {
         let mut addresses: Vec<&Address> = changes.keys().collect();
         addresses.sort_unstable();
@@ -184,7 +176,7 @@ impl WriteState<'_> {
             let Some(account) = changes.get(address) else {
                 continue;
             };
-            self.apply_account(address, account, hasher)?;
+            self.apply_account(address, account, diff)?;
         }
         Ok(())
     }
@@ -193,18 +185,32 @@ impl WriteState<'_> {
         &mut self,
         address: &Address,
         account: &Account,
-        hasher: &mut Keccak256,
+        diff: &mut BlockDiff,
     ) -> Result<()> {
         if !account.is_touched() {
             return Ok(());
         }
         if account.is_selfdestructed() || account.is_empty() {
-            self.accounts.remove(&address.0.0).map_err(store_err)?;
+            let existed = self
+                .accounts
+                .remove(&address.0.0)
+                .map_err(store_err)?
+                .is_some();
             self.clear_storage(address)?;
-            hash_account_diff(hasher, address, DIFF_DELETED, None, &[]);
+            // A touched account that never existed (a zero-value call to a fresh address, the
+            // fee-less beneficiary) changes nothing, unless this block made it earlier.
+            if existed || diff.accounts.contains_key(address) {
+                let change = diff.accounts.entry(*address).or_default();
+                change.info = None;
+                change.wiped = true;
+                change.slots.clear();
+            }
             return Ok(());
         }
-        let tag = if account.is_created() {
+        let change = diff.accounts.entry(*address).or_default();
+        if account.is_created() {
+            change.wiped = true;
+            change.slots.clear();
             self.clear_storage(address)?;
             if let Some(code) = &account.info.code
                 && !code.is_empty()
@@ -218,21 +224,17 @@ impl WriteState<'_> {
                     .map_err(poisoned)?
                     .insert(account.info.code_hash, code.clone());
             }
-            DIFF_CREATED
-        } else {
-            DIFF_UPDATED
-        };
+        }
+        change.info = Some((
+            account.info.nonce,
+            account.info.balance,
+            account.info.code_hash,
+        ));
         self.accounts
             .insert(&address.0.0, &encode_account(&account.info))
             .map_err(store_err)?;
-        let mut slots: Vec<(U256, U256)> = account
-            .storage
-            .iter()
-            .filter(|(_, s)| s.is_changed())
-            .map(|(k, s)| (*k, s.present_value))
-            .collect();
-        slots.sort_unstable();
-        for (slot, value) in &slots {
+        for (slot, value) in account.storage.iter().filter(|(_, s)| s.is_changed()) {
+            let value = value.present_value;
             let key = storage_key(address, slot);
             if value.is_zero() {
                 self.storage.remove(&key).map_err(store_err)?;
@@ -241,8 +243,8 @@ impl WriteState<'_> {
                     .insert(&key, &value.to_be_bytes::<32>())
                     .map_err(store_err)?;
             }
+            change.slots.insert(*slot, value);
         }
-        hash_account_diff(hasher, address, tag, Some(&account.info), &slots);
         Ok(())
     }
 

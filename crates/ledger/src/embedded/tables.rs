@@ -6,14 +6,15 @@
 //! returns an error rather than panicking: the file is untrusted input once it is on disk.
 
 use alloy_consensus::Header;
-use alloy_primitives::{Address, B256, Bytes, Signature, U256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
 use redb::TableDefinition;
 use revm::state::AccountInfo;
 
 /// Chain metadata: [`META_FORMAT`], [`META_CHAIN_ID`], [`META_SEALER`], [`META_GENESIS`].
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-/// Block number → block hash (32) ‖ sealing signature (65) ‖ RLP(header).
+/// Block number → block hash (32) ‖ RLP(header). The header carries its seal in `extra_data`
+/// (see `medshare_light::header`).
 pub(crate) const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 /// Block hash → block number.
 pub(crate) const BLOCK_NUMBERS: TableDefinition<&[u8; 32], u64> =
@@ -32,7 +33,9 @@ pub(crate) const LOG_INDEX: TableDefinition<&[u8; 45], ()> = TableDefinition::ne
 pub(crate) const ACCOUNTS: TableDefinition<&[u8; 20], &[u8; 72]> = TableDefinition::new("accounts");
 /// Code hash → bytecode.
 pub(crate) const CODE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("code");
-/// Address (20) ‖ slot (32) → value (32). Zero values are deleted, never stored.
+/// Address (20) ‖ slot (32) → value (32). Zero values are deleted, never stored. This flat copy of
+/// the state is what revm reads; the Merkle-Patricia tries over the same data (`trie`) are what
+/// headers and proofs commit to.
 pub(crate) const STORAGE: TableDefinition<&[u8; 52], &[u8; 32]> = TableDefinition::new("storage");
 
 /// [`META`] key: the store's format tag, [`FORMAT`].
@@ -43,8 +46,9 @@ pub(crate) const META_CHAIN_ID: &str = "chain_id";
 pub(crate) const META_SEALER: &str = "sealer";
 /// [`META`] key: the genesis block hash, 32 bytes.
 pub(crate) const META_GENESIS: &str = "genesis";
-/// The format tag stored under [`META_FORMAT`].
-pub(crate) const FORMAT: &[u8] = b"medshare-embedded-chain/1";
+/// The format tag stored under [`META_FORMAT`]. Format 1 (before headers carried their seal and
+/// a Merkle-Patricia state root) is refused.
+pub(crate) const FORMAT: &[u8] = b"medshare-embedded-chain/2";
 
 /// Index field tag for a log's emitting address (value = address left-padded to 32 bytes).
 pub(crate) const FIELD_ADDRESS: u8 = 0;
@@ -133,38 +137,35 @@ pub(crate) fn decode_account(row: &[u8; 72]) -> AccountInfo {
 pub(crate) struct BlockRow {
     /// The header hash as stored (checked against the header by `verify`).
     pub(crate) hash: B256,
-    /// The sealer's signature over `hash`.
-    pub(crate) seal: Signature,
-    /// The header.
+    /// The header, sealed (its `extra_data` ends with the sealer's signature).
     pub(crate) header: Header,
 }
 
 impl BlockRow {
     /// Encodes the row.
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(32 + 65 + self.header.length());
+        let mut out = Vec::with_capacity(32 + self.header.length());
         out.extend_from_slice(self.hash.as_slice());
-        out.extend_from_slice(&self.seal.as_bytes());
         self.header.encode(&mut out);
         out
     }
 
     /// Decodes a row.
     pub(crate) fn decode(row: &[u8]) -> Result<Self, BadRow> {
-        if row.len() < 97 {
+        let Some((hash, mut rest)) = row.split_first_chunk::<32>() else {
             return Err(BadRow(format!(
                 "block row of {} bytes is too short",
                 row.len()
             )));
-        }
-        let hash = B256::from_slice(&row[..32]);
-        let seal = Signature::try_from(&row[32..97]).map_err(|e| BadRow::new("seal", e))?;
-        let mut rest = &row[97..];
+        };
         let header = Header::decode(&mut rest).map_err(|e| BadRow::new("header", e))?;
         if !rest.is_empty() {
             return Err(BadRow("trailing bytes after block header".into()));
         }
-        Ok(Self { hash, seal, header })
+        Ok(Self {
+            hash: B256::from(*hash),
+            header,
+        })
     }
 
     /// The stored hash without decoding the rest.
@@ -312,5 +313,6 @@ mod tests {
         assert_eq!(back.first_log_index, 4);
         assert!(decode_row::<StoredReceipt>("receipt", &bytes[..bytes.len() - 1]).is_err());
         assert!(BlockRow::decode(&[0u8; 50]).is_err());
+        assert!(BlockRow::decode(&[0u8; 20]).is_err());
     }
 }

@@ -27,7 +27,7 @@ const STORED: B256 = b256!("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 
 /// Runtime of the "store" contract. With calldata: `slot0 = word; LOG2(data = word, STORED,
 /// word)`. Without: returns slot 0.
-fn store_runtime() -> Vec<u8> {
+pub(super) fn store_runtime() -> Vec<u8> {
     let mut code = hex!("36600f5760005460005260206000f35b60003580600055806000527f").to_vec();
     code.extend_from_slice(STORED.as_slice());
     code.extend_from_slice(&hex!("60206000a200"));
@@ -40,7 +40,7 @@ fn reverter_runtime() -> Vec<u8> {
 }
 
 /// Initcode that deploys `runtime` (< 256 bytes): CODECOPY it to memory and RETURN it.
-fn initcode(runtime: &[u8]) -> Bytes {
+pub(super) fn initcode(runtime: &[u8]) -> Bytes {
     let len = u8::try_from(runtime.len()).unwrap();
     let mut code = vec![
         0x60, len, 0x80, 0x60, 11, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3,
@@ -49,17 +49,17 @@ fn initcode(runtime: &[u8]) -> Bytes {
     code.into()
 }
 
-fn word(n: u64) -> B256 {
+pub(super) fn word(n: u64) -> B256 {
     B256::from(U256::from(n))
 }
 
-fn sign(signer: &PrivateKeySigner, tx: TxEip1559) -> Bytes {
+pub(super) fn sign(signer: &PrivateKeySigner, tx: TxEip1559) -> Bytes {
     let sig = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
     let env: TxEnvelope = tx.into_signed(sig).into();
     env.encoded_2718().into()
 }
 
-fn tx(nonce: u64, to: TxKind, input: Bytes, gas_limit: u64) -> TxEip1559 {
+pub(super) fn tx(nonce: u64, to: TxKind, input: Bytes, gas_limit: u64) -> TxEip1559 {
     TxEip1559 {
         chain_id: 1337,
         nonce,
@@ -842,7 +842,7 @@ async fn chain_with_history() -> (TempDir, PrivateKeySigner, PrivateKeySigner) {
     (dir, sealer, user)
 }
 
-fn expect_corrupt(res: Result<EmbeddedChain, Error>, needle: &str) {
+pub(super) fn expect_corrupt(res: Result<EmbeddedChain, Error>, needle: &str) {
     match res {
         Err(Error::Corrupt { reason, .. }) => {
             assert!(
@@ -899,6 +899,15 @@ async fn truncated_store_is_refused() {
     assert!(matches!(res, Err(Error::Corrupt { .. })), "{res:?}");
 }
 
+/// Seals `row`'s header with `signer` (as the sealer does) and updates its hash.
+pub(super) fn reseal(row: &mut BlockRow, signer: &PrivateKeySigner) {
+    let sig = signer
+        .sign_hash_sync(&medshare_light::header::seal_hash(&row.header))
+        .unwrap();
+    row.header.extra_data = medshare_light::header::sealed_extra_data(&sig);
+    row.hash = row.header.hash_slow();
+}
+
 /// Rewrites block `n`'s row (`n = None`: the tip) through redb with `f`, keeping the hash index
 /// consistent with the rewritten row, as a forger with write access to the file would.
 fn tamper(dir: &Path, n: Option<u64>, f: impl FnOnce(&mut BlockRow)) {
@@ -925,30 +934,47 @@ async fn tampered_headers_are_refused() {
     let pristine = std::fs::read(dir.path().join(DB_FILE)).unwrap();
     let restore = || std::fs::write(dir.path().join(DB_FILE), &pristine).unwrap();
 
-    // A rewritten parent hash, re-hashed and re-sealed by the real key: the link breaks.
+    // A rewritten parent hash, re-sealed by the real key: the link breaks.
     tamper(dir.path(), Some(5), |row| {
         row.header.parent_hash = B256::repeat_byte(1);
-        row.hash = row.header.hash_slow();
-        row.seal = sealer.sign_hash_sync(&row.hash).unwrap();
+        reseal(row, &sealer);
     });
     expect_corrupt(open(), "block 5: parent hash");
     restore();
 
-    // A rewritten tip (no successor to break), re-hashed and sealed by another key.
+    // A rewritten tip (no successor to break), sealed by another key.
     let mallory = PrivateKeySigner::random();
     tamper(dir.path(), None, |row| {
         row.header.gas_used += 1;
-        row.hash = row.header.hash_slow();
-        row.seal = mallory.sign_hash_sync(&row.hash).unwrap();
+        reseal(row, &mallory);
     });
     expect_corrupt(open(), "its seal is not a signature by the sealer");
     restore();
 
-    // A bad seal on an untouched header.
-    tamper(dir.path(), Some(9), |row| {
-        row.seal = mallory.sign_hash_sync(&row.hash).unwrap();
+    // The tip's seal replaced by garbage of the right length (the header is re-hashed).
+    tamper(dir.path(), None, |row| {
+        let mut extra = row.header.extra_data.to_vec();
+        extra[40] ^= 0x55;
+        row.header.extra_data = extra.into();
+        row.hash = row.header.hash_slow();
     });
-    expect_corrupt(open(), "block 9: its seal");
+    expect_corrupt(open(), "its seal is not a signature by the sealer");
+    restore();
+
+    // The seal cut off a header (old-style header, extra data just the tag).
+    tamper(dir.path(), None, |row| {
+        row.header.extra_data = Bytes::from_static(b"medshare/v1");
+        row.hash = row.header.hash_slow();
+    });
+    expect_corrupt(open(), "its seal is not a signature by the sealer");
+    restore();
+
+    // A tip resealed by the real key with another state root: no such trie root is stored.
+    tamper(dir.path(), None, |row| {
+        row.header.state_root = B256::repeat_byte(7);
+        reseal(row, &sealer);
+    });
+    expect_corrupt(open(), "has no root node for its state root");
     restore();
 
     // A header changed without updating its hash.

@@ -7,14 +7,20 @@
 //! the caller gave a genesis allocation, the genesis matches it; (3) the blocks form an unbroken
 //! hash chain from the recorded genesis to the tip: every stored hash is the hash of its header,
 //! every header's number and parent hash follow from the previous block, timestamps do not go
-//! back, the hash → number index agrees, and every seal recovers to the sealer's address.
+//! back, the hash → number index agrees, and every header's seal (in its extra data) recovers to
+//! the sealer's address; (4) the tip's state root is the root node of the stored account trie
+//! (present, and hashing to it); and, when [`super::ChainConfig::verify_state`] is on (the
+//! default), the state root recomputed from scratch from the account and storage tables is the
+//! tip's: the state revm executes on is the state the headers commit to and proofs show.
 
 use std::{
     io::ErrorKind,
     path::{Path, PathBuf},
 };
 
-use alloy_primitives::{Address, B256, Keccak256, Signature};
+use alloy_consensus::Header;
+use alloy_primitives::{Address, B256, keccak256};
+use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, KECCAK_EMPTY, Nibbles};
 use redb::{
     Builder, Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, StorageError,
     TableError,
@@ -23,14 +29,14 @@ use revm::state::AccountInfo;
 
 use super::{
     ChainConfig,
-    sealer::{Tip, base_header, chain_state_root, seal},
-    state::{DIFF_UPDATED, hash_account_diff},
+    sealer::{Tip, base_header, seal},
     store_err,
     tables::{
         ACCOUNTS, BLOCK_NUMBERS, BLOCK_TXS, BLOCKS, BlockRow, CODE, FORMAT, LOG_INDEX, LOGS, META,
         META_CHAIN_ID, META_FORMAT, META_GENESIS, META_SEALER, RECEIPTS, STORAGE, TXS,
         encode_account,
     },
+    trie::{self, DEATHS, NODES, Owner, ROOTS, STORAGE_ROOTS, TrieWriter, account_leaf},
 };
 use crate::{Error, Result};
 
@@ -101,19 +107,27 @@ fn open_error(path: &Path, e: DatabaseError) -> Error {
     }
 }
 
-/// The genesis state commitment for an allocation.
+/// The genesis accounts' leaves, sorted by key: funded accounts with no code or storage.
+fn genesis_leaves(config: &ChainConfig) -> Vec<(B256, Vec<u8>)> {
+    let mut leaves: Vec<(B256, Vec<u8>)> = config
+        .genesis_alloc
+        .iter()
+        .map(|(address, balance)| {
+            let leaf = account_leaf(0, *balance, EMPTY_ROOT_HASH, KECCAK_EMPTY);
+            (keccak256(address), leaf)
+        })
+        .collect();
+    leaves.sort_unstable_by_key(|a| a.0);
+    leaves
+}
+
+/// The standard state root of the genesis allocation (as any Ethereum client computes it).
 pub(crate) fn genesis_state_root(config: &ChainConfig) -> B256 {
-    let mut diff = Keccak256::new();
-    for (address, balance) in &config.genesis_alloc {
-        hash_account_diff(
-            &mut diff,
-            address,
-            DIFF_UPDATED,
-            Some(&funded(*balance)),
-            &[],
-        );
+    let mut hb = HashBuilder::default();
+    for (key, leaf) in genesis_leaves(config) {
+        hb.add_leaf(Nibbles::unpack(key), &leaf);
     }
-    chain_state_root(B256::ZERO, diff.finalize())
+    hb.root()
 }
 
 fn funded(balance: alloy_primitives::U256) -> AccountInfo {
@@ -161,25 +175,39 @@ impl Verifier<'_> {
         }
     }
 
-    /// Writes metadata, the genesis allocation and block 0 in one durable commit.
+    /// Writes metadata, the genesis allocation, its state trie and block 0 in one durable
+    /// commit.
     fn create_genesis(&self, db: &Database) -> Result<()> {
         let config = self.config;
         let sealer = config.sealer.address();
-        let header = alloy_consensus::Header {
-            state_root: genesis_state_root(config),
-            ..base_header(sealer, config.block_gas_limit)
-        };
-        let hash = header.hash_slow();
-        let row = BlockRow {
-            hash,
-            seal: seal(&config.sealer, &hash)?,
-            header,
-        };
         let mut wtx = db.begin_write().map_err(store_err)?;
         wtx.set_durability(Durability::Immediate)
             .map_err(store_err)?;
         wtx.set_two_phase_commit(true);
         {
+            let state_root = {
+                let mut nodes = wtx.open_table(NODES).map_err(store_err)?;
+                let mut writer = TrieWriter::new(&mut nodes, 0, self.path);
+                let leaves = genesis_leaves(config)
+                    .into_iter()
+                    .map(|(k, v)| (k, Some((v, None))))
+                    .collect();
+                let (root, born) = writer.update(Owner::State, EMPTY_ROOT_HASH, 0, leaves)?;
+                writer.finish()?;
+                let mut roots = wtx.open_table(ROOTS).map_err(store_err)?;
+                if root != EMPTY_ROOT_HASH {
+                    roots.insert(0, born).map_err(store_err)?;
+                }
+                root
+            };
+            let row = seal(
+                &config.sealer,
+                Header {
+                    state_root,
+                    ..base_header(sealer, config.block_gas_limit)
+                },
+            )?;
+            let hash = row.hash;
             let mut meta = wtx.open_table(META).map_err(store_err)?;
             meta.insert(META_FORMAT, FORMAT).map_err(store_err)?;
             meta.insert(META_CHAIN_ID, config.chain_id.to_be_bytes().as_slice())
@@ -210,6 +238,9 @@ impl Verifier<'_> {
             wtx.open_table(LOG_INDEX).map_err(store_err)?;
             wtx.open_table(CODE).map_err(store_err)?;
             wtx.open_table(STORAGE).map_err(store_err)?;
+            wtx.open_table(STORAGE_ROOTS).map_err(store_err)?;
+            wtx.open_table(DEATHS).map_err(store_err)?;
+            wtx.open_table(ROOTS).map_err(store_err)?;
         }
         wtx.commit().map_err(store_err)
     }
@@ -231,8 +262,20 @@ impl Verifier<'_> {
         let meta = rtx
             .open_table(META)
             .map_err(|e| self.corrupt(format!("metadata: {e}")))?;
-        if self.meta(&meta, META_FORMAT)? != FORMAT {
-            return Err(self.corrupt("unknown store format"));
+        let format = self.meta(&meta, META_FORMAT)?;
+        if format != FORMAT {
+            let found = String::from_utf8_lossy(&format);
+            let reason = if format.starts_with(b"medshare-embedded-chain/") {
+                format!(
+                    "it has store format `{found}`, which this node no longer reads (it reads `{}`, \
+                     whose headers carry their seal and a Merkle-Patricia state root); start a new \
+                     chain in an empty directory",
+                    String::from_utf8_lossy(FORMAT)
+                )
+            } else {
+                format!("unknown store format `{found}`")
+            };
+            return Err(self.corrupt(reason));
         }
         let chain_id = <[u8; 8]>::try_from(self.meta(&meta, META_CHAIN_ID)?.as_slice())
             .map(u64::from_be_bytes)
@@ -267,7 +310,7 @@ impl Verifier<'_> {
             .open_table(BLOCK_NUMBERS)
             .map_err(|e| self.corrupt(format!("block index: {e}")))?;
         let mut prev: Option<Tip> = None;
-        let mut seals: Vec<(u64, B256, Signature)> = Vec::new();
+        let mut seals: Vec<(u64, Header)> = Vec::new();
         for entry in blocks.iter().map_err(store_err)? {
             let (key, value) = entry.map_err(store_err)?;
             let n = key.value();
@@ -321,24 +364,63 @@ impl Verifier<'_> {
                     );
                 }
             }
-            seals.push((n, row.hash, row.seal));
-            if seals.len() >= SEAL_CHUNK {
-                self.check_seals(&seals, sealer)?;
-                seals.clear();
-            }
             prev = Some(Tip {
                 number: n,
                 hash: row.hash,
                 state_root: h.state_root,
                 timestamp: h.timestamp,
             });
+            seals.push((n, row.header));
+            if seals.len() >= SEAL_CHUNK {
+                self.check_seals(&seals, sealer)?;
+                seals.clear();
+            }
         }
         self.check_seals(&seals, sealer)?;
-        prev.ok_or_else(|| self.corrupt("there is no genesis block"))
+        let tip = prev.ok_or_else(|| self.corrupt("there is no genesis block"))?;
+        self.check_state(&rtx, &tip)?;
+        Ok(tip)
     }
 
-    /// Recovers every seal in `seals` (in parallel) and checks it is the sealer's.
-    fn check_seals(&self, seals: &[(u64, B256, Signature)], sealer: Address) -> Result<()> {
+    /// Checks the tip's state root against the stored trie: its root node is there and hashes to
+    /// it. With [`ChainConfig::verify_state`], also recomputes the root from the flat state.
+    fn check_state(&self, rtx: &redb::ReadTransaction, tip: &Tip) -> Result<()> {
+        if tip.state_root != EMPTY_ROOT_HASH {
+            let nodes = rtx
+                .open_table(NODES)
+                .map_err(|e| self.corrupt(format!("trie nodes: {e}")))?;
+            let roots = rtx
+                .open_table(ROOTS)
+                .map_err(|e| self.corrupt(format!("trie roots: {e}")))?;
+            let born = trie::root_born(&roots, tip.number, tip.state_root, self.path)?;
+            let key = trie::node_key(born, Owner::State, &Nibbles::new(), &tip.state_root);
+            let root_node = nodes.get(&key).map_err(store_err)?;
+            let hashes = root_node
+                .as_ref()
+                .and_then(|row| trie::node_rlp(row.value()).map(keccak256))
+                == Some(tip.state_root);
+            if !hashes {
+                return Err(self.corrupt(format!(
+                    "block {}: the stored state trie has no root node for its state root {}",
+                    tip.number, tip.state_root
+                )));
+            }
+        }
+        if self.config.verify_state {
+            let root = trie::recompute_state_root(rtx, self.path)?;
+            if root != tip.state_root {
+                return Err(self.corrupt(format!(
+                    "the stored state (accounts and storage) has root {root}, but block {} \
+                     commits to {}",
+                    tip.number, tip.state_root
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Recovers every header's seal in `seals` (in parallel) and checks it is the sealer's.
+    fn check_seals(&self, seals: &[(u64, Header)], sealer: Address) -> Result<()> {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .max(1);
@@ -349,10 +431,10 @@ impl Verifier<'_> {
                 .map(|part| {
                     s.spawn(move || {
                         part.iter()
-                            .find(|(_, hash, sig)| {
-                                sig.recover_address_from_prehash(hash).ok() != Some(sealer)
+                            .find(|(_, header)| {
+                                medshare_light::header::sealer_of(header).ok() != Some(sealer)
                             })
-                            .map(|(n, _, _)| *n)
+                            .map(|(n, _)| *n)
                     })
                 })
                 .collect();

@@ -1,6 +1,7 @@
 //! Seeded synthetic cohorts shared by the tests and the benchmark.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+use medshare_records::{Feature, Label, Schema};
 use medshare_training::{Dataset, DatasetBuilder};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -75,4 +76,65 @@ pub fn xor_cohort(n: usize, seed: u64) -> Dataset {
         b.push(&x, y).unwrap();
     }
     b.finish()
+}
+
+/// A schema `synthetic` with features `f0…` in the given ranges and either a binary label `y`
+/// (`label_range: None`) or a numeric one in `label_range`.
+pub fn schema(ranges: &[(f64, f64)], label_range: Option<(f64, f64)>) -> Schema {
+    Schema {
+        name: "synthetic".into(),
+        description: String::new(),
+        features: ranges
+            .iter()
+            .enumerate()
+            .map(|(j, &(min, max))| Feature {
+                name: format!("f{j}"),
+                unit: None,
+                loinc: None,
+                min,
+                max,
+            })
+            .collect(),
+        label: Label {
+            name: "y".into(),
+            description: String::new(),
+            loinc: None,
+            classes: if label_range.is_none() {
+                vec!["no".into(), "yes".into()]
+            } else {
+                Vec::new()
+            },
+            min: label_range.map(|r| r.0),
+            max: label_range.map(|r| r.1),
+        },
+    }
+}
+
+/// The public ranges of [`logistic_cohort`]'s features: five deviations either side of the mean.
+pub fn logistic_ranges(d: usize) -> Vec<(f64, f64)> {
+    (0..d)
+        .map(|j| (5.0 * (j as f64 + 1.0), 15.0 * (j as f64 + 1.0)))
+        .collect()
+}
+
+/// The public ranges of [`ridge_cohort`]: five deviations either side, and a label range.
+pub fn ridge_ranges() -> (Vec<(f64, f64)>, (f64, f64)) {
+    (
+        vec![(-5.0, 5.0), (-10.0, 10.0), (-15.0, 15.0), (-5.0, 5.0)],
+        (-40.0, 40.0),
+    )
+}
+
+/// The breast cancer data set (569 patients, 30 features, label `diagnosis`).
+pub fn wdbc() -> (Schema, Dataset) {
+    let schema = Schema::wdbc();
+    let rows = medshare_records::csv::read(&schema, include_str!("../../../../data/wdbc/wdbc.csv"))
+        .unwrap();
+    let names: Vec<String> = schema.feature_names().map(str::to_owned).collect();
+    let mut b = DatasetBuilder::with_capacity(names.len(), rows.len());
+    for r in &rows {
+        b.push(&r.record.select(&names).unwrap(), r.record.label.unwrap())
+            .unwrap();
+    }
+    (schema, b.finish())
 }

@@ -1,11 +1,10 @@
-//! `medshare bench`: measurements. `bench gas` runs one of each transaction type on a fresh
-//! embedded chain and prints the gas each used beside the paper's §7.4 figures.
+//! `medshare bench gas`: one of each transaction type on a fresh embedded chain, and the gas
+//! each used beside the paper's §7.4 figures.
 
 use crate::scenario::{gas_of, sample_model, sample_record, sample_requirement};
 use alloy_primitives::keccak256;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use medshare_crypto::eip712::{Domain, Verification};
 use medshare_testkit::{Backend, World};
 use serde::Serialize;
 
@@ -18,7 +17,7 @@ const PAPER_REQUEST: u64 = 82_355;
 const PAPER_MODEL: u64 = 38_444;
 const PAPER_RESULT: u64 = 79_928;
 
-mod paper;
+use crate::paper;
 
 #[derive(Subcommand)]
 pub(crate) enum BenchCommand {
@@ -29,6 +28,10 @@ pub(crate) enum BenchCommand {
     /// Gas per transaction type on the embedded chain, beside the paper's §7.4 figures, and the
     /// transactions per second a 12,000,000-gas, one-second block holds.
     Gas(GasArgs),
+    /// Differential privacy on the breast cancer data: held-out accuracy at ε from 0.1 to ∞
+    /// beside IBM diffprivlib on the same splits, and a membership-inference attack's AUC.
+    /// Results go to bench/results/privacy.{json,md,png}.
+    Privacy(crate::privacy::PrivacyArgs),
 }
 
 #[derive(Args)]
@@ -45,22 +48,23 @@ pub(crate) async fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Gas(args) => gas(args).await,
         BenchCommand::Paper(args) => paper::run(args).await,
+        BenchCommand::Privacy(args) => crate::privacy::run(args).await,
     }
 }
 
 /// One transaction type's figure.
 #[derive(Serialize)]
-struct TypeGas {
+pub(crate) struct TypeGas {
     /// Gas used (per record for `data`).
-    gas: u64,
+    pub(crate) gas: u64,
     /// The paper's figure.
-    paper_gas: u64,
+    pub(crate) paper_gas: u64,
     /// Transactions (records for `data`) per 12M-gas block.
-    tps: u64,
+    pub(crate) tps: u64,
     /// The paper's TPS.
-    paper_tps: u64,
+    pub(crate) paper_tps: u64,
     /// gas / paper_gas.
-    ratio_to_paper: f64,
+    pub(crate) ratio_to_paper: f64,
     /// What was measured.
     measured: String,
 }
@@ -80,10 +84,10 @@ impl TypeGas {
 
 #[derive(Serialize)]
 pub(crate) struct GasReport {
-    data: TypeGas,
-    request: TypeGas,
-    model: TypeGas,
-    result: TypeGas,
+    pub(crate) data: TypeGas,
+    pub(crate) request: TypeGas,
+    pub(crate) model: TypeGas,
+    pub(crate) result: TypeGas,
     /// Registering one record alone (not amortized over a batch).
     data_single_record_gas: u64,
     /// The first job submitted for a data type (stores the type's id as well).
@@ -151,17 +155,11 @@ pub(crate) async fn measure_gas(batch_size: u64) -> Result<GasReport> {
     )?;
 
     let tee = &world.tee;
-    let domain = Domain::new(tee.chain.chain_id(), tee.chain.deployment().model);
-    let statement = Verification {
-        jobId: job.0,
-        subject: keccak256(&model),
-        hashOk: true,
-        signatureOk: true,
-    };
-    let signature = tee.identity.sign_typed(&domain, &statement)?;
+    let view = world.view_block().await?;
+    let signature = world.tee_verification(job, keccak256(&model), view)?;
     let model_gas = gas_of(
         &tee.chain
-            .post_model_verification(job, true, true, &signature)
+            .post_model_verification(job, true, true, view, &signature)
             .await?,
     )?;
     let verify = gas_of(&world.verify_records(job, &batch).await?)?;

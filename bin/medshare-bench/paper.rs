@@ -7,14 +7,14 @@
 //! comparison runs both sides in this run, because shared machines drift. Results: paper.json,
 //! paper.md and table3.png (bench/plot_table3.py) under `--out`.
 
-use super::{GasReport, measure_gas};
+use crate::gas::{GasReport, measure_gas};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use medshare_chain::{Medshare, Wallet};
 use medshare_crypto::{Identity, ciphertext_hash, eip712};
-use medshare_enclave::Enclave;
-use medshare_enclave_api::simulated_measurement;
+use medshare_enclave::{Enclave, SimulatedPlatform};
+use medshare_enclave_api::TrustAnchors;
 use medshare_ledger::{
     Ledger,
     embedded::{ChainConfig, EmbeddedChain},
@@ -39,6 +39,8 @@ const PAPER_TABLE3_AVG_US: [f64; 6] = [
 ];
 /// Records already consented (standing policy) in every job of Table 3, beside the measured one.
 const BASE_COHORT: usize = 9;
+
+use crate::REPO;
 
 #[derive(Args)]
 pub(crate) struct PaperArgs {
@@ -123,6 +125,8 @@ struct Report {
     /// Peak resident memory of the enclave process over a job of `enclave_memory_records`.
     enclave_peak_memory_mib: f64,
     enclave_memory_records: u64,
+    /// What the enclave's own checks of chain facts cost (header seal and state proofs).
+    proofs: ProofCost,
 }
 
 pub(crate) async fn run(args: PaperArgs) -> Result<()> {
@@ -148,7 +152,9 @@ pub(crate) async fn run(args: PaperArgs) -> Result<()> {
     };
     let (peak_kib, memory_records) =
         enclave_memory(if args.quick { 300 } else { 100_000 }, args.json).await?;
+    let proofs = proof_cost(if args.quick { 20 } else { 500 }).await?;
     let report = Report {
+        proofs,
         scale,
         enclave_peak_memory_mib: round3(peak_kib as f64 / 1024.0),
         enclave_memory_records: memory_records,
@@ -195,8 +201,8 @@ fn write_results(dir: &Path, report: &Report) -> Result<()> {
     let json = dir.join("paper.json");
     std::fs::write(&json, serde_json::to_vec_pretty(report)?)?;
     std::fs::write(dir.join("paper.md"), markdown(report))?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/plot_table3.py");
-    let status = std::process::Command::new("python3")
+    let script = Path::new(REPO).join("bench/plot_table3.py");
+    let status = std::process::Command::new(crate::python::python()?)
         .arg(&script)
         .arg(&json)
         .arg(dir.join("table3.png"))
@@ -273,6 +279,16 @@ fn markdown(r: &Report) -> String {
         r.enclave_peak_memory_mib
     );
     s += &format!(
+        "\n## The enclave's checks of chain facts\n\nper record (its Data commitment, the grant and the owner's policy: {} storage proofs for {} records and the job's facts, one view): verifying {:.1} µs per record (header seal once per view: {:.1} µs; the job's own facts: {:.1} µs per view); fetching the proofs from the node (eth_getProof over the in-process chain) {:.2} ms per view; {:.0} proof bytes per record\n",
+        r.proofs.storage_proofs,
+        r.proofs.records,
+        r.proofs.verify_us_per_record,
+        r.proofs.seal_us,
+        r.proofs.job_facts_us,
+        r.proofs.fetch_ms,
+        r.proofs.proof_bytes_per_record
+    );
+    s += &format!(
         "\n## Crypto beside openssl (16 KiB buffers)\n\nAES-256-GCM {:.0} MB/s vs openssl {:.0} MB/s ({:.2}); SHA-256 {:.0} MB/s vs openssl {:.0} MB/s ({:.2})\n",
         r.crypto.aead_mb_s,
         r.crypto.openssl_aead_mb_s,
@@ -296,12 +312,18 @@ fn schema(size_kb: u32, n: usize) -> Schema {
                 name: format!("f{i:04}"),
                 unit: None,
                 loinc: None,
+                // The generated values lie in [0, 1.25).
+                min: 0.0,
+                max: 1.25,
             })
             .collect(),
         label: Label {
             name: "y".into(),
             description: String::new(),
             loinc: None,
+            classes: vec!["negative".into(), "positive".into()],
+            min: None,
+            max: None,
         },
     }
 }
@@ -365,25 +387,38 @@ impl Rig {
             RpcServer::start(ledger.clone(), SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(dir.path().join("store"))?);
         let wallet = |id: &Identity| Wallet::new(ledger.clone(), id.signer().clone());
-        let admin = Medshare::deploy(wallet(&Identity::random()).await?).await?;
+        // The in-process enclave plays the same program as `medshare-enclave` (same measurement
+        // and platform secret), so both runs use one sealed key and one admitted TEE.
+        let measurement = crate::spawn::Spawn::measurement()?;
+        let admin = medshare_parties::setup::deploy_for_simulation(
+            wallet(&Identity::random()).await?,
+            measurement,
+        )
+        .await?;
         admin.save_deployment(&dir.path().join("deployment.json"))?;
-        admin
-            .set_measurement_allowed(simulated_measurement(), true)
-            .await?;
-        admin.set_accept_simulated(true).await?;
         let enclave_dir = dir.path().join("enclave");
         std::fs::create_dir_all(&enclave_dir)?;
         let secret: [u8; 32] = rand::random();
         std::fs::write(enclave_dir.join("platform.secret"), secret)?;
-        let enclave = Enclave::simulated(&enclave_dir.join("tee.sealed"), &secret)?;
+        let anchors = TrustAnchors::sealed(
+            admin.chain_id(),
+            admin.deployment(),
+            medshare_parties::tee::sealers_of(ledger.as_ref()).await?,
+        );
+        let enclave = Enclave::simulated(
+            &enclave_dir.join("tee.sealed"),
+            &SimulatedPlatform::new(secret, measurement),
+            Some(&anchors),
+        )?;
         let tee = TeeHost::new(
             Box::new(enclave),
             ledger.clone(),
-            *admin.deployment(),
+            Some(*admin.deployment()),
             store.clone(),
         )
         .await?;
         tee.register().await?;
+        medshare_parties::setup::admit(&admin, tee.address()).await?;
         let demander_id = Identity::random();
         let demander_chain = admin.as_party(wallet(&demander_id).await?);
         let demander = Demander::new(demander_id, demander_chain, store.clone());
@@ -493,7 +528,7 @@ impl Rig {
     async fn run_report_in_own_process(&self, job: JobId) -> Result<serde_json::Value> {
         let d = self.dir.path();
         let (endpoint, job_hex) = (self.server.endpoint(), job.0.to_string());
-        let spawn = crate::enclave::Spawn {
+        let spawn = crate::spawn::Spawn {
             rpc: &endpoint,
             deployment: &d.join("deployment.json"),
             store: &d.join("store"),
@@ -520,6 +555,7 @@ fn logistic_job(
         label: schema.label.name.clone(),
         test_fraction: 0.25,
         seed,
+        privacy: medshare_training::Privacy::non_private(),
     };
     let requirement = DataRequirement {
         data_type: schema.name.clone(),
@@ -587,6 +623,118 @@ async fn table3(runs: usize, quiet: bool) -> Result<Vec<Table3Row>> {
     Ok(rows)
 }
 
+// ---------------------------------------------------------------------------------- proofs
+
+/// The cost of the enclave's own checks of chain facts.
+#[derive(Serialize)]
+struct ProofCost {
+    /// Records in the measured view (the host's batch).
+    records: usize,
+    /// Storage proofs in that view (job facts and three per record).
+    storage_proofs: usize,
+    /// Verifying one record's facts: its three storage proofs (and its share of the account
+    /// proofs), in µs — what the enclave adds per record.
+    verify_us_per_record: f64,
+    /// Checking the header's seal (once per view), µs.
+    seal_us: f64,
+    /// Verifying the job's facts alone (a view without records), µs.
+    job_facts_us: f64,
+    /// Fetching a record batch's view from the node (header and eth_getProof calls), ms.
+    fetch_ms: f64,
+    /// Proof bytes per record in the view.
+    proof_bytes_per_record: f64,
+}
+
+/// Verifies a view as the enclave does (seal, then every account and storage proof), `times`
+/// times; µs per verification.
+fn time_view(view: &medshare_enclave_api::ChainView, times: u32) -> Result<(f64, f64)> {
+    use alloy_rlp::Decodable;
+    let header = alloy_consensus::Header::decode(&mut view.header.as_ref())?;
+    let seal = time_per(times, || {
+        std::hint::black_box(medshare_light::header::sealer_of(&header).ok());
+    });
+    // One real run first: a proof that does not verify is a bug of the benchmark.
+    for p in &view.proofs {
+        medshare_light::proof::verify_account(header.state_root, p)?;
+    }
+    let all = time_per(times, || {
+        for p in &view.proofs {
+            std::hint::black_box(medshare_light::proof::verify_account(header.state_root, p).ok());
+        }
+    });
+    Ok((seal, all + seal))
+}
+
+async fn proof_cost(records: usize) -> Result<ProofCost> {
+    use medshare_enclave_api::facts;
+    let (schema, _) = sized_schema(1)?;
+    let data_type = schema.data_type()?;
+    let rig = Rig::new(schema).await?;
+    // `records` more patients under a standing policy (the rig's base cohort is small).
+    for i in 0..records.saturating_sub(BASE_COHORT) {
+        let patient = rig.patient().await?;
+        let owned = patient
+            .upload(
+                &data_type,
+                &[record(&rig.schema, 1000 + i)],
+                rig.tee.address(),
+                &|_| {},
+            )
+            .await?;
+        patient.set_policy(&data_type, &owned, true).await?;
+    }
+    let job = rig.job(7).await?;
+    let ctx = rig.tee.job_context(job).await?;
+    let job_slots = rig.tee.job_request(&ctx).await?;
+    let registered = rig.admin.records_of_type(data_type.id()).await?;
+    let batch: Vec<_> = registered
+        .iter()
+        .take(medshare_parties::tee::RECORD_BATCH.min(records))
+        .collect();
+    let mut requests = vec![job_slots.clone()];
+    for r in &batch {
+        requests.push(facts::record_slots(
+            rig.admin.deployment(),
+            job.0,
+            r.event.ciphertextHash,
+            r.event.owner,
+            r.event.commitment,
+            data_type.id(),
+        ));
+    }
+    let request = facts::merge(requests);
+    let start = Instant::now();
+    let view = rig.tee.view(&request).await?;
+    let fetch_ms = start.elapsed().as_secs_f64() * 1e3;
+    let job_view = rig.tee.view(&job_slots).await?;
+    let (seal_us, job_facts_us) = time_view(&job_view, 200)?;
+    let (_, all_us) = time_view(&view, 50)?;
+    let n = batch.len().max(1) as f64;
+    let bytes = |v: &medshare_enclave_api::ChainView| -> usize {
+        v.proofs
+            .iter()
+            .map(|p| {
+                p.account_proof.iter().map(|b| b.len()).sum::<usize>()
+                    + p.storage_proof
+                        .iter()
+                        .flat_map(|s| s.proof.iter())
+                        .map(|b| b.len())
+                        .sum::<usize>()
+            })
+            .sum()
+    };
+    rig.server.stop().await;
+    Ok(ProofCost {
+        records: batch.len(),
+        storage_proofs: view.proofs.iter().map(|p| p.storage_proof.len()).sum(),
+        verify_us_per_record: round3((all_us - job_facts_us) / n),
+        seal_us: round3(seal_us),
+        job_facts_us: round3(job_facts_us),
+        fetch_ms: round3(fetch_ms),
+        proof_bytes_per_record: round3((bytes(&view).saturating_sub(bytes(&job_view))) as f64 / n),
+    })
+}
+
 // ---------------------------------------------------------------------------------- ledger
 
 #[derive(Serialize)]
@@ -608,22 +756,37 @@ async fn ledger_throughput(
 ) -> Result<Throughput> {
     let dir = tempfile::tempdir()?;
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(dir.path().join("store"))?);
-    let admin =
-        Medshare::deploy(backend.wallet(Identity::random().signer().clone()).await?).await?;
-    admin
-        .set_measurement_allowed(simulated_measurement(), true)
-        .await?;
-    admin.set_accept_simulated(true).await?;
-    let enclave = Enclave::simulated(&dir.path().join("tee.sealed"), &rand::random())?;
+    let measurement = alloy_primitives::keccak256("medshare bench: ledger throughput");
+    let admin = medshare_parties::setup::deploy_for_simulation(
+        backend.wallet(Identity::random().signer().clone()).await?,
+        measurement,
+    )
+    .await?;
+    // anvil signs no headers: its TEE runs in the unverified-header mode governance must allow.
+    let sealers = medshare_parties::tee::sealers_of(backend.ledger().as_ref())
+        .await
+        .unwrap_or_default();
+    let anchors = if sealers.is_empty() {
+        admin.set_accept_unverified_headers(true).await?;
+        TrustAnchors::unverified(admin.chain_id(), admin.deployment())
+    } else {
+        TrustAnchors::sealed(admin.chain_id(), admin.deployment(), sealers.clone())
+    };
+    let enclave = Enclave::simulated(
+        &dir.path().join("tee.sealed"),
+        &SimulatedPlatform::new(rand::random(), measurement),
+        Some(&anchors),
+    )?;
     let tee = TeeHost::new(
         Box::new(enclave),
         backend.ledger(),
-        *admin.deployment(),
+        Some(*admin.deployment()),
         store.clone(),
     )
     .await?;
     backend.fund(tee.address()).await?;
     tee.register().await?;
+    medshare_parties::setup::admit_with(&admin, tee.address(), &sealers).await?;
     let (schema, _) = sized_schema(1)?;
     let data_type = schema.data_type()?;
     let mut all = Vec::new();
@@ -756,19 +919,22 @@ async fn scale(records: usize, owners: usize, quiet: bool) -> Result<Scale> {
                 modelHash: alloy_primitives::B256::ZERO,
                 modelHashOk: true,
                 recordHashOk: true,
+                outcome: medshare_chain::UseOutcome::Used as u8,
             });
             if entries.len() == BATCH {
+                let view = world.view_block().await?;
                 world
                     .tee
                     .chain
-                    .record_use(std::mem::take(&mut entries))
+                    .record_use(view, std::mem::take(&mut entries))
                     .await?;
                 bar.inc(BATCH as u64);
             }
         }
     }
     if !entries.is_empty() {
-        world.tee.chain.record_use(entries).await?;
+        let view = world.view_block().await?;
+        world.tee.chain.record_use(view, entries).await?;
     }
     bar.finish_and_clear();
     let probe = &owner_handles[owners / 2];
@@ -927,15 +1093,44 @@ fn training(records: usize) -> Result<Training> {
         label: "y".into(),
         test_fraction: 0.25,
         seed,
+        privacy: medshare_training::Privacy::non_private(),
     };
     let data = builder.finish();
+    // The cohort's public ranges: feature j is 10(j+1) ± 5 standard deviations of (j+1).
+    let schema = Schema {
+        name: "bench-training".into(),
+        description: String::new(),
+        features: (0..FEATURES)
+            .map(|j| Feature {
+                name: format!("f{j}"),
+                unit: None,
+                loinc: None,
+                min: 5.0 * (j as f64 + 1.0),
+                max: 15.0 * (j as f64 + 1.0),
+            })
+            .collect(),
+        label: Label {
+            name: "y".into(),
+            description: String::new(),
+            loinc: None,
+            classes: vec!["0".into(), "1".into()],
+            min: None,
+            max: None,
+        },
+    };
+    let rules = medshare_training::TrainingRules {
+        allow_non_private: true,
+        ..medshare_training::TrainingRules::new(1000)
+    };
     // The median of three fits on each side: one run is at the mercy of a shared machine.
     let mut times = Vec::new();
     let mut output = None;
     for _ in 0..TRAINING_REPEATS {
         let data = data.clone();
         let start = Instant::now();
-        output = Some(medshare_training::train(&spec, data, 1000)?);
+        output = Some(medshare_training::train_with_rules(
+            &spec, &schema, data, &rules,
+        )?);
         times.push(start.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
@@ -944,8 +1139,8 @@ fn training(records: usize) -> Result<Training> {
     let medshare_training::Metrics::Classification { accuracy, .. } = output.metrics else {
         bail!("logistic regression gave regression metrics");
     };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/sklearn_logreg.py");
-    let out = std::process::Command::new("python3")
+    let script = Path::new(REPO).join("bench/sklearn_logreg.py");
+    let out = std::process::Command::new(crate::python::python()?)
         .arg(&script)
         .arg(&csv)
         .args([
@@ -991,6 +1186,9 @@ fn fig9(iterations: u32) -> Result<Fig9> {
     let statement = eip712::TrainingResult {
         jobId: alloy_primitives::B256::repeat_byte(2),
         resultHash: alloy_primitives::B256::repeat_byte(3),
+        viewBlock: 7,
+        viewHash: alloy_primitives::B256::repeat_byte(4),
+        headersVerified: true,
     };
     let signature = id.sign_typed(&domain, &statement)?;
     Ok(Fig9 {
