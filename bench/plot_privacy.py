@@ -18,7 +18,8 @@ def main():
     import matplotlib.pyplot as plt
 
     r = json.load(open(results))
-    keys = [str(e) if e != "inf" else "inf" for e in r["epsilons"]]
+    # The report's keys are Rust's shortest form of each ε ("1", "0.1", "inf").
+    keys = ["%g" % e if e != "inf" else "inf" for e in r["epsilons"]]
     finite = [float(k) for k in keys if k != "inf"]
     inf_x = max(finite) * 3
     xs = [float(k) if k != "inf" else inf_x for k in keys]

@@ -108,6 +108,19 @@ fn each_party_in_its_own_process() {
         "--accept",
         "true",
     ]);
+    // The data type's rules: this small test cohort needs a floor of 10 (the default is 50).
+    let rules = env.json(&[
+        "governance",
+        "data-type",
+        "--keystore",
+        &ks(&env, "admin"),
+        "--data-type",
+        "breast-cancer-wdbc",
+        "--min-cohort",
+        "10",
+    ]);
+    assert_eq!(rules["min_cohort"], 10);
+    assert_eq!(rules["allow_non_private"], false);
     env.run(&[
         "governance",
         "appoint-reviewer",
@@ -167,7 +180,7 @@ fn each_party_in_its_own_process() {
         env.path("model.json"),
         r#"{"kind":{"type":"logistic_regression","l2":1.0,"max_iterations":200,"tolerance":1e-6},
            "features":["radius_mean","texture_mean","concave_points_worst"],"label":"diagnosis","seed":3,
-           "privacy":{"epsilon":"inf"}}"#,
+           "privacy":{"epsilon":1.0,"delta":1e-5}}"#,
     )
     .unwrap();
     std::fs::write(
@@ -244,4 +257,14 @@ fn each_party_in_its_own_process() {
                 .unwrap()
                 .eq_ignore_ascii_case(&tee_address)
     }));
+    // Each use shows the ε it cost and the record's budget: 3 (the grant's default), 1 spent.
+    assert!(
+        trail.iter().all(|e| e["outcome"] == "used"
+            && e["epsilon_milli"] == 1000
+            && e["budget_milli"] == 3000
+            && e["spent_milli"] == 1000),
+        "{trail:?}"
+    );
+    let text = env.run(&["user", "audit", "--keystore", &ks(&env, "alice")]);
+    assert!(text.contains("ε spent 1 (budget 3, 2 left)"), "{text}");
 }

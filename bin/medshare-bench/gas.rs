@@ -11,6 +11,9 @@ use serde::Serialize;
 /// The block the paper's TPS figures assume: 12,000,000 gas every second.
 const BLOCK_GAS: u64 = 12_000_000;
 
+/// The privacy budget the measured records get (ε = 3).
+const BUDGET_MILLI: u32 = 3_000;
+
 /// Paper §7.4 gas per transaction type.
 const PAPER_DATA: u64 = 62_060;
 const PAPER_REQUEST: u64 = 82_355;
@@ -103,9 +106,15 @@ pub(crate) struct GasReport {
 #[derive(Serialize)]
 struct OtherGas {
     approve_model: u64,
+    /// A grant with the record's privacy budget set (a new storage slot).
     grant_consent: u64,
+    /// Releasing a record's pad and setting its budget, per record in a batch (standing policy).
+    release_pad_with_budget_per_record: u64,
     record_verification_per_record: u64,
     audit_entry_per_record: u64,
+    /// Debiting a job's ε from a record's privacy budget (one storage write), per record in a
+    /// batch of the job's `debitBudgets`.
+    budget_debit_per_record: u64,
 }
 
 async fn gas(args: GasArgs) -> Result<()> {
@@ -136,7 +145,7 @@ pub(crate) async fn measure_gas(batch_size: u64) -> Result<GasReport> {
 
     // The first job of a data type also stores the type's id (one more storage slot); later
     // jobs of that type do not. `request` is the steady state, the first is reported beside it.
-    let (model, requirement) = (sample_model(), sample_requirement());
+    let (model, requirement) = (sample_model()?, sample_requirement());
     // Same size, another hash: a submission with equal fields in the same second is the same job.
     let other_model = String::from_utf8(model.clone())?.replace("\"seed\":7", "\"seed\":8");
     let (_, first) = world
@@ -150,7 +159,18 @@ pub(crate) async fn measure_gas(batch_size: u64) -> Result<GasReport> {
         &world
             .user
             .chain
-            .grant(&batch[0].record, job, batch[0].pad.clone())
+            .grant(&batch[0].record, job, batch[0].pad.clone(), BUDGET_MILLI)
+            .await?,
+    )?;
+    let release: Vec<_> = batch[1..]
+        .iter()
+        .map(|r| (r.record.clone(), r.pad.clone()))
+        .collect();
+    let release_gas = gas_of(
+        &world
+            .user
+            .chain
+            .release_pads(&release, BUDGET_MILLI)
             .await?,
     )?;
 
@@ -164,6 +184,7 @@ pub(crate) async fn measure_gas(batch_size: u64) -> Result<GasReport> {
     )?;
     let verify = gas_of(&world.verify_records(job, &batch).await?)?;
     let audit = gas_of(&world.audit(job, &model, &requirement, &batch).await?)?;
+    let debit = gas_of(&world.debit(job, &batch).await?)?;
     let result = gas_of(&world.post_result(job, &[0u8; 512]).await?.2)?;
 
     let report = GasReport {
@@ -197,6 +218,8 @@ pub(crate) async fn measure_gas(batch_size: u64) -> Result<GasReport> {
         other: OtherGas {
             approve_model: approve,
             grant_consent: grant,
+            release_pad_with_budget_per_record: release_gas.div_ceil(batch_size - 1),
+            budget_debit_per_record: debit.div_ceil(batch_size),
             record_verification_per_record: verify.div_ceil(batch_size),
             audit_entry_per_record: audit.div_ceil(batch_size),
         },
@@ -232,11 +255,16 @@ fn print_gas(report: &GasReport) {
         report.request_first_of_data_type_gas
     );
     println!(
-        "Also: approve {}, grant {}, record verification {} / record, audit {} / record.",
+        "Also: approve {}, grant (with the record's ε budget) {}, pad release with budget {} / record, record verification {} / record, audit {} / record.",
         report.other.approve_model,
         report.other.grant_consent,
+        report.other.release_pad_with_budget_per_record,
         report.other.record_verification_per_record,
         report.other.audit_entry_per_record
+    );
+    println!(
+        "Privacy budget debit: {} gas / record (a job's ε taken from each record it trained on, batches of up to 500).",
+        report.other.budget_debit_per_record
     );
     println!("TPS assumes a {BLOCK_GAS}-gas block every second, as the paper does.");
 }

@@ -7,6 +7,8 @@ use anyhow::Result;
 use clap::Parser;
 
 mod gas;
+#[path = "../medshare/job_spec.rs"]
+mod job_spec;
 mod paper;
 mod privacy;
 mod python;

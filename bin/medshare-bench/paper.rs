@@ -42,6 +42,10 @@ const BASE_COHORT: usize = 9;
 
 use crate::REPO;
 
+/// The paper's flows train without differential privacy (as the paper does): every record's
+/// budget is unlimited, and governance allows ε = ∞ for the benchmark's data types.
+const UNLIMITED: u32 = medshare_contracts::EPSILON_INFINITE;
+
 #[derive(Args)]
 pub(crate) struct PaperArgs {
     /// A reduced run for CI (2 runs per size, smaller loops and cohorts): under two minutes.
@@ -419,6 +423,27 @@ impl Rig {
         .await?;
         tee.register().await?;
         medshare_parties::setup::admit(&admin, tee.address()).await?;
+        // The paper's flow: small cohorts, no differential privacy; the data type's schema
+        // (public ranges) registered for the enclave.
+        let schema_json = serde_json::to_vec(&schema)?;
+        let data_type = schema.data_type()?;
+        store
+            .put(
+                &medshare_storage::Key::schema(&data_type.id().0),
+                schema_json.clone(),
+            )
+            .await?;
+        admin
+            .set_data_type_rules(
+                data_type.id(),
+                &medshare_chain::DataTypeRules {
+                    min_cohort: 2,
+                    max_epsilon_milli: 0,
+                    allow_non_private: true,
+                    schema_hash: alloy_primitives::keccak256(&schema_json),
+                },
+            )
+            .await?;
         let demander_id = Identity::random();
         let demander_chain = admin.as_party(wallet(&demander_id).await?);
         let demander = Demander::new(demander_id, demander_chain, store.clone());
@@ -451,7 +476,9 @@ impl Rig {
                     &|_| {},
                 )
                 .await?;
-            patient.set_policy(&data_type, &owned, true).await?;
+            patient
+                .set_policy(&data_type, &owned, true, UNLIMITED)
+                .await?;
         }
         Ok(rig)
     }
@@ -500,7 +527,7 @@ impl Rig {
                 &|_| {},
             )
             .await?;
-        patient.grant(&owned[0], job).await?;
+        patient.grant(&owned[0], job, UNLIMITED).await?;
         let used = if own_process {
             self.run_in_process_of_its_own(job).await?
         } else {
@@ -681,7 +708,9 @@ async fn proof_cost(records: usize) -> Result<ProofCost> {
                 &|_| {},
             )
             .await?;
-        patient.set_policy(&data_type, &owned, true).await?;
+        patient
+            .set_policy(&data_type, &owned, true, UNLIMITED)
+            .await?;
     }
     let job = rig.job(7).await?;
     let ctx = rig.tee.job_context(job).await?;
@@ -920,6 +949,7 @@ async fn scale(records: usize, owners: usize, quiet: bool) -> Result<Scale> {
                 modelHashOk: true,
                 recordHashOk: true,
                 outcome: medshare_chain::UseOutcome::Used as u8,
+                epsilonMilli: 1_000,
             });
             if entries.len() == BATCH {
                 let view = world.view_block().await?;
@@ -986,7 +1016,9 @@ async fn enclave_memory(records: usize, quiet: bool) -> Result<(u64, u64)> {
         let (data_type, tee) = (data_type.clone(), rig.tee.address());
         set.spawn(async move {
             let owned = patient.upload(&data_type, &batch, tee, &|_| {}).await?;
-            patient.set_policy(&data_type, &owned, true).await?;
+            patient
+                .set_policy(&data_type, &owned, true, UNLIMITED)
+                .await?;
             anyhow::Ok(owned.len())
         });
         if set.len() >= 8 {

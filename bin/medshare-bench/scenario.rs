@@ -1,18 +1,21 @@
-//! Sample inputs of the size `medshare demo` and `medshare bench gas` submit: a model
-//! specification, a data requirement and one patient row. The parties themselves come from
+//! What `medshare bench gas` submits: the demo's model specification and data requirement,
+//! and a patient row of the demo's size. The parties themselves come from
 //! [`medshare_testkit::World`].
 
 use anyhow::{Result, bail};
 use medshare_ledger::TransactionReceipt;
 
-/// A logistic-regression model specification of the size `medshare demo` submits.
-pub(crate) fn sample_model() -> Vec<u8> {
-    br#"{"kind":"logistic_regression","features":["radius_mean","texture_mean","perimeter_mean","area_mean","smoothness_mean","compactness_mean","concavity_mean","concave_points_mean","symmetry_mean","fractal_dimension_mean"],"label":"diagnosis","hyperparameters":{"l2":0.01,"max_iterations":200,"tolerance":1e-6},"test_fraction":0.25,"seed":7}"#.to_vec()
+/// The model spec `medshare demo` submits (ε = 1), as JSON.
+pub(crate) fn sample_model() -> Result<Vec<u8>> {
+    Ok(serde_json::to_vec(&crate::job_spec::demo_spec(
+        &medshare_records::Schema::wdbc(),
+        1.0,
+    ))?)
 }
 
-/// A data requirement RM_j of the size `medshare demo` submits.
+/// The data requirement `medshare demo` submits (at least 50 patients), as JSON.
 pub(crate) fn sample_requirement() -> Vec<u8> {
-    br#"{"data_type":"breast-cancer-wdbc","features":["radius_mean","texture_mean","perimeter_mean","area_mean","smoothness_mean","compactness_mean","concavity_mean","concave_points_mean","symmetry_mean","fractal_dimension_mean"],"label":"diagnosis","min_cohort":100}"#.to_vec()
+    crate::job_spec::demo_requirement(&medshare_records::Schema::wdbc(), 50).to_json()
 }
 
 /// A record plaintext of about the size of one breast-cancer patient row.

@@ -19,9 +19,9 @@ use medshare_ledger::{
     server::RpcServer,
 };
 use medshare_parties::{demander::Demander, reviewer::Reviewer, user::Patient};
-use medshare_records::{DataRequirement, Schema};
+use medshare_records::Schema;
 use medshare_storage::{LocalStore, ObjectStore};
-use medshare_training::{Metrics, ModelKind, ModelSpec};
+use medshare_training::Metrics;
 use serde::Serialize;
 use std::{
     net::SocketAddr,
@@ -48,15 +48,48 @@ pub(crate) struct DemoArgs {
     /// Use only the first N patients of the data set.
     #[arg(long, value_parser = clap::value_parser!(u64).range(20..=569))]
     patients: Option<u64>,
+    /// The model's differential privacy: ε (δ = 1e-5), or `inf` for the paper's non-private
+    /// run (governance then allows ε = ∞ for the data type, and patients give unlimited
+    /// budgets).
+    /// Default 2: the held-out accuracy the demander receives is itself noisy (±0.02 at ε = 2,
+    /// ±0.03 at ε = 1, on 143 held-out patients).
+    #[arg(long, default_value = "2", value_parser = parse_epsilon)]
+    epsilon: f64,
     /// Print one JSON summary instead of the walkthrough.
     #[arg(long)]
     json: bool,
 }
 
+/// ε: a positive number or `inf`.
+fn parse_epsilon(s: &str) -> std::result::Result<f64, String> {
+    if s.eq_ignore_ascii_case("inf") {
+        return Ok(f64::INFINITY);
+    }
+    let e: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number or `inf`"))?;
+    medshare_contracts::epsilon_milli(e)
+        .map(|_| e)
+        .ok_or_else(|| format!("ε {s} must be a positive multiple of 0.001, or `inf`"))
+}
+
+/// Each patient's privacy budget, as a multiple of the job's ε.
+const BUDGET_JOBS: f64 = 3.0;
+
 #[derive(Serialize)]
 struct Summary {
     accuracy: f64,
     auc: Option<f64>,
+    /// The model's ε, as the job asked and each record paid (`null`: no differential privacy).
+    epsilon: Option<f64>,
+    /// The ε the privacy accountant reports for the released model (at most `epsilon`).
+    epsilon_accounted: Option<f64>,
+    /// Its δ.
+    delta: f64,
+    /// The smallest cohort the job could train on.
+    min_cohort: u64,
+    /// What each used record paid, and its budget left (ε; `null`: unlimited).
+    epsilon_left_per_record: Option<f64>,
     records_registered: usize,
     records_used: u64,
     audit_entries: usize,
@@ -177,6 +210,25 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         "       and sealer, and submitted PK_T {tee} with its evidence; governance verified the evidence and admitted it."
     ));
     medshare_parties::setup::admit(&admin, tee).await?;
+    // The data type's rules: the default cohort floor of 50 (or every patient of a smaller
+    // demo), and ε = ∞ only if this run asks for it.
+    let min_cohort = u32::try_from(imported.len().min(50))?;
+    let rules = medshare_chain::DataTypeRules {
+        min_cohort,
+        max_epsilon_milli: 0,
+        allow_non_private: !args.epsilon.is_finite(),
+        schema_hash: alloy_primitives::B256::ZERO,
+    };
+    admin.set_data_type_rules(data_type.id(), &rules).await?;
+    say(&format!(
+        "       Governance's rules for {}: a job trains on at least {min_cohort} patients, {}.",
+        schema.name,
+        if rules.allow_non_private {
+            "models without differential privacy allowed (this run)"
+        } else {
+            "with differential privacy"
+        }
+    ));
 
     let demander_id = Identity::random();
     let demander_chain = admin.as_party(wallet(&demander_id).await?);
@@ -242,26 +294,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     say(
         "           hashes and signs them (EIP-712) and submits them; a reviewer approves the model.",
     );
-    let features: Vec<String> = schema.feature_names().map(str::to_owned).collect();
-    let spec = ModelSpec {
-        kind: ModelKind::LogisticRegression {
-            l2: 1.0,
-            max_iterations: 500,
-            tolerance: 1e-6,
-        },
-        features: features.clone(),
-        label: schema.label.name.clone(),
-        test_fraction: 0.25,
-        seed: 7,
-        privacy: medshare_training::Privacy::non_private(),
-    };
-    let requirement = DataRequirement {
-        data_type: schema.name.clone(),
-        features,
-        label: schema.label.name.clone(),
-        // 100 patients, or all of a smaller demo.
-        min_cohort: 100.min(patients.len() as u64),
-    };
+    let spec = crate::job_spec::demo_spec(&schema, args.epsilon);
+    let requirement = crate::job_spec::demo_requirement(&schema, u64::from(min_cohort));
     let job = demander.submit(&spec, &requirement).await?;
     let pending = reviewer.pending().await?;
     if !pending
@@ -279,11 +313,14 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         "Step 5 (consent): every patient grants the job the use of its record, releasing r_C·PK_C.",
     );
     let bar_consent = bar(args.json, patients.len(), "consents")?;
+    // Each patient allows this job's ε a few times over (or, for a non-private run, any use).
+    let budget = medshare_contracts::epsilon_milli(args.epsilon * BUDGET_JOBS)
+        .context("the patients' budget")?;
     let mut grants = JoinSet::new();
     for chunk in patients.chunks(CONCURRENCY) {
         for (patient, record) in chunk {
             let (patient, record) = (patient.clone(), record.clone());
-            grants.spawn(async move { patient.grant(&record, job).await });
+            grants.spawn(async move { patient.grant(&record, job, budget).await });
         }
         while let Some(done) = grants.join_next().await {
             done??;
@@ -317,9 +354,20 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     };
     let (first, first_record) = &patients[0];
     let trail = first.audit_trail().await?;
+    let (total, spent) = first.budget(first_record.record.ciphertextHash).await?;
     let summary = Summary {
         accuracy,
         auc: roc_auc,
+        epsilon: args.epsilon.is_finite().then_some(args.epsilon),
+        epsilon_accounted: output
+            .privacy
+            .epsilon
+            .is_finite()
+            .then_some(output.privacy.epsilon),
+        delta: output.privacy.delta,
+        min_cohort: u64::from(min_cohort),
+        epsilon_left_per_record: (total != medshare_contracts::EPSILON_INFINITE)
+            .then(|| f64::from(total.saturating_sub(spent)) / 1000.0),
         records_registered: patients.len(),
         records_used: output.records_used,
         audit_entries: trail.len(),
@@ -347,10 +395,26 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     println!(
         "   held-out accuracy {:.4}, ROC AUC {}  ({} train / {} test)",
         accuracy,
-        roc_auc.map_or("n/a".into(), |a| format!("{a:.4}")),
+        roc_auc.map_or(
+            "n/a (not released under differential privacy)".into(),
+            |a| format!("{a:.4}")
+        ),
         output.train_size,
         output.test_size
     );
+    match summary.epsilon {
+        Some(e) => println!(
+            "   released under ({e}, {})-differential privacy ({}); a job trains on at least {min_cohort} patients; each record paid ε = {e} and has {} left",
+            output.privacy.delta,
+            output.privacy.mechanism,
+            summary
+                .epsilon_left_per_record
+                .map_or("an unlimited budget".to_owned(), |l| format!("ε = {l}"))
+        ),
+        None => println!(
+            "   trained without differential privacy (--epsilon inf, allowed by governance for this run): the model can reveal records"
+        ),
+    }
     println!(
         "\nAudit trail of patient {} (record {}):",
         first.address(),
@@ -358,9 +422,14 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     );
     for row in &trail {
         println!(
-            "   block {}: {} in job {} by demander {} on TEE {}; model {} (hash ok: {}), record hash ok: {}",
+            "   block {}: {} (ε {}) in job {} by demander {} on TEE {}; model {} (hash ok: {}), record hash ok: {}",
             row.block.unwrap_or_default(),
             row.outcome.describe(),
+            if row.epsilon_milli == medshare_contracts::EPSILON_INFINITE {
+                "∞".to_owned()
+            } else {
+                (f64::from(row.epsilon_milli) / 1000.0).to_string()
+            },
             row.job,
             row.demander,
             row.tee,

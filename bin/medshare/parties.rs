@@ -118,6 +118,33 @@ pub(crate) struct JobArgs {
     /// The state file written by `upload` (default KEYSTORE.records.json).
     #[arg(long)]
     state: Option<PathBuf>,
+    /// With a grant: each record's privacy budget, the total ε all jobs together may spend on
+    /// it (a multiple of 0.001, or `inf` to allow models without differential privacy too).
+    /// A job's ε is taken from the budget of every record it trains on; a record whose budget
+    /// cannot pay is left out.
+    #[arg(long, default_value = "3", value_parser = parse_budget)]
+    epsilon_budget: u32,
+}
+
+/// A privacy budget in thousandths of ε: a positive multiple of 0.001, or `inf`.
+fn parse_budget(s: &str) -> std::result::Result<u32, String> {
+    let epsilon: f64 = if s.eq_ignore_ascii_case("inf") {
+        f64::INFINITY
+    } else {
+        s.parse()
+            .map_err(|_| format!("{s:?} is not a number or `inf`"))?
+    };
+    medshare_contracts::epsilon_milli(epsilon)
+        .ok_or_else(|| format!("ε budget {s} must be a positive multiple of 0.001, or `inf`"))
+}
+
+/// ε in thousandths, for people.
+fn epsilon_text(milli: u32) -> String {
+    if milli == medshare_contracts::EPSILON_INFINITE {
+        "∞".to_owned()
+    } else {
+        format!("{}", f64::from(milli) / 1000.0)
+    }
 }
 
 #[derive(Args)]
@@ -136,6 +163,10 @@ pub(crate) struct PolicyArgs {
     /// The state file written by `upload` (default KEYSTORE.records.json).
     #[arg(long)]
     state: Option<PathBuf>,
+    /// With --allow: each record's privacy budget, the total ε all jobs together may spend on
+    /// it (a multiple of 0.001, or `inf`).
+    #[arg(long, default_value = "3", value_parser = parse_budget)]
+    epsilon_budget: u32,
 }
 
 fn schema(name: &str) -> Result<Schema> {
@@ -250,14 +281,19 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
                 .filter(|r| r.record.dataType == data_type.id())
                 .collect();
             let patient = Patient::new(identity, chain, args.party.connect.store()?);
-            patient.set_policy(&data_type, &records, args.allow).await?;
+            patient
+                .set_policy(&data_type, &records, args.allow, args.epsilon_budget)
+                .await?;
             println!(
                 "standing policy for {}: {}",
                 args.data_type,
                 if args.allow {
-                    "any reviewed model"
+                    format!(
+                        "any reviewed model, ε budget {} per record",
+                        epsilon_text(args.epsilon_budget)
+                    )
                 } else {
-                    "none"
+                    "none".to_owned()
                 }
             );
         }
@@ -265,14 +301,46 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
             let (identity, chain) = party.open().await?;
             let patient = Patient::new(identity, chain, party.connect.store()?);
             let trail = patient.audit_trail().await?;
+            // Each record's budget now: what jobs spent and what remains.
+            let mut budgets = std::collections::BTreeMap::new();
+            for r in &trail {
+                if let std::collections::btree_map::Entry::Vacant(e) = budgets.entry(r.record) {
+                    e.insert(patient.budget(r.record).await?);
+                }
+            }
             if party.json {
-                print_json(&trail)?;
+                #[derive(serde::Serialize)]
+                struct Row<'a> {
+                    #[serde(flatten)]
+                    row: &'a medshare_parties::user::AuditRow,
+                    budget_milli: u32,
+                    spent_milli: u32,
+                }
+                let rows: Vec<Row<'_>> = trail
+                    .iter()
+                    .map(|row| {
+                        let (budget_milli, spent_milli) =
+                            budgets.get(&row.record).copied().unwrap_or_default();
+                        Row {
+                            row,
+                            budget_milli,
+                            spent_milli,
+                        }
+                    })
+                    .collect();
+                print_json(&rows)?;
             } else if trail.is_empty() {
                 println!("no use of your records yet");
             } else {
-                for r in trail {
+                for r in &trail {
+                    let (total, spent) = budgets.get(&r.record).copied().unwrap_or_default();
+                    let remaining = if total == medshare_contracts::EPSILON_INFINITE {
+                        "∞".to_owned()
+                    } else {
+                        epsilon_text(total.saturating_sub(spent))
+                    };
                     println!(
-                        "block {} (t={}): record {} {} in job {} by demander {} on TEE {} (its view: block {}); model {} (hash ok: {}), record hash ok: {}",
+                        "block {} (t={}): record {} {} in job {} by demander {} on TEE {} (its view: block {}); ε spent {} (budget {}, {} left); model {} (hash ok: {}), record hash ok: {}",
                         r.block.unwrap_or_default(),
                         r.timestamp,
                         r.record,
@@ -281,6 +349,9 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
                         r.demander,
                         r.tee,
                         r.view_block,
+                        epsilon_text(r.epsilon_milli),
+                        epsilon_text(total),
+                        remaining,
                         r.model_hash,
                         r.model_hash_ok,
                         r.record_hash_ok
@@ -310,7 +381,7 @@ async fn consent(args: JobArgs, grant: bool) -> Result<()> {
     let patient = Patient::new(identity, chain, args.party.connect.store()?);
     for r in &records {
         if grant {
-            patient.grant(r, args.job).await?;
+            patient.grant(r, args.job, args.epsilon_budget).await?;
         } else {
             patient.revoke(r, args.job).await?;
         }
@@ -504,6 +575,9 @@ pub(crate) enum GovernanceCommand {
     /// Verify a TEE's submitted evidence and admit it with the measurement the evidence
     /// attests. A TEE is active only once admitted.
     AdmitTee(AdmitArgs),
+    /// Set a data type's rules: the smallest cohort a job may train on, the largest ε, whether
+    /// models without differential privacy are allowed, and its schema (public feature ranges).
+    DataType(DataTypeArgs),
     /// Appoint the holder of a public key as a reviewer.
     AppointReviewer(KeyArgs),
     /// Remove a reviewer (jobs it approved stop running).
@@ -567,6 +641,28 @@ pub(crate) struct AdmitArgs {
     /// Verify the collateral's validity at this time (unix seconds) instead of now.
     #[arg(long)]
     now: Option<u64>,
+}
+
+#[derive(Args)]
+pub(crate) struct DataTypeArgs {
+    #[command(flatten)]
+    party: Party,
+    /// The data type's name (`breast-cancer-wdbc`, or the name in --schema).
+    #[arg(long)]
+    data_type: String,
+    /// The smallest cohort a job may train on (default 50 when never set).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(2..))]
+    min_cohort: u32,
+    /// The largest ε a job may ask for (default: no cap below ∞).
+    #[arg(long, value_parser = parse_budget)]
+    max_epsilon: Option<u32>,
+    /// Allow models without differential privacy (ε = ∞). Such a model can reveal records.
+    #[arg(long)]
+    allow_non_private: bool,
+    /// The schema (JSON: features with their public ranges, the label) of a data type that is
+    /// not built in; published in the store for TEEs, its hash registered on chain.
+    #[arg(long)]
+    schema: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -670,6 +766,67 @@ pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
                         .tcb_status
                         .as_ref()
                         .map_or(String::new(), |s| format!(", TCB {s}"))
+                );
+            }
+        }
+        GovernanceCommand::DataType(args) => {
+            let (_, chain) = args.party.open().await?;
+            let data_type = DataType::new(args.data_type.clone())?;
+            let schema_hash = match &args.schema {
+                Some(path) => {
+                    let bytes = std::fs::read(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    let schema = Schema::from_json(&bytes)
+                        .with_context(|| format!("{} is not a valid schema", path.display()))?;
+                    if schema.name != args.data_type {
+                        bail!(
+                            "the schema in {} is of data type {:?}, not {:?}",
+                            path.display(),
+                            schema.name,
+                            args.data_type
+                        );
+                    }
+                    args.party
+                        .connect
+                        .store()?
+                        .put(
+                            &medshare_storage::Key::schema(&data_type.id().0),
+                            bytes.clone(),
+                        )
+                        .await?;
+                    alloy_primitives::keccak256(&bytes)
+                }
+                None => {
+                    if Schema::builtin(&args.data_type).is_none() {
+                        bail!(
+                            "{} is not a built-in data type: give its schema with --schema",
+                            args.data_type
+                        );
+                    }
+                    alloy_primitives::B256::ZERO
+                }
+            };
+            let rules = medshare_chain::DataTypeRules {
+                min_cohort: args.min_cohort,
+                max_epsilon_milli: args.max_epsilon.unwrap_or(0),
+                allow_non_private: args.allow_non_private,
+                schema_hash,
+            };
+            chain.set_data_type_rules(data_type.id(), &rules).await?;
+            if args.party.json {
+                print_json(&rules)?;
+            } else {
+                println!(
+                    "data type {}: minimum cohort {}, ε at most {}, {}",
+                    args.data_type,
+                    rules.min_cohort,
+                    args.max_epsilon
+                        .map_or("∞ (no cap)".to_owned(), epsilon_text),
+                    if rules.allow_non_private {
+                        "models without differential privacy allowed"
+                    } else {
+                        "differential privacy required"
+                    }
                 );
             }
         }

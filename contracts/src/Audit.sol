@@ -26,7 +26,7 @@ contract Audit {
 
     /// One record in one job: {MID_j = demander, RM_j = requirementHash, HRT_j = modelHashOk,
     /// HRT_i = recordHashOk, PK_T = tee, PK_j = demander, model_j = modelHash}, what the enclave
-    /// did with it, the block its view came from, and the block time.
+    /// did with it, the ε the job spent on it, the block its view came from, and the block time.
     event AuditRecorded(
         address indexed owner,
         bytes32 indexed jobId,
@@ -37,6 +37,7 @@ contract Audit {
         bool modelHashOk,
         bool recordHashOk,
         UseOutcome outcome,
+        uint32 epsilonMilli,
         address tee,
         uint64 viewBlock,
         uint64 timestamp
@@ -70,6 +71,7 @@ contract Audit {
                 e.modelHashOk,
                 e.recordHashOk,
                 e.outcome,
+                e.epsilonMilli,
                 msg.sender,
                 viewBlock,
                 ts

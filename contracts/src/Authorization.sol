@@ -5,7 +5,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Memory} from "@openzeppelin/contracts/utils/Memory.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
-import {Record, Role, JobStatus, MedshareHashing} from "./MedshareTypes.sol";
+import {Record, Role, JobStatus, MedshareHashing, IPrivacyBudgets, EPSILON_INFINITE} from "./MedshareTypes.sol";
 import {Registration} from "./Registration.sol";
 import {Data} from "./Data.sol";
 import {Model} from "./Model.sol";
@@ -18,9 +18,23 @@ import {Model} from "./Model.sol";
 /// needs to recover KEY_i is released here, with a grant or by `releasePads`, never at storage
 /// time; r_U·g is part of the Record (Data's event). A pad is released only while the TEE the
 /// record's key is shared to is active (admitted, not revoked): a revoked TEE gets nothing new.
+/// Each record also has a privacy budget its owner sets with the consent (`grant`,
+/// `releasePads`) or later (`setBudget`): the total ε, in thousandths, that jobs may spend on
+/// it. Model debits each job's ε from every record the job trained on before its result is
+/// posted; a record whose budget cannot pay is not used (the enclave checks the budget from the
+/// chain) and a debit beyond the budget reverts. `EPSILON_INFINITE` is an unlimited budget, the
+/// only one a job without differential privacy may use.
 /// @dev A grant is stored under keccak256(hashStruct(Record), jobId): it covers exactly that
 /// version of the record, so updating or deleting the record voids it. One slot per grant.
-contract Authorization is EIP712, Nonces {
+contract Authorization is EIP712, Nonces, IPrivacyBudgets {
+    /// A record's privacy budget (one storage slot).
+    struct Budget {
+        /// The total ε (thousandths) jobs may spend on the record; `EPSILON_INFINITE`: unlimited.
+        uint32 totalMilli;
+        /// What jobs have spent.
+        uint32 spentMilli;
+    }
+
     /// keccak256 of the EIP-712 Consent type string.
     bytes32 public constant CONSENT_TYPEHASH = MedshareHashing.CONSENT_TYPEHASH;
 
@@ -33,6 +47,7 @@ contract Authorization is EIP712, Nonces {
 
     mapping(bytes32 grantKey => bool) private _grants;
     mapping(address owner => mapping(bytes32 dataType => bool)) private _policies;
+    mapping(bytes32 ciphertextHash => Budget) private _budgets;
 
     /// The caller is not a registered user.
     error NotUser(address caller);
@@ -58,6 +73,12 @@ contract Authorization is EIP712, Nonces {
     error BadBatch(uint256 records, uint256 pads);
     /// The TEE the record's key is shared to is not active (never admitted, or revoked).
     error TeeNotActive(address tee);
+    /// The caller is not the Model contract.
+    error NotModel(address caller);
+    /// A record's budget cannot pay the job's ε.
+    error BudgetExhausted(bytes32 ciphertextHash, uint32 totalMilli, uint32 spentMilli, uint32 epsilonMilli);
+    /// A budget below what jobs already spent.
+    error BudgetBelowSpent(bytes32 ciphertextHash, uint32 budgetMilli, uint32 spentMilli);
 
     /// The owner authorized one job to use one record version.
     event Granted(address indexed owner, bytes32 indexed jobId, bytes32 indexed ciphertextHash, bytes32 commitment);
@@ -67,6 +88,8 @@ contract Authorization is EIP712, Nonces {
     event PolicySet(address indexed owner, bytes32 indexed dataType, bool anyApprovedModel);
     /// r_C·PK_C for a record, released by its owner (keccak256 equals the record's padCommitment).
     event PadReleased(bytes32 indexed ciphertextHash, bytes rCPkC);
+    /// The owner set a record's privacy budget (total ε in thousandths).
+    event BudgetSet(bytes32 indexed ciphertextHash, uint32 totalMilli);
 
     constructor(Registration registration_, Data data_, Model model_) EIP712("medshare", "1") {
         registration = registration_;
@@ -74,29 +97,61 @@ contract Authorization is EIP712, Nonces {
         model = model_;
     }
 
-    /// Grants job `jobId` the use of `rec` and releases its pad `rCPkC`. The record's owner
-    /// only; the record must be live in Data and the job approved and of the record's type.
-    function grant(Record calldata rec, bytes32 jobId, bytes calldata rCPkC) external {
+    /// Grants job `jobId` the use of `rec`, releases its pad `rCPkC`, and sets its privacy
+    /// budget to `budgetMilli` (0 keeps the current one). The record's owner only; the record
+    /// must be live in Data and the job approved and of the record's type.
+    function grant(Record calldata rec, bytes32 jobId, bytes calldata rCPkC, uint32 budgetMilli) external {
         if (rec.owner != msg.sender) revert NotRecordOwner(msg.sender, rec.owner);
         _grant(rec, jobId, rCPkC);
+        _setBudget(rec.ciphertextHash, budgetMilli);
     }
 
     /// Same as `grant`, relayed by anyone: `signature` is the owner's EIP-712 Consent
-    /// {ciphertextHash, jobId, rCPkC, nonce: nonces(owner), deadline}. Consumes the nonce.
+    /// {ciphertextHash, jobId, rCPkC, budgetMilli, nonce: nonces(owner), deadline}. Consumes the
+    /// nonce.
     function grantWithSignature(
         Record calldata rec,
         bytes32 jobId,
         bytes calldata rCPkC,
+        uint32 budgetMilli,
         uint256 deadline,
         bytes calldata signature
     ) external {
         if (block.timestamp > deadline) revert ConsentExpired(deadline);
         uint256 nonce = _useNonce(rec.owner);
-        bytes32 digest =
-            _hashTypedDataV4(MedshareHashing.hashConsent(rec.ciphertextHash, jobId, rCPkC, nonce, deadline));
+        bytes32 digest = _hashTypedDataV4(
+            MedshareHashing.hashConsent(rec.ciphertextHash, jobId, rCPkC, budgetMilli, nonce, deadline)
+        );
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
         if (err != ECDSA.RecoverError.NoError || signer != rec.owner) revert BadConsentSignature(rec.owner, signer);
         _grant(rec, jobId, rCPkC);
+        _setBudget(rec.ciphertextHash, budgetMilli);
+    }
+
+    /// Sets a record's privacy budget (total ε in thousandths; not below what was spent; 0 keeps
+    /// it). The record's owner only.
+    function setBudget(Record calldata rec, uint32 budgetMilli) external {
+        if (rec.owner != msg.sender) revert NotRecordOwner(msg.sender, rec.owner);
+        _requireLive(rec);
+        _setBudget(rec.ciphertextHash, budgetMilli);
+    }
+
+    /// Debits `epsilonMilli` from each record's budget for `jobId` (records with an unlimited
+    /// budget pay nothing; a job without differential privacy may only use those). Reverts if
+    /// any record cannot pay. Model only (its `debitBudgets`, called by the job's TEE).
+    function debit(bytes32, uint32 epsilonMilli, bytes32[] calldata ciphertextHashes) external {
+        if (msg.sender != address(model)) revert NotModel(msg.sender);
+        uint256 n = ciphertextHashes.length;
+        for (uint256 i = 0; i < n; ++i) {
+            Budget storage b = _budgets[ciphertextHashes[i]];
+            uint32 total = b.totalMilli;
+            if (total == EPSILON_INFINITE) continue;
+            uint32 spent = b.spentMilli;
+            if (epsilonMilli == EPSILON_INFINITE || uint256(spent) + epsilonMilli > total) {
+                revert BudgetExhausted(ciphertextHashes[i], total, spent, epsilonMilli);
+            }
+            b.spentMilli = spent + epsilonMilli;
+        }
     }
 
     /// Withdraws a grant of this record version to `jobId`. The record's owner only.
@@ -119,8 +174,9 @@ contract Authorization is EIP712, Nonces {
     }
 
     /// Releases the pads r_C·PK_C of a batch of the caller's live records (for use under a
-    /// policy). The records' owner only.
-    function releasePads(Record[] calldata records, bytes[] calldata pads) external {
+    /// policy) and sets each one's privacy budget to `budgetMilli` (0 keeps the current one).
+    /// The records' owner only.
+    function releasePads(Record[] calldata records, bytes[] calldata pads, uint32 budgetMilli) external {
         uint256 n = records.length;
         if (n == 0 || n != pads.length) revert BadBatch(n, pads.length);
         // Free each iteration's scratch memory (event encoding, hashing): memory cost grows
@@ -138,6 +194,7 @@ contract Authorization is EIP712, Nonces {
                 checkedTee = rec.tee;
             }
             _releasePad(rec, pads[i]);
+            _setBudget(rec.ciphertextHash, budgetMilli);
             Memory.unsafeSetFreeMemoryPointer(fmp);
         }
     }
@@ -165,18 +222,30 @@ contract Authorization is EIP712, Nonces {
         return _grants[_grantKey(commitment, jobId)];
     }
 
+    /// A record's privacy budget: the total ε (thousandths; `EPSILON_INFINITE` unlimited) and
+    /// what jobs spent.
+    function budgetOf(bytes32 ciphertextHash) external view returns (uint32 totalMilli, uint32 spentMilli) {
+        Budget memory b = _budgets[ciphertextHash];
+        return (b.totalMilli, b.spentMilli);
+    }
+
     /// The owner's standing policy for a data type.
     function policyOf(address owner, bytes32 dataType) external view returns (bool) {
         return _policies[owner][dataType];
     }
 
     /// The EIP-712 digest of a Consent, as the owner signs it.
-    function consentDigest(bytes32 ciphertextHash, bytes32 jobId, bytes calldata rCPkC, uint256 nonce, uint256 deadline)
-        external
-        view
-        returns (bytes32)
-    {
-        return _hashTypedDataV4(MedshareHashing.hashConsent(ciphertextHash, jobId, rCPkC, nonce, deadline));
+    function consentDigest(
+        bytes32 ciphertextHash,
+        bytes32 jobId,
+        bytes calldata rCPkC,
+        uint32 budgetMilli,
+        uint256 nonce,
+        uint256 deadline
+    ) external view returns (bytes32) {
+        return _hashTypedDataV4(
+            MedshareHashing.hashConsent(ciphertextHash, jobId, rCPkC, budgetMilli, nonce, deadline)
+        );
     }
 
     /// This contract's EIP-712 domain separator (follows block.chainid).
@@ -197,6 +266,16 @@ contract Authorization is EIP712, Nonces {
         _grants[key] = true;
         emit Granted(rec.owner, jobId, rec.ciphertextHash, commitment);
         _releasePad(rec, rCPkC);
+    }
+
+    function _setBudget(bytes32 ciphertextHash, uint32 budgetMilli) private {
+        if (budgetMilli == 0) return;
+        Budget storage b = _budgets[ciphertextHash];
+        uint32 spent = b.spentMilli;
+        if (budgetMilli < spent) revert BudgetBelowSpent(ciphertextHash, budgetMilli, spent);
+        if (b.totalMilli == budgetMilli) return;
+        b.totalMilli = budgetMilli;
+        emit BudgetSet(ciphertextHash, budgetMilli);
     }
 
     function _requireActiveTee(address tee) private view {

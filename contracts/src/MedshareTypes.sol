@@ -39,8 +39,15 @@ enum UseOutcome {
     /// Not decrypted, or decrypted and dropped: the key share, the pad or the decryption failed.
     RefusedKey,
     /// Decrypted and dropped: the plaintext is not a usable record of the job's data type.
-    RefusedContent
+    RefusedContent,
+    /// Not decrypted: the record's privacy budget cannot pay the job's ε.
+    RefusedBudget
 }
+
+// ε as the contracts count it: thousandths (an `epsilonMilli` of 1000 is ε = 1).
+// `EPSILON_INFINITE` means no differential privacy (a model trained exactly); a budget of
+// `EPSILON_INFINITE` lets a record be used by such jobs, and is never debited.
+uint32 constant EPSILON_INFINITE = type(uint32).max;
 
 /// Life cycle of a model submission (a "job") in Model.
 ///
@@ -109,6 +116,17 @@ struct AuditEntry {
     bool recordHashOk;
     /// What the enclave did with the record.
     UseOutcome outcome;
+    /// The job's ε in thousandths (what a used record's budget paid; `EPSILON_INFINITE` for a
+    /// model without differential privacy).
+    uint32 epsilonMilli;
+}
+
+/// What Model needs of Authorization: debiting records' privacy budgets for a job (declared here so
+/// that Model and Authorization need not import each other).
+interface IPrivacyBudgets {
+    /// Debits `epsilonMilli` from the budget of each record in `ciphertextHashes` for `jobId`.
+    /// Model only.
+    function debit(bytes32 jobId, uint32 epsilonMilli, bytes32[] calldata ciphertextHashes) external;
 }
 
 /// True if block `number` is one of the chain's 256 most recent blocks and its hash is `hash`.
@@ -124,10 +142,11 @@ library MedshareHashing {
     bytes32 internal constant RECORD_TYPEHASH = keccak256(
         "Record(address owner,bytes32 recordId,bytes32 dataType,bytes32 storageIndex,bytes32 ciphertextHash,uint64 timestamp,bytes cm,bytes rUg,bytes32 padCommitment,address tee)"
     );
-    bytes32 internal constant CONSENT_TYPEHASH =
-        keccak256("Consent(bytes32 ciphertextHash,bytes32 jobId,bytes rCPkC,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant CONSENT_TYPEHASH = keccak256(
+        "Consent(bytes32 ciphertextHash,bytes32 jobId,bytes rCPkC,uint32 budgetMilli,uint256 nonce,uint256 deadline)"
+    );
     bytes32 internal constant MODEL_SUBMISSION_TYPEHASH = keccak256(
-        "ModelSubmission(address demander,bytes32 modelHash,bytes32 requirementHash,bytes32 dataType,uint64 timestamp)"
+        "ModelSubmission(address demander,bytes32 modelHash,bytes32 requirementHash,bytes32 dataType,uint64 timestamp,uint32 minCohort,uint32 epsilonMilli)"
     );
     bytes32 internal constant VERIFICATION_TYPEHASH = keccak256(
         "Verification(bytes32 jobId,bytes32 subject,bool hashOk,bool signatureOk,uint64 viewBlock,bytes32 viewHash,bool headersVerified)"
@@ -168,19 +187,35 @@ library MedshareHashing {
         bytes32 modelHash,
         bytes32 requirementHash,
         bytes32 dataType,
-        uint64 timestamp
+        uint64 timestamp,
+        uint32 minCohort,
+        uint32 epsilonMilli
     ) internal pure returns (bytes32) {
         return keccak256(
-            abi.encode(MODEL_SUBMISSION_TYPEHASH, demander, modelHash, requirementHash, dataType, timestamp)
+            abi.encode(
+                MODEL_SUBMISSION_TYPEHASH,
+                demander,
+                modelHash,
+                requirementHash,
+                dataType,
+                timestamp,
+                minCohort,
+                epsilonMilli
+            )
         );
     }
 
     /// hashStruct(Consent).
-    function hashConsent(bytes32 ciphertextHash, bytes32 jobId, bytes calldata rCPkC, uint256 nonce, uint256 deadline)
-        internal
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(CONSENT_TYPEHASH, ciphertextHash, jobId, keccak256(rCPkC), nonce, deadline));
+    function hashConsent(
+        bytes32 ciphertextHash,
+        bytes32 jobId,
+        bytes calldata rCPkC,
+        uint32 budgetMilli,
+        uint256 nonce,
+        uint256 deadline
+    ) internal pure returns (bytes32) {
+        return keccak256(
+            abi.encode(CONSENT_TYPEHASH, ciphertextHash, jobId, keccak256(rCPkC), budgetMilli, nonce, deadline)
+        );
     }
 }

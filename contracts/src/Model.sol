@@ -3,7 +3,9 @@ pragma solidity 0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Memory} from "@openzeppelin/contracts/utils/Memory.sol";
-import {JobStatus, Role, MedshareHashing, isRecentBlock} from "./MedshareTypes.sol";
+import {
+    JobStatus, Role, MedshareHashing, isRecentBlock, IPrivacyBudgets, EPSILON_INFINITE
+} from "./MedshareTypes.sol";
 import {Registration} from "./Registration.sol";
 
 /// @title Model — models, their review, deployment and training results (paper §5.1(3)(d),
@@ -18,6 +20,13 @@ import {Registration} from "./Registration.sol";
 /// `viewHash`: the block whose state the enclave verified by proofs — the job approved, its
 /// reviewer appointed, the TEE itself admitted, each record consented) and is accepted only while
 /// that block is among the 256 most recent (`StaleView` otherwise).
+/// Output privacy: governance sets each data type's rules (`setDataTypeRules`) — the smallest
+/// cohort a job may train on (50 when unset), whether a model may be trained without
+/// differential privacy (not when unset), the largest ε, and the hash of the data type's schema
+/// (its public feature ranges). A submission names its cohort and ε (both bound into the job
+/// id), and is refused if it asks for less than the floor or for more than the rules allow. The
+/// result is posted only after every record the job used has paid the job's ε from its privacy
+/// budget (`debitBudgets`, in Authorization), batch by batch.
 /// @dev Bulky fields (model, requirement, signatures) live only in events;
 /// a job keeps one storage slot {demander, status, data type id}, and its approval one more
 /// {reviewer} (the enclave checks the approving reviewer is still appointed). The hashes and
@@ -31,7 +40,24 @@ contract Model is EIP712 {
         JobStatus status;
         /// Interned id of the job's data type (see `_dataTypeIds`).
         uint32 dataTypeId;
+        /// The job's ε in thousandths (`EPSILON_INFINITE`: no differential privacy).
+        uint32 epsilonMilli;
     }
+
+    /// A data type's rules, set by governance (one storage slot).
+    struct DataTypeRules {
+        /// The smallest cohort a job of this type may train on.
+        uint32 minCohort;
+        /// The largest ε (thousandths) a job may ask for; 0: no cap below ∞.
+        uint32 maxEpsilonMilli;
+        /// Whether a job may train without differential privacy.
+        bool allowNonPrivate;
+        /// Whether governance set the rules (else the defaults apply).
+        bool set;
+    }
+
+    /// The cohort floor of a data type whose rules governance did not set.
+    uint32 public constant DEFAULT_MIN_COHORT = 50;
 
     /// keccak256 of the EIP-712 ModelSubmission type string.
     bytes32 public constant MODEL_SUBMISSION_TYPEHASH = MedshareHashing.MODEL_SUBMISSION_TYPEHASH;
@@ -42,6 +68,8 @@ contract Model is EIP712 {
 
     /// The Registration contract consulted for roles.
     Registration public immutable registration;
+    /// The Authorization contract that keeps records' privacy budgets.
+    IPrivacyBudgets public immutable authorization;
 
     mapping(bytes32 jobId => Job) private _jobs;
     // Data types are interned to small ids so that a job fits one storage slot: the first job
@@ -51,6 +79,12 @@ contract Model is EIP712 {
     uint32 private _dataTypeCount;
     /// The reviewer who approved each job.
     mapping(bytes32 jobId => address reviewer) private _approvers;
+    /// Each data type's rules.
+    mapping(bytes32 dataType => DataTypeRules) private _rules;
+    /// Each data type's schema hash (keccak256 of its JSON); zero: only a built-in schema.
+    mapping(bytes32 dataType => bytes32 schemaHash) private _schemaHashes;
+    /// How many budget-debit batches each job has posted.
+    mapping(bytes32 jobId => uint32 batches) private _debitBatches;
 
     /// The caller is not a registered demander.
     error NotDemander(address caller);
@@ -66,6 +100,20 @@ contract Model is EIP712 {
     error WrongJobStatus(bytes32 jobId, JobStatus status);
     /// Batch arrays differ in length or are empty.
     error BadBatch(uint256 length);
+    /// The caller is not an admin of Registration.
+    error NotAdmin(address caller);
+    /// The submission's cohort is below the data type's floor.
+    error CohortBelowFloor(bytes32 dataType, uint32 minCohort, uint32 floor);
+    /// The data type's rules do not allow training without differential privacy.
+    error NonPrivateNotAllowed(bytes32 dataType);
+    /// The submission asks for more ε than the data type's rules allow.
+    error EpsilonAboveCap(bytes32 dataType, uint32 epsilonMilli, uint32 maxEpsilonMilli);
+    /// ε must be positive.
+    error ZeroEpsilon();
+    /// A cohort floor must be at least 2.
+    error BadRules(uint32 minCohort);
+    /// A debit batch arrived out of order (or twice).
+    error WrongDebitBatch(bytes32 jobId, uint32 expected, uint32 got);
     /// The block the TEE's view came from is not among the 256 most recent blocks (or its hash
     /// is not that block's).
     error StaleView(uint64 viewBlock, bytes32 viewHash);
@@ -78,6 +126,8 @@ contract Model is EIP712 {
         bytes32 modelHash,
         bytes32 requirementHash,
         uint64 timestamp,
+        uint32 minCohort,
+        uint32 epsilonMilli,
         bytes model,
         bytes requirement,
         bytes signature
@@ -112,9 +162,43 @@ contract Model is EIP712 {
     event ResultPosted(bytes32 indexed jobId, address indexed tee, bytes32 resultHash, uint64 viewBlock, bytes32 viewHash);
     /// The demander reported that the result failed its checks.
     event ResultFailureReported(bytes32 indexed jobId, address indexed demander, string reason);
+    /// Governance set a data type's rules.
+    event DataTypeRulesSet(
+        bytes32 indexed dataType,
+        uint32 minCohort,
+        uint32 maxEpsilonMilli,
+        bool allowNonPrivate,
+        bytes32 schemaHash,
+        address indexed by
+    );
+    /// A TEE debited the privacy budgets of a batch of records a job used.
+    event BudgetsDebited(bytes32 indexed jobId, uint32 batch, uint256 records, uint32 epsilonMilli);
 
-    constructor(Registration registration_) EIP712("medshare", "1") {
+    /// `authorization_` is the Authorization contract's address, deployed after this one (its
+    /// address is known in advance: the deployer's next contract creation).
+    constructor(Registration registration_, IPrivacyBudgets authorization_) EIP712("medshare", "1") {
         registration = registration_;
+        authorization = authorization_;
+    }
+
+    /// Sets a data type's rules. Admins of Registration only.
+    function setDataTypeRules(
+        bytes32 dataType,
+        uint32 minCohort,
+        uint32 maxEpsilonMilli,
+        bool allowNonPrivate,
+        bytes32 schemaHash
+    ) external {
+        if (!registration.isAdmin(msg.sender)) revert NotAdmin(msg.sender);
+        if (minCohort < 2) revert BadRules(minCohort);
+        _rules[dataType] = DataTypeRules({
+            minCohort: minCohort,
+            maxEpsilonMilli: maxEpsilonMilli,
+            allowNonPrivate: allowNonPrivate,
+            set: true
+        });
+        _schemaHashes[dataType] = schemaHash;
+        emit DataTypeRulesSet(dataType, minCohort, maxEpsilonMilli, allowNonPrivate, schemaHash, msg.sender);
     }
 
     modifier onlyReviewer() {
@@ -129,23 +213,45 @@ contract Model is EIP712 {
 
     /// Submits a model (IM_j). Registered demanders only. `modelHash` = H1(model),
     /// `requirementHash` = H1(requirement), `signature` = SM_j (EIP-712 ModelSubmission signed
-    /// by the demander); none is checked here (the TEE does, as HRT_j and VT_j). Returns the
+    /// by the demander); none is checked here (the TEE does, as HRT_j and VT_j). `minCohort` and
+    /// `epsilonMilli` are the requirement's minimum cohort and the model spec's ε (the TEE checks
+    /// they are), refused here if below the data type's floor or beyond its rules. Returns the
     /// job id, hashStruct(ModelSubmission{demander: msg.sender, ...}).
     function submitModel(
         bytes32 modelHash,
         bytes32 requirementHash,
         bytes32 dataType,
         uint64 timestamp,
+        uint32 minCohort,
+        uint32 epsilonMilli,
         bytes calldata model,
         bytes calldata requirement,
         bytes calldata signature
     ) external returns (bytes32 jobId) {
         if (registration.roleOf(msg.sender) != Role.Demander) revert NotDemander(msg.sender);
-        jobId = MedshareHashing.hashModelSubmission(msg.sender, modelHash, requirementHash, dataType, timestamp);
+        _checkRules(dataType, minCohort, epsilonMilli);
+        jobId = MedshareHashing.hashModelSubmission(
+            msg.sender, modelHash, requirementHash, dataType, timestamp, minCohort, epsilonMilli
+        );
         if (_jobs[jobId].status != JobStatus.None) revert JobExists(jobId);
-        _jobs[jobId] = Job({demander: msg.sender, status: JobStatus.Pending, dataTypeId: _internDataType(dataType)});
+        _jobs[jobId] = Job({
+            demander: msg.sender,
+            status: JobStatus.Pending,
+            dataTypeId: _internDataType(dataType),
+            epsilonMilli: epsilonMilli
+        });
         emit ModelSubmitted(
-            jobId, msg.sender, dataType, modelHash, requirementHash, timestamp, model, requirement, signature
+            jobId,
+            msg.sender,
+            dataType,
+            modelHash,
+            requirementHash,
+            timestamp,
+            minCohort,
+            epsilonMilli,
+            model,
+            requirement,
+            signature
         );
     }
 
@@ -207,16 +313,46 @@ contract Model is EIP712 {
         }
     }
 
+    /// Debits the job's ε from the privacy budget of each record in `ciphertextHashes` (records
+    /// the job trained on), as batch number `batch` of the job (batches land once, in order).
+    /// Active TEEs only; job Deployed; the view's block must be recent. Reverts if any record's
+    /// budget cannot pay.
+    function debitBudgets(
+        bytes32 jobId,
+        uint32 batch,
+        uint64 viewBlock,
+        bytes32 viewHash,
+        bytes32[] calldata ciphertextHashes
+    ) external onlyActiveTee {
+        _requireRecent(viewBlock, viewHash);
+        if (ciphertextHashes.length == 0) revert BadBatch(0);
+        Job storage job = _jobs[jobId];
+        JobStatus s = job.status;
+        if (s != JobStatus.Deployed) revert WrongJobStatus(jobId, s);
+        uint32 expected = _debitBatches[jobId];
+        if (batch != expected) revert WrongDebitBatch(jobId, expected, batch);
+        _debitBatches[jobId] = expected + 1;
+        uint32 epsilonMilli = job.epsilonMilli;
+        authorization.debit(jobId, epsilonMilli, ciphertextHashes);
+        emit BudgetsDebited(jobId, batch, ciphertextHashes.length, epsilonMilli);
+    }
+
     /// Posts the training result of a deployed job, once: `resultHash` = HCMRT_j = H1(CMRT_j),
     /// the encrypted result the TEE put in off-chain storage with its signature SMRT_j (EIP-712
-    /// TrainingResult over the job, this hash and the view). The transaction itself is signed by
-    /// the TEE's account, so the chain needs no second signature. Active TEEs only; the view's
-    /// block must be recent.
-    function postResult(bytes32 jobId, bytes32 resultHash, uint64 viewBlock, bytes32 viewHash)
-        external
-        onlyActiveTee
-    {
+    /// TrainingResult over the job, this hash and the view). `debitBatches` is how many budget
+    /// batches the job posted; the result is refused unless exactly those landed. The
+    /// transaction itself is signed by the TEE's account, so the chain needs no second
+    /// signature. Active TEEs only; the view's block must be recent.
+    function postResult(
+        bytes32 jobId,
+        bytes32 resultHash,
+        uint64 viewBlock,
+        bytes32 viewHash,
+        uint32 debitBatches
+    ) external onlyActiveTee {
         _requireRecent(viewBlock, viewHash);
+        uint32 landed = _debitBatches[jobId];
+        if (landed != debitBatches) revert WrongDebitBatch(jobId, debitBatches, landed);
         _transition(jobId, JobStatus.Deployed, JobStatus.Completed);
         emit ResultPosted(jobId, msg.sender, resultHash, viewBlock, viewHash);
     }
@@ -254,6 +390,28 @@ contract Model is EIP712 {
         return s == JobStatus.Approved || s == JobStatus.Deployed;
     }
 
+    /// A data type's rules, the defaults if governance set none: (minCohort, maxEpsilonMilli
+    /// (0: no cap), allowNonPrivate, schemaHash (zero: built-in schemas only)).
+    function dataTypeRules(bytes32 dataType)
+        public
+        view
+        returns (uint32 minCohort, uint32 maxEpsilonMilli, bool allowNonPrivate, bytes32 schemaHash)
+    {
+        DataTypeRules memory r = _rules[dataType];
+        if (!r.set) return (DEFAULT_MIN_COHORT, 0, false, bytes32(0));
+        return (r.minCohort, r.maxEpsilonMilli, r.allowNonPrivate, _schemaHashes[dataType]);
+    }
+
+    /// The job's ε in thousandths (`EPSILON_INFINITE` without differential privacy).
+    function epsilonOf(bytes32 jobId) external view returns (uint32) {
+        return _jobs[jobId].epsilonMilli;
+    }
+
+    /// How many budget-debit batches the job posted.
+    function debitBatchesOf(bytes32 jobId) external view returns (uint32) {
+        return _debitBatches[jobId];
+    }
+
     /// The reviewer who approved the job (zero if it was not approved).
     function approverOf(bytes32 jobId) external view returns (address) {
         return _approvers[jobId];
@@ -271,9 +429,13 @@ contract Model is EIP712 {
         bytes32 modelHash,
         bytes32 requirementHash,
         bytes32 dataType,
-        uint64 timestamp
+        uint64 timestamp,
+        uint32 minCohort,
+        uint32 epsilonMilli
     ) external pure returns (bytes32) {
-        return MedshareHashing.hashModelSubmission(demander, modelHash, requirementHash, dataType, timestamp);
+        return MedshareHashing.hashModelSubmission(
+            demander, modelHash, requirementHash, dataType, timestamp, minCohort, epsilonMilli
+        );
     }
 
     /// This contract's EIP-712 domain separator (for SM_j, ST_j, ST_i and SMRT_j; follows
@@ -290,6 +452,19 @@ contract Model is EIP712 {
             id = ++_dataTypeCount;
             _dataTypeIds[dataType] = id;
             _dataTypes[id] = dataType;
+        }
+    }
+
+    function _checkRules(bytes32 dataType, uint32 minCohort, uint32 epsilonMilli) private view {
+        if (epsilonMilli == 0) revert ZeroEpsilon();
+        // One slot read: the schema hash is the enclave's business, not the submission's.
+        DataTypeRules memory r = _rules[dataType];
+        uint32 floor = r.set ? r.minCohort : DEFAULT_MIN_COHORT;
+        if (minCohort < floor) revert CohortBelowFloor(dataType, minCohort, floor);
+        if (epsilonMilli == EPSILON_INFINITE) {
+            if (!r.allowNonPrivate) revert NonPrivateNotAllowed(dataType);
+        } else if (r.maxEpsilonMilli != 0 && epsilonMilli > r.maxEpsilonMilli) {
+            revert EpsilonAboveCap(dataType, epsilonMilli, r.maxEpsilonMilli);
         }
     }
 

@@ -1,6 +1,6 @@
 //! Authorization: consent per job, standing policies, and the release of r_C·PK_C.
 
-use crate::support::{refused, world};
+use crate::support::{BUDGET, refused, world};
 use alloy_primitives::{B256, Bytes};
 use medshare_primitives::{DataType, Role};
 use medshare_testkit::Backend;
@@ -19,12 +19,16 @@ pub(crate) async fn only_the_owner_grants_and_revokes(b: &Backend) {
     // Not the demander who wants the data, not the TEE, not another user.
     for party in [&w.demander, &w.tee, &other, &w.admin] {
         refused(
-            party.chain.grant(r, job, pad.clone()).await,
+            party.chain.grant(r, job, pad.clone(), BUDGET).await,
             "NotRecordOwner",
         );
     }
     assert!(!w.user.chain.is_authorized(r, job).await.unwrap());
-    w.user.chain.grant(r, job, pad.clone()).await.unwrap();
+    w.user
+        .chain
+        .grant(r, job, pad.clone(), BUDGET)
+        .await
+        .unwrap();
     assert!(w.user.chain.is_authorized(r, job).await.unwrap());
     for party in [&w.demander, &w.tee, &other] {
         refused(party.chain.revoke(r, job).await, "NotRecordOwner");
@@ -38,13 +42,13 @@ pub(crate) async fn a_grant_needs_an_approved_job_of_the_records_type(b: &Backen
     let (r, pad) = (&records[0].record, records[0].pad.clone());
     let pending = w.job("pending").await.unwrap();
     refused(
-        w.user.chain.grant(r, pending, pad.clone()).await,
+        w.user.chain.grant(r, pending, pad.clone(), BUDGET).await,
         "JobNotApproved",
     );
     refused(
         w.user
             .chain
-            .grant(r, B256::repeat_byte(3).into(), pad.clone())
+            .grant(r, B256::repeat_byte(3).into(), pad.clone(), BUDGET)
             .await,
         "JobNotApproved",
     );
@@ -76,7 +80,7 @@ pub(crate) async fn a_grant_needs_an_approved_job_of_the_records_type(b: &Backen
         .unwrap();
     w.reviewer.chain.approve_model(other_job).await.unwrap();
     refused(
-        w.user.chain.grant(r, other_job, pad.clone()).await,
+        w.user.chain.grant(r, other_job, pad.clone(), BUDGET).await,
         "DataTypeMismatch",
     );
     // A record that is not registered.
@@ -85,7 +89,7 @@ pub(crate) async fn a_grant_needs_an_approved_job_of_the_records_type(b: &Backen
     refused(
         w.user
             .chain
-            .grant(&unregistered.record, approved, unregistered.pad)
+            .grant(&unregistered.record, approved, unregistered.pad, BUDGET)
             .await,
         "UnknownRecord",
     );
@@ -93,7 +97,7 @@ pub(crate) async fn a_grant_needs_an_approved_job_of_the_records_type(b: &Backen
     let done = w.deployed_job("done").await.unwrap();
     w.user
         .chain
-        .grant(&records[0].record, done, pad.clone())
+        .grant(&records[0].record, done, pad.clone(), BUDGET)
         .await
         .unwrap();
     assert!(w.user.chain.is_authorized(r, done).await.unwrap());
@@ -101,10 +105,10 @@ pub(crate) async fn a_grant_needs_an_approved_job_of_the_records_type(b: &Backen
     assert!(!w.user.chain.is_authorized(r, done).await.unwrap());
     w.user.chain.revoke(r, done).await.unwrap();
     refused(
-        w.user.chain.grant(r, done, pad.clone()).await,
+        w.user.chain.grant(r, done, pad.clone(), BUDGET).await,
         "JobNotApproved",
     );
-    w.user.chain.grant(r, approved, pad).await.unwrap();
+    w.user.chain.grant(r, approved, pad, BUDGET).await.unwrap();
 }
 
 pub(crate) async fn the_released_pad_must_match_the_signed_commitment(b: &Backend) {
@@ -115,14 +119,14 @@ pub(crate) async fn the_released_pad_must_match_the_signed_commitment(b: &Backen
     refused(
         w.user
             .chain
-            .grant(&records[0].record, job, records[1].pad.clone())
+            .grant(&records[0].record, job, records[1].pad.clone(), BUDGET)
             .await,
         "PadMismatch",
     );
     refused(
         w.user
             .chain
-            .grant(&records[0].record, job, Bytes::new())
+            .grant(&records[0].record, job, Bytes::new(), BUDGET)
             .await,
         "PadMismatch",
     );
@@ -136,7 +140,7 @@ pub(crate) async fn the_released_pad_must_match_the_signed_commitment(b: &Backen
     );
     w.user
         .chain
-        .grant(&records[0].record, job, records[0].pad.clone())
+        .grant(&records[0].record, job, records[0].pad.clone(), BUDGET)
         .await
         .unwrap();
     assert_eq!(
@@ -164,9 +168,13 @@ pub(crate) async fn a_grant_covers_one_record_version_until_revoked(b: &Backend)
     let (r, pad) = (&records[0].record, records[0].pad.clone());
     let job = w.approved_job("v").await.unwrap();
     let other_job = w.approved_job("other").await.unwrap();
-    w.user.chain.grant(r, job, pad.clone()).await.unwrap();
+    w.user
+        .chain
+        .grant(r, job, pad.clone(), BUDGET)
+        .await
+        .unwrap();
     refused(
-        w.user.chain.grant(r, job, pad.clone()).await,
+        w.user.chain.grant(r, job, pad.clone(), BUDGET).await,
         "AlreadyGranted",
     );
     // A grant is for one job and one record.
@@ -184,14 +192,14 @@ pub(crate) async fn a_grant_covers_one_record_version_until_revoked(b: &Backend)
     refused(w.user.chain.revoke(r, job).await, "NotGranted");
 
     // Granted again, then the record is replaced: the grant does not follow to the new version.
-    w.user.chain.grant(r, job, pad).await.unwrap();
+    w.user.chain.grant(r, job, pad, BUDGET).await.unwrap();
     let new = w.make_records(&[b"v2".to_vec()]).unwrap().remove(0);
     w.user.chain.update_record(r, &new.record).await.unwrap();
     assert!(!w.user.chain.is_authorized(r, job).await.unwrap());
     assert!(!w.user.chain.is_authorized(&new.record, job).await.unwrap());
     // A deleted record is authorized for nothing.
     let (r1, pad1) = (&records[1].record, records[1].pad.clone());
-    w.user.chain.grant(r1, job, pad1).await.unwrap();
+    w.user.chain.grant(r1, job, pad1, BUDGET).await.unwrap();
     w.user.chain.delete_record(r1).await.unwrap();
     assert!(!w.user.chain.is_authorized(r1, job).await.unwrap());
 }
@@ -215,13 +223,16 @@ pub(crate) async fn a_standing_policy_authorizes_approved_jobs_of_its_type(b: &B
     // Pads for policy use are released by the owner only, and must match.
     let batch = vec![(r.clone(), records[0].pad.clone())];
     refused(
-        w.demander.chain.release_pads(&batch).await,
+        w.demander.chain.release_pads(&batch, BUDGET).await,
         "NotRecordOwner",
     );
     let wrong = vec![(r.clone(), records[1].pad.clone())];
-    refused(w.user.chain.release_pads(&wrong).await, "PadMismatch");
-    refused(w.user.chain.release_pads(&[]).await, "BadBatch");
-    w.user.chain.release_pads(&batch).await.unwrap();
+    refused(
+        w.user.chain.release_pads(&wrong, BUDGET).await,
+        "PadMismatch",
+    );
+    refused(w.user.chain.release_pads(&[], BUDGET).await, "BadBatch");
+    w.user.chain.release_pads(&batch, BUDGET).await.unwrap();
     assert_eq!(
         w.user.chain.pad_of(r.ciphertextHash).await.unwrap(),
         Some(records[0].pad.clone())
@@ -239,21 +250,24 @@ pub(crate) async fn nothing_is_released_to_a_revoked_tee(b: &Backend) {
     let job = w.approved_job("revoked tee").await.unwrap();
     w.user
         .chain
-        .grant(&records[0].record, job, records[0].pad.clone())
+        .grant(&records[0].record, job, records[0].pad.clone(), BUDGET)
         .await
         .unwrap();
     w.admin.chain.revoke_tee(w.tee.address()).await.unwrap();
     refused(
         w.user
             .chain
-            .grant(&records[1].record, job, records[1].pad.clone())
+            .grant(&records[1].record, job, records[1].pad.clone(), BUDGET)
             .await,
         "TeeNotActive",
     );
     refused(
         w.user
             .chain
-            .release_pads(&[(records[1].record.clone(), records[1].pad.clone())])
+            .release_pads(
+                &[(records[1].record.clone(), records[1].pad.clone())],
+                BUDGET,
+            )
             .await,
         "TeeNotActive",
     );

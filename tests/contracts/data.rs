@@ -1,6 +1,6 @@
 //! Data: registering, updating, deleting and listing records (TD_i) by hash.
 
-use crate::support::{refused, world};
+use crate::support::{BUDGET, refused, world};
 use alloy_primitives::B256;
 use medshare_chain::{Contract, Data};
 use medshare_crypto::eip712::{Record, record_commitment};
@@ -77,13 +77,16 @@ pub(crate) async fn a_record_is_registered_by_its_owner_only(b: &Backend) {
     assert!(!w.user.chain.verify_record(r).await.unwrap());
     let job = w.approved_job("owner").await.unwrap();
     refused(
-        other.chain.grant(r, job, pad.clone()).await,
+        other.chain.grant(r, job, pad.clone(), BUDGET).await,
         "UnknownRecord",
     );
     other.chain.set_policy(ty, true).await.unwrap();
     assert!(!w.user.chain.is_authorized(r, job).await.unwrap());
     // Nor can the registering account use or remove it: the record names another owner.
-    refused(w.user.chain.grant(r, job, pad).await, "NotRecordOwner");
+    refused(
+        w.user.chain.grant(r, job, pad, BUDGET).await,
+        "NotRecordOwner",
+    );
     refused(w.user.chain.delete_record(r).await, "NotRecordOwner");
     // Registered by its owner, a record is live.
     let own = &theirs[1].record;

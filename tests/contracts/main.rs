@@ -64,6 +64,8 @@ suite! {
         a_result_is_posted_once_and_reported_only_by_its_demander,
         a_statement_on_a_stale_or_forged_view_is_refused,
         the_approving_reviewer_is_recorded,
+        a_submission_below_the_floor_or_beyond_the_rules_is_refused,
+        budgets_are_debited_once_per_batch_and_never_overdrawn,
     }
     authorization {
         only_the_owner_grants_and_revokes,

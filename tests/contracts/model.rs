@@ -172,7 +172,7 @@ pub(crate) async fn only_active_tees_post_verifications_and_results(b: &Backend)
         refused(
             party
                 .chain
-                .post_result(deployed, keccak256(b"r"), view)
+                .post_result(deployed, keccak256(b"r"), view, 0)
                 .await,
             "NotActiveTee",
         );
@@ -349,7 +349,10 @@ pub(crate) async fn a_statement_on_a_stale_or_forged_view_is_refused(b: &Backend
         .await
         .unwrap();
     refused(
-        w.tee.chain.post_result(job, keccak256("r"), forged).await,
+        w.tee
+            .chain
+            .post_result(job, keccak256("r"), forged, 0)
+            .await,
         "StaleView",
     );
     refused(
@@ -373,5 +376,204 @@ pub(crate) async fn the_approving_reviewer_is_recorded(b: &Backend) {
     assert_eq!(
         w.admin.chain.approver_of(job).await.unwrap(),
         w.reviewer.address()
+    );
+}
+
+/// Governance owns each data type's rules; a submission below the cohort floor, or asking for
+/// more privacy loss than the rules allow, is refused at submission.
+pub(crate) async fn a_submission_below_the_floor_or_beyond_the_rules_is_refused(b: &Backend) {
+    use medshare_chain::DataTypeRules;
+    use medshare_contracts::EPSILON_INFINITE;
+    let w = world(b).await;
+    let dt = w.data_type.id();
+    let model = |tag: &str| format!("{{\"tag\":\"{tag}\"}}").into_bytes();
+    let req = b"{}";
+    // The default floor is 50, and ε = ∞ is not allowed.
+    let rules = w.admin.chain.data_type_rules(dt).await.unwrap();
+    assert_eq!((rules.min_cohort, rules.allow_non_private), (50, false));
+    refused(
+        w.submit_model_with(&model("small"), req, 10, 1000).await,
+        "CohortBelowFloor",
+    );
+    refused(
+        w.submit_model_with(&model("inf"), req, 50, EPSILON_INFINITE)
+            .await,
+        "NonPrivateNotAllowed",
+    );
+    refused(
+        w.submit_model_with(&model("zero"), req, 50, 0).await,
+        "ZeroEpsilon",
+    );
+    w.submit_model_with(&model("ok"), req, 50, 1000)
+        .await
+        .unwrap();
+    // Only governance sets the rules.
+    let tighter = DataTypeRules {
+        min_cohort: 100,
+        max_epsilon_milli: 2_000,
+        allow_non_private: false,
+        schema_hash: B256::ZERO,
+    };
+    for party in [&w.user, &w.demander, &w.reviewer, &w.tee] {
+        refused(
+            party.chain.set_data_type_rules(dt, &tighter).await,
+            "NotAdmin",
+        );
+    }
+    refused(
+        w.admin
+            .chain
+            .set_data_type_rules(
+                dt,
+                &DataTypeRules {
+                    min_cohort: 1,
+                    ..tighter
+                },
+            )
+            .await,
+        "BadRules",
+    );
+    w.admin
+        .chain
+        .set_data_type_rules(dt, &tighter)
+        .await
+        .unwrap();
+    assert_eq!(w.admin.chain.data_type_rules(dt).await.unwrap(), tighter);
+    refused(
+        w.submit_model_with(&model("fifty"), req, 50, 1000).await,
+        "CohortBelowFloor",
+    );
+    refused(
+        w.submit_model_with(&model("big eps"), req, 100, 2_001)
+            .await,
+        "EpsilonAboveCap",
+    );
+    w.submit_model_with(&model("within"), req, 100, 2_000)
+        .await
+        .unwrap();
+    // Allowing ε = ∞ is governance's explicit choice.
+    w.admin
+        .chain
+        .set_data_type_rules(
+            dt,
+            &DataTypeRules {
+                allow_non_private: true,
+                ..tighter
+            },
+        )
+        .await
+        .unwrap();
+    let (job, _) = w
+        .submit_model_with(&model("exact"), req, 100, EPSILON_INFINITE)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.admin.chain.epsilon_of(job).await.unwrap(),
+        EPSILON_INFINITE
+    );
+}
+
+/// Every record a job trained on pays the job's ε from its budget, on chain, before the result
+/// is posted: batches land once and in order, a budget is never overdrawn, and only the job's
+/// TEE (through Model) debits.
+pub(crate) async fn budgets_are_debited_once_per_batch_and_never_overdrawn(b: &Backend) {
+    use medshare_contracts::EPSILON_INFINITE;
+    let w = world(b).await;
+    let records = w.registered_records(3).await.unwrap();
+    let job = w.approved_job("debits").await.unwrap();
+    // Budgets: 1.5 (one job of ε = 1 fits), 1 (exactly one), unlimited.
+    for (r, budget) in records.iter().zip([1_500, 1_000, EPSILON_INFINITE]) {
+        w.user
+            .chain
+            .grant(&r.record, job, r.pad.clone(), budget)
+            .await
+            .unwrap();
+    }
+    let hash = |i: usize| records[i].record.ciphertextHash;
+    let view = w.view_block().await.unwrap();
+    let sig = w.tee_verification(job, B256::ZERO, view).unwrap();
+    w.tee
+        .chain
+        .post_model_verification(job, true, true, view, &sig)
+        .await
+        .unwrap();
+    // Nobody but an active TEE debits, and Authorization takes debits from Model only.
+    refused(
+        w.user
+            .chain
+            .debit_budgets(job, 0, view, vec![hash(0)])
+            .await,
+        "NotActiveTee",
+    );
+    let direct = medshare_chain::Authorization::debitCall {
+        _0: job.0,
+        epsilonMilli: 1,
+        ciphertextHashes: vec![hash(0)],
+    };
+    refused(
+        w.tee
+            .chain
+            .send_many(vec![
+                w.tee
+                    .chain
+                    .call(medshare_chain::Contract::Authorization, &direct),
+            ])
+            .await,
+        "NotModel",
+    );
+    // The result waits for its debits.
+    refused(
+        w.tee.chain.post_result(job, keccak256("r"), view, 1).await,
+        "WrongDebitBatch",
+    );
+    w.debit(job, &records).await.unwrap();
+    assert_eq!(
+        w.user.chain.budget_of(hash(0)).await.unwrap(),
+        (1_500, 1_000)
+    );
+    assert_eq!(
+        w.user.chain.budget_of(hash(1)).await.unwrap(),
+        (1_000, 1_000)
+    );
+    assert_eq!(
+        w.user.chain.budget_of(hash(2)).await.unwrap(),
+        (EPSILON_INFINITE, 0),
+        "an unlimited budget is never debited"
+    );
+    // A batch lands once: the same batch number again is refused.
+    let view = w.view_block().await.unwrap();
+    refused(
+        w.tee.chain.debit_budgets(job, 0, view, vec![hash(2)]).await,
+        "WrongDebitBatch",
+    );
+    // A budget is never overdrawn: the whole batch reverts.
+    refused(
+        w.tee
+            .chain
+            .debit_budgets(job, 1, view, vec![hash(2), hash(0)])
+            .await,
+        "BudgetExhausted",
+    );
+    assert_eq!(w.user.chain.debit_batches_of(job).await.unwrap(), 1);
+    // The owner cannot set a budget below what was spent; it may raise it.
+    refused(
+        w.user.chain.set_budget(&records[0].record, 900).await,
+        "BudgetBelowSpent",
+    );
+    w.user
+        .chain
+        .set_budget(&records[0].record, 2_000)
+        .await
+        .unwrap();
+    w.post_result(job, b"result").await.unwrap();
+    assert_eq!(
+        w.user.chain.job_status(job).await.unwrap(),
+        JobStatus::Completed
+    );
+    // After the result, no more debits for the job.
+    let view = w.view_block().await.unwrap();
+    refused(
+        w.tee.chain.debit_budgets(job, 1, view, vec![hash(0)]).await,
+        "WrongJobStatus",
     );
 }

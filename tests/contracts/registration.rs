@@ -1,6 +1,6 @@
 //! Registration: governance, self-registration, reviewers and TEEs.
 
-use crate::support::{refused, world};
+use crate::support::{BUDGET, refused, world};
 use alloy_primitives::{B256, keccak256};
 use medshare_chain::EvidenceKind;
 use medshare_primitives::Role;
@@ -223,7 +223,7 @@ pub(crate) async fn a_self_submitted_tee_is_never_active_until_governance_admits
     refused(
         rogue
             .chain
-            .post_result(job, keccak256("result"), view)
+            .post_result(job, keccak256("result"), view, 0)
             .await,
         "NotActiveTee",
     );
@@ -236,7 +236,7 @@ pub(crate) async fn a_self_submitted_tee_is_never_active_until_governance_admits
     refused(
         w.user
             .chain
-            .grant(&records[0].record, job, records[0].pad.clone())
+            .grant(&records[0].record, job, records[0].pad.clone(), BUDGET)
             .await,
         "TeeNotActive",
     );

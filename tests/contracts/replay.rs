@@ -1,6 +1,6 @@
 //! Replay: a signature made once is good once, on one chain, for one contract.
 
-use crate::support::{refused, world};
+use crate::support::{BUDGET, refused, world};
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, TxKind, U256};
@@ -29,6 +29,7 @@ async fn consent(
         ciphertextHash: record.record.ciphertextHash,
         jobId: job.0,
         rCPkC: record.pad.clone(),
+        budgetMilli: BUDGET,
         nonce,
         deadline: U256::from(deadline),
     };
@@ -60,7 +61,7 @@ pub(crate) async fn a_consent_signature_is_used_once(b: &Backend) {
     // Anyone may relay it (here the demander, who pays the gas).
     w.demander
         .chain
-        .grant_with_signature(r, job, pad.clone(), U256::from(deadline), &sig)
+        .grant_with_signature(r, job, pad.clone(), BUDGET, U256::from(deadline), &sig)
         .await
         .unwrap();
     assert!(w.user.chain.is_authorized(r, job).await.unwrap());
@@ -73,7 +74,7 @@ pub(crate) async fn a_consent_signature_is_used_once(b: &Backend) {
     refused(
         w.demander
             .chain
-            .grant_with_signature(r, job, pad, U256::from(deadline), &sig)
+            .grant_with_signature(r, job, pad, BUDGET, U256::from(deadline), &sig)
             .await,
         "BadConsentSignature",
     );
@@ -92,7 +93,7 @@ pub(crate) async fn a_consent_signed_for_another_chain_is_refused(b: &Backend) {
     refused(
         w.demander
             .chain
-            .grant_with_signature(r, job, pad.clone(), U256::from(deadline), &sig)
+            .grant_with_signature(r, job, pad.clone(), BUDGET, U256::from(deadline), &sig)
             .await,
         "BadConsentSignature",
     );
@@ -108,7 +109,7 @@ pub(crate) async fn a_consent_signed_for_another_chain_is_refused(b: &Backend) {
     .await;
     w.demander
         .chain
-        .grant_with_signature(r, job, pad, U256::from(deadline), &sig)
+        .grant_with_signature(r, job, pad, BUDGET, U256::from(deadline), &sig)
         .await
         .unwrap();
 }
@@ -126,7 +127,7 @@ pub(crate) async fn a_consent_signed_for_another_contract_is_refused(b: &Backend
         refused(
             w.demander
                 .chain
-                .grant_with_signature(r, job, pad.clone(), U256::from(deadline), &sig)
+                .grant_with_signature(r, job, pad.clone(), BUDGET, U256::from(deadline), &sig)
                 .await,
             "BadConsentSignature",
         );
@@ -153,7 +154,7 @@ pub(crate) async fn a_consent_signed_by_someone_else_or_expired_is_refused(b: &B
     refused(
         w.demander
             .chain
-            .grant_with_signature(r, job, pad.clone(), U256::from(deadline), &forged)
+            .grant_with_signature(r, job, pad.clone(), BUDGET, U256::from(deadline), &forged)
             .await,
         "BadConsentSignature",
     );
@@ -170,7 +171,14 @@ pub(crate) async fn a_consent_signed_by_someone_else_or_expired_is_refused(b: &B
     refused(
         w.demander
             .chain
-            .grant_with_signature(r, job, pad.clone(), U256::from(deadline + 1), &genuine)
+            .grant_with_signature(
+                r,
+                job,
+                pad.clone(),
+                BUDGET,
+                U256::from(deadline + 1),
+                &genuine,
+            )
             .await,
         "BadConsentSignature",
     );
@@ -188,7 +196,7 @@ pub(crate) async fn a_consent_signed_by_someone_else_or_expired_is_refused(b: &B
     refused(
         w.demander
             .chain
-            .grant_with_signature(r, job, pad, U256::from(past), &expired)
+            .grant_with_signature(r, job, pad, BUDGET, U256::from(past), &expired)
             .await,
         "ConsentExpired",
     );

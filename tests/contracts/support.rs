@@ -54,3 +54,7 @@ pub(crate) fn refused<T: std::fmt::Debug, E: std::error::Error + 'static>(
         ),
     }
 }
+
+/// The privacy budget the suite's patients give their records: ε = 3 (three jobs of the
+/// world's ε = 1).
+pub(crate) const BUDGET: u32 = 3_000;

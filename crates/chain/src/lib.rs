@@ -84,6 +84,19 @@ pub struct ViewBlock {
     pub hash: B256,
 }
 
+/// A data type's rules as Model keeps them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DataTypeRules {
+    /// The smallest cohort a job may train on.
+    pub min_cohort: u32,
+    /// The largest ε in thousandths; 0: no cap below ∞.
+    pub max_epsilon_milli: u32,
+    /// Whether a job may train without differential privacy.
+    pub allow_non_private: bool,
+    /// keccak256 of the data type's schema JSON; zero: built-in schemas only.
+    pub schema_hash: B256,
+}
+
 /// A TEE's registration as Registration keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TeeInfo {
@@ -619,6 +632,8 @@ impl Medshare {
             requirementHash: submission.requirementHash,
             dataType: submission.dataType,
             timestamp: submission.timestamp,
+            minCohort: submission.minCohort,
+            epsilonMilli: submission.epsilonMilli,
             model,
             requirement,
             signature: signature.to_bytes(),
@@ -691,14 +706,83 @@ impl Medshare {
         job: JobId,
         result_hash: B256,
         view: ViewBlock,
+        debit_batches: u32,
     ) -> Result<TransactionReceipt> {
         let call = Model::postResultCall {
             jobId: job.0,
             resultHash: result_hash,
             viewBlock: view.number,
             viewHash: view.hash,
+            debitBatches: debit_batches,
         };
         self.send(Contract::Model, call).await
+    }
+
+    /// Debits the job's ε from the budgets of records it used, as batch `batch` (active TEEs
+    /// only; job Deployed).
+    pub async fn debit_budgets(
+        &self,
+        job: JobId,
+        batch: u32,
+        view: ViewBlock,
+        ciphertext_hashes: Vec<B256>,
+    ) -> Result<TransactionReceipt> {
+        let call = Model::debitBudgetsCall {
+            jobId: job.0,
+            batch,
+            viewBlock: view.number,
+            viewHash: view.hash,
+            ciphertextHashes: ciphertext_hashes,
+        };
+        self.send(Contract::Model, call).await
+    }
+
+    /// Sets a data type's rules (admins only): the cohort floor, the largest ε (thousandths; 0
+    /// no cap), whether training without differential privacy is allowed, and the schema hash
+    /// (zero: built-in schemas only).
+    pub async fn set_data_type_rules(
+        &self,
+        data_type: B256,
+        rules: &DataTypeRules,
+    ) -> Result<TransactionReceipt> {
+        let call = Model::setDataTypeRulesCall {
+            dataType: data_type,
+            minCohort: rules.min_cohort,
+            maxEpsilonMilli: rules.max_epsilon_milli,
+            allowNonPrivate: rules.allow_non_private,
+            schemaHash: rules.schema_hash,
+        };
+        self.send(Contract::Model, call).await
+    }
+
+    /// A data type's rules (the defaults when governance set none).
+    pub async fn data_type_rules(&self, data_type: B256) -> Result<DataTypeRules> {
+        let r = self
+            .view(
+                Contract::Model,
+                Model::dataTypeRulesCall {
+                    dataType: data_type,
+                },
+            )
+            .await?;
+        Ok(DataTypeRules {
+            min_cohort: r.minCohort,
+            max_epsilon_milli: r.maxEpsilonMilli,
+            allow_non_private: r.allowNonPrivate,
+            schema_hash: r.schemaHash,
+        })
+    }
+
+    /// A job's ε in thousandths ([`medshare_contracts::EPSILON_INFINITE`]: none).
+    pub async fn epsilon_of(&self, job: JobId) -> Result<u32> {
+        self.view(Contract::Model, Model::epsilonOfCall { jobId: job.0 })
+            .await
+    }
+
+    /// How many budget batches a job debited.
+    pub async fn debit_batches_of(&self, job: JobId) -> Result<u32> {
+        self.view(Contract::Model, Model::debitBatchesOfCall { jobId: job.0 })
+            .await
     }
 
     /// Reports that a completed job's result failed the demander's checks (its demander only).
@@ -766,19 +850,61 @@ impl Medshare {
 
     // ------------------------------------------------------------------ Authorization
 
-    /// Grants `job` the use of the caller's `record` and releases its pad r_C·PK_C.
+    /// Grants `job` the use of the caller's `record`, releases its pad r_C·PK_C and sets its
+    /// privacy budget (total ε in thousandths; 0 keeps the current one).
     pub async fn grant(
         &self,
         record: &Record,
         job: JobId,
         pad: Bytes,
+        budget_milli: u32,
     ) -> Result<TransactionReceipt> {
-        let call = Authorization::grantCall {
+        self.send(
+            Contract::Authorization,
+            Self::grant_call(record, job, pad, budget_milli),
+        )
+        .await
+    }
+
+    /// The `grant` call, for [`Medshare::send_many`].
+    pub fn grant_call(
+        record: &Record,
+        job: JobId,
+        pad: Bytes,
+        budget_milli: u32,
+    ) -> Authorization::grantCall {
+        Authorization::grantCall {
             rec: to_authorization_record(record),
             jobId: job.0,
             rCPkC: pad,
+            budgetMilli: budget_milli,
+        }
+    }
+
+    /// Sets a record's privacy budget (its owner only; not below what jobs spent).
+    pub async fn set_budget(
+        &self,
+        record: &Record,
+        budget_milli: u32,
+    ) -> Result<TransactionReceipt> {
+        let call = Authorization::setBudgetCall {
+            rec: to_authorization_record(record),
+            budgetMilli: budget_milli,
         };
         self.send(Contract::Authorization, call).await
+    }
+
+    /// A record's privacy budget: (total, spent), in thousandths of ε.
+    pub async fn budget_of(&self, ciphertext_hash: B256) -> Result<(u32, u32)> {
+        let r = self
+            .view(
+                Contract::Authorization,
+                Authorization::budgetOfCall {
+                    ciphertextHash: ciphertext_hash,
+                },
+            )
+            .await?;
+        Ok((r.totalMilli, r.spentMilli))
     }
 
     /// Relays an owner's signed Consent (anyone may send it; it is valid once).
@@ -787,6 +913,7 @@ impl Medshare {
         record: &Record,
         job: JobId,
         pad: Bytes,
+        budget_milli: u32,
         deadline: U256,
         signature: &Signature,
     ) -> Result<TransactionReceipt> {
@@ -794,6 +921,7 @@ impl Medshare {
             rec: to_authorization_record(record),
             jobId: job.0,
             rCPkC: pad,
+            budgetMilli: budget_milli,
             deadline,
             signature: signature.to_bytes(),
         };
@@ -822,14 +950,20 @@ impl Medshare {
         self.send(Contract::Authorization, call).await
     }
 
-    /// Releases the pads of a batch of the caller's records (for use under a policy).
-    pub async fn release_pads(&self, records: &[(Record, Bytes)]) -> Result<TransactionReceipt> {
+    /// Releases the pads of a batch of the caller's records (for use under a policy) and sets
+    /// each one's privacy budget (0 keeps the current one).
+    pub async fn release_pads(
+        &self,
+        records: &[(Record, Bytes)],
+        budget_milli: u32,
+    ) -> Result<TransactionReceipt> {
         let call = Authorization::releasePadsCall {
             records: records
                 .iter()
                 .map(|(r, _)| to_authorization_record(r))
                 .collect(),
             pads: records.iter().map(|(_, p)| p.clone()).collect(),
+            budgetMilli: budget_milli,
         };
         self.send(Contract::Authorization, call).await
     }

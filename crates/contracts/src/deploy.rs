@@ -111,8 +111,10 @@ impl Deployment {
             ),
             Contract::Model => (
                 &Model::BYTECODE,
+                // Authorization is created right after Model: its address is predicted.
                 Model::constructorCall {
                     registration_: self.registration,
+                    authorization_: self.authorization,
                 }
                 .abi_encode(),
             ),

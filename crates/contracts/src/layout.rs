@@ -153,6 +153,15 @@ pub mod model {
     pub const JOBS: u64 = 2;
     /// `mapping(bytes32 => address) _approvers`.
     pub const APPROVERS: u64 = 6;
+    /// `mapping(bytes32 dataType => DataTypeRules) _rules`.
+    pub const RULES: u64 = 7;
+    /// `mapping(bytes32 dataType => bytes32) _schemaHashes`.
+    pub const SCHEMA_HASHES: u64 = 8;
+    /// `mapping(bytes32 jobId => uint32) _debitBatches`.
+    pub const DEBIT_BATCHES: u64 = 9;
+    /// The cohort floor of a data type whose rules governance did not set
+    /// (`Model.DEFAULT_MIN_COHORT`).
+    pub const DEFAULT_MIN_COHORT: u32 = 50;
 
     /// The slot of job `job`'s [`Job`].
     pub fn job(job: B256) -> B256 {
@@ -164,6 +173,56 @@ pub mod model {
         slot_of(job, APPROVERS)
     }
 
+    /// The slot of `data_type`'s [`DataTypeRules`].
+    pub fn rules(data_type: B256) -> B256 {
+        slot_of(data_type, RULES)
+    }
+
+    /// The slot of `data_type`'s schema hash.
+    pub fn schema_hash(data_type: B256) -> B256 {
+        slot_of(data_type, SCHEMA_HASHES)
+    }
+
+    /// The slot of how many budget batches `job` debited.
+    pub fn debit_batches(job: B256) -> B256 {
+        slot_of(job, DEBIT_BATCHES)
+    }
+
+    /// `Model.DataTypeRules`, decoded (the defaults when governance set none).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct DataTypeRules {
+        /// The smallest cohort a job may train on.
+        pub min_cohort: u32,
+        /// The largest ε in thousandths; 0: no cap below ∞.
+        pub max_epsilon_milli: u32,
+        /// Whether a job may train without differential privacy.
+        pub allow_non_private: bool,
+        /// Whether governance set the rules.
+        pub set: bool,
+    }
+
+    impl DataTypeRules {
+        /// Decodes the packed word (minCohort 0..4, maxEpsilonMilli 4..8, allowNonPrivate at 8,
+        /// set at 9), applying the defaults when `set` is false.
+        pub fn decode(word: U256) -> Self {
+            let set = byte_at(word, 9) != 0;
+            if !set {
+                return Self {
+                    min_cohort: DEFAULT_MIN_COHORT,
+                    max_epsilon_milli: 0,
+                    allow_non_private: false,
+                    set: false,
+                };
+            }
+            Self {
+                min_cohort: (word & U256::from(u32::MAX)).to::<u32>(),
+                max_epsilon_milli: ((word >> 32usize) & U256::from(u32::MAX)).to::<u32>(),
+                allow_non_private: byte_at(word, 8) != 0,
+                set,
+            }
+        }
+    }
+
     /// `Model.Job`, decoded from its storage word.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
     pub struct Job {
@@ -173,16 +232,20 @@ pub mod model {
         pub status: u8,
         /// The interned id of its data type.
         pub data_type_id: u32,
+        /// Its ε in thousandths ([`crate::EPSILON_INFINITE`]: no differential privacy).
+        pub epsilon_milli: u32,
     }
 
     impl Job {
-        /// Decodes the packed word (demander in bytes 0..20, status at 20, data type id 21..25).
+        /// Decodes the packed word (demander in bytes 0..20, status at 20, data type id 21..25,
+        /// ε 25..29).
         pub fn decode(word: U256) -> Self {
             let bytes = word.to_be_bytes::<32>();
             Self {
                 demander: Address::from_slice(&bytes[12..32]),
                 status: byte_at(word, 20),
                 data_type_id: ((word >> 168usize) & U256::from(u32::MAX)).to::<u32>(),
+                epsilon_milli: ((word >> 200usize) & U256::from(u32::MAX)).to::<u32>(),
             }
         }
     }
@@ -224,6 +287,21 @@ pub mod authorization {
     pub const GRANTS: u64 = 3;
     /// `mapping(address owner => mapping(bytes32 dataType => bool)) _policies`.
     pub const POLICIES: u64 = 4;
+    /// `mapping(bytes32 ciphertextHash => Budget) _budgets`.
+    pub const BUDGETS: u64 = 5;
+
+    /// The slot of the privacy budget of the record with this ciphertext hash.
+    pub fn budget(ciphertext_hash: B256) -> B256 {
+        slot_of(ciphertext_hash, BUDGETS)
+    }
+
+    /// `Authorization.Budget`, decoded: (total, spent) in thousandths of ε.
+    pub fn decode_budget(word: U256) -> (u32, u32) {
+        (
+            (word & U256::from(u32::MAX)).to::<u32>(),
+            ((word >> 32usize) & U256::from(u32::MAX)).to::<u32>(),
+        )
+    }
 
     /// The slot of the grant of the record version with commitment `commitment`
     /// (hashStruct(Record)) to `job`: `_grants[keccak256(abi.encode(commitment, job))]`.
@@ -321,6 +399,13 @@ mod tests {
         );
         assert_eq!(slot("Model", "_jobs"), (model::JOBS, 0));
         assert_eq!(slot("Model", "_approvers"), (model::APPROVERS, 0));
+        assert_eq!(slot("Model", "_rules"), (model::RULES, 0));
+        assert_eq!(slot("Model", "_schemaHashes"), (model::SCHEMA_HASHES, 0));
+        assert_eq!(slot("Model", "_debitBatches"), (model::DEBIT_BATCHES, 0));
+        assert_eq!(
+            slot("Authorization", "_budgets"),
+            (authorization::BUDGETS, 0)
+        );
         assert_eq!(slot("Data", "_commitments"), (data::COMMITMENTS, 0));
         assert_eq!(slot("Authorization", "_grants"), (authorization::GRANTS, 0));
         assert_eq!(
@@ -350,7 +435,25 @@ mod tests {
         );
         assert_eq!(
             members("Model", "struct Model.Job"),
-            expect(&[("demander", 0, 0), ("status", 0, 20), ("dataTypeId", 0, 21)])
+            expect(&[
+                ("demander", 0, 0),
+                ("status", 0, 20),
+                ("dataTypeId", 0, 21),
+                ("epsilonMilli", 0, 25)
+            ])
+        );
+        assert_eq!(
+            members("Model", "struct Model.DataTypeRules"),
+            expect(&[
+                ("minCohort", 0, 0),
+                ("maxEpsilonMilli", 0, 4),
+                ("allowNonPrivate", 0, 8),
+                ("set", 0, 9)
+            ])
+        );
+        assert_eq!(
+            members("Authorization", "struct Authorization.Budget"),
+            expect(&[("totalMilli", 0, 0), ("spentMilli", 0, 4)])
         );
         assert_eq!(
             members("Registration", "struct Registration.PublicKey"),
@@ -382,9 +485,36 @@ mod tests {
         let demander = Address::repeat_byte(0xab);
         let word = U256::from_be_slice(demander.as_slice())
             | (U256::from(4u8) << 160usize)
-            | (U256::from(9u32) << 168usize);
+            | (U256::from(9u32) << 168usize)
+            | (U256::from(1500u32) << 200usize);
         let j = model::Job::decode(word);
-        assert_eq!((j.demander, j.status, j.data_type_id), (demander, 4, 9));
+        assert_eq!(
+            (j.demander, j.status, j.data_type_id, j.epsilon_milli),
+            (demander, 4, 9, 1500)
+        );
+        let r = model::DataTypeRules::decode(
+            U256::from(80u32)
+                | (U256::from(2000u32) << 32usize)
+                | (U256::from(1u8) << 64usize)
+                | (U256::from(1u8) << 72usize),
+        );
+        assert_eq!(
+            (
+                r.min_cohort,
+                r.max_epsilon_milli,
+                r.allow_non_private,
+                r.set
+            ),
+            (80, 2000, true, true)
+        );
+        assert_eq!(
+            model::DataTypeRules::decode(U256::ZERO).min_cohort,
+            model::DEFAULT_MIN_COHORT
+        );
+        assert_eq!(
+            authorization::decode_budget(U256::from(3000u32) | (U256::from(1000u32) << 32usize)),
+            (3000, 1000)
+        );
         let f = registration::Flags::decode(
             U256::from(2u64) | (U256::from(1u8) << 64usize) | (U256::from(5u32) << 80usize),
         );

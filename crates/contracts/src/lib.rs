@@ -84,6 +84,34 @@ pub use status::{EvidenceKind, JobStatus, Role, UseOutcome};
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::Eip712Domain;
 
+/// ε in thousandths as the contracts count it, for "no differential privacy" (a job's ε) or an
+/// unlimited budget (`EPSILON_INFINITE` in MedshareTypes.sol).
+pub const EPSILON_INFINITE: u32 = u32::MAX;
+
+/// ε as the contracts count it (thousandths; [`EPSILON_INFINITE`] for ∞), or `None` for an ε
+/// that is not a positive multiple of 0.001 below 4,294,967.295.
+pub fn epsilon_milli(epsilon: f64) -> Option<u32> {
+    if epsilon == f64::INFINITY {
+        return Some(EPSILON_INFINITE);
+    }
+    let milli = epsilon * 1000.0;
+    let rounded = milli.round();
+    if !(rounded >= 1.0 && rounded < f64::from(EPSILON_INFINITE)) || (milli - rounded).abs() > 1e-6
+    {
+        return None;
+    }
+    Some(rounded as u32)
+}
+
+/// The ε of an `epsilon_milli` value (∞ for [`EPSILON_INFINITE`]).
+pub fn epsilon_of_milli(milli: u32) -> f64 {
+    if milli == EPSILON_INFINITE {
+        f64::INFINITY
+    } else {
+        f64::from(milli) / 1000.0
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 

@@ -49,6 +49,7 @@ fn immutable_value(
         "registration" => deployment.registration.into_word(),
         "data" => deployment.data.into_word(),
         "model" => deployment.model.into_word(),
+        "authorization" => deployment.authorization.into_word(),
         "_cachedThis" => this.into_word(),
         "_cachedChainId" => B256::from(U256::from(chain_id)),
         "_cachedDomainSeparator" => eip712_domain(chain_id, this).separator(),

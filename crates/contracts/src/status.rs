@@ -113,15 +113,18 @@ pub enum UseOutcome {
     RefusedKey = 3,
     /// The plaintext is not a usable record of the job's data type.
     RefusedContent = 4,
+    /// The record's privacy budget cannot pay the job's ε.
+    RefusedBudget = 5,
 }
 
 impl UseOutcome {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
         Self::Used,
         Self::TrainingFailed,
         Self::RefusedIntegrity,
         Self::RefusedKey,
         Self::RefusedContent,
+        Self::RefusedBudget,
     ];
 
     /// Whether the enclave decrypted the record (used, or used for a training that failed).
@@ -137,6 +140,7 @@ impl UseOutcome {
             Self::RefusedIntegrity => "excluded (ciphertext or TD_i failed verification)",
             Self::RefusedKey => "excluded (key share, pad or decryption failed)",
             Self::RefusedContent => "excluded (not a usable record of the data type)",
+            Self::RefusedBudget => "excluded (its privacy budget cannot pay the job's ε)",
         }
     }
 }
@@ -210,7 +214,7 @@ mod tests {
         for (i, (sol, rust)) in outcomes.iter().zip(UseOutcome::ALL).enumerate() {
             assert_eq!((rust as usize, format!("{rust:?}")), (i, sol.clone()));
         }
-        assert!(UseOutcome::try_from(5u8).is_err() && EvidenceKind::try_from(3u8).is_err());
+        assert!(UseOutcome::try_from(6u8).is_err() && EvidenceKind::try_from(3u8).is_err());
     }
 
     #[test]

@@ -13,10 +13,9 @@ pub const EIP712_DOMAIN: &str =
 /// The paper's TD_i, signed by the owner (US_i); verifying contract = Data.
 pub const RECORD: &str = "Record(address owner,bytes32 recordId,bytes32 dataType,bytes32 storageIndex,bytes32 ciphertextHash,uint64 timestamp,bytes cm,bytes rUg,bytes32 padCommitment,address tee)";
 /// An owner's consent for one record and one job; verifying contract = Authorization.
-pub const CONSENT: &str =
-    "Consent(bytes32 ciphertextHash,bytes32 jobId,bytes rCPkC,uint256 nonce,uint256 deadline)";
+pub const CONSENT: &str = "Consent(bytes32 ciphertextHash,bytes32 jobId,bytes rCPkC,uint32 budgetMilli,uint256 nonce,uint256 deadline)";
 /// The demander's SM_j; its struct hash is the job id; verifying contract = Model.
-pub const MODEL_SUBMISSION: &str = "ModelSubmission(address demander,bytes32 modelHash,bytes32 requirementHash,bytes32 dataType,uint64 timestamp)";
+pub const MODEL_SUBMISSION: &str = "ModelSubmission(address demander,bytes32 modelHash,bytes32 requirementHash,bytes32 dataType,uint64 timestamp,uint32 minCohort,uint32 epsilonMilli)";
 /// The TEE's ST_j / ST_i; verifying contract = Model.
 pub const VERIFICATION: &str = "Verification(bytes32 jobId,bytes32 subject,bool hashOk,bool signatureOk,uint64 viewBlock,bytes32 viewHash,bool headersVerified)";
 /// The TEE's SMRT_j; verifying contract = Model.

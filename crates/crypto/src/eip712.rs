@@ -56,6 +56,9 @@ sol! {
         bytes32 jobId;
         /// `r_C·PK_C`, 33-byte compressed point; its keccak256 is the record's pad commitment.
         bytes rCPkC;
+        /// The record's privacy budget the owner sets with the consent (total ε in thousandths;
+        /// 0 keeps the current one; `u32::MAX` unlimited).
+        uint32 budgetMilli;
         /// Replay protection, consumed on chain.
         uint256 nonce;
         /// Last valid block timestamp.
@@ -76,6 +79,10 @@ sol! {
         bytes32 dataType;
         /// Seconds since the Unix epoch.
         uint64 timestamp;
+        /// The requirement's minimum cohort (refused on chain below the data type's floor).
+        uint32 minCohort;
+        /// The spec's ε in thousandths (`u32::MAX`: no differential privacy).
+        uint32 epsilonMilli;
     }
 
     /// The TEE's verification statement `ST_j` (subject = model hash) or `ST_i`
@@ -302,11 +309,11 @@ mod tests {
         );
         assert_eq!(
             Consent::eip712_encode_type(),
-            "Consent(bytes32 ciphertextHash,bytes32 jobId,bytes rCPkC,uint256 nonce,uint256 deadline)"
+            "Consent(bytes32 ciphertextHash,bytes32 jobId,bytes rCPkC,uint32 budgetMilli,uint256 nonce,uint256 deadline)"
         );
         assert_eq!(
             ModelSubmission::eip712_encode_type(),
-            "ModelSubmission(address demander,bytes32 modelHash,bytes32 requirementHash,bytes32 dataType,uint64 timestamp)"
+            "ModelSubmission(address demander,bytes32 modelHash,bytes32 requirementHash,bytes32 dataType,uint64 timestamp,uint32 minCohort,uint32 epsilonMilli)"
         );
         assert_eq!(
             Verification::eip712_encode_type(),

@@ -155,8 +155,8 @@ DOMAIN_TYPE = [
 ]
 TYPES = {
     "Record": "address owner,bytes32 recordId,bytes32 dataType,bytes32 storageIndex,bytes32 ciphertextHash,uint64 timestamp,bytes cm,bytes rUg,bytes32 padCommitment,address tee",
-    "Consent": "bytes32 ciphertextHash,bytes32 jobId,bytes rCPkC,uint256 nonce,uint256 deadline",
-    "ModelSubmission": "address demander,bytes32 modelHash,bytes32 requirementHash,bytes32 dataType,uint64 timestamp",
+    "Consent": "bytes32 ciphertextHash,bytes32 jobId,bytes rCPkC,uint32 budgetMilli,uint256 nonce,uint256 deadline",
+    "ModelSubmission": "address demander,bytes32 modelHash,bytes32 requirementHash,bytes32 dataType,uint64 timestamp,uint32 minCohort,uint32 epsilonMilli",
     "Verification": "bytes32 jobId,bytes32 subject,bool hashOk,bool signatureOk,uint64 viewBlock,bytes32 viewHash,bool headersVerified",
     "TrainingResult": "bytes32 jobId,bytes32 resultHash,uint64 viewBlock,bytes32 viewHash,bool headersVerified",
 }
@@ -183,11 +183,11 @@ messages = {
     },
     "Consent": {
         "ciphertextHash": b32("hds"), "jobId": "0x" + h(job_id), "rCPkC": "0x" + h(compress(r_c_pk_c)),
-        "nonce": 7, "deadline": 2**64 + 5,
+        "budgetMilli": 3000, "nonce": 7, "deadline": 2**64 + 5,
     },
     "ModelSubmission": {
         "demander": signer.address, "modelHash": b32("model"), "requirementHash": b32("req"),
-        "dataType": b32("dt"), "timestamp": 2**64 - 1,
+        "dataType": b32("dt"), "timestamp": 2**64 - 1, "minCohort": 50, "epsilonMilli": 2**32 - 1,
     },
     "Verification": {"jobId": "0x" + h(job_id), "subject": b32("subject"), "hashOk": True, "signatureOk": False,
                      "viewBlock": 4242, "viewHash": b32("view"), "headersVerified": True},

@@ -106,6 +106,7 @@ fn all_five_structs_match_eth_account() {
             ciphertextHash: b32(&m["ciphertextHash"]),
             jobId: b32(&m["jobId"]),
             rCPkC: bytes(&m["rCPkC"]),
+            budgetMilli: u64_(&m["budgetMilli"]) as u32,
             nonce: uint(&m["nonce"]),
             deadline: uint(&m["deadline"]),
         },
@@ -118,6 +119,8 @@ fn all_five_structs_match_eth_account() {
         requirementHash: b32(&m["requirementHash"]),
         dataType: b32(&m["dataType"]),
         timestamp: u64_(&m["timestamp"]),
+        minCohort: u64_(&m["minCohort"]) as u32,
+        epsilonMilli: u64_(&m["epsilonMilli"]) as u32,
     };
     check(&v, "ModelSubmission", &sub);
     assert_eq!(

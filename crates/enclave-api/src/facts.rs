@@ -5,13 +5,13 @@
 //! module is the one list of them, for the host to request and the enclave to read (both through
 //! [`medshare_contracts::layout`]).
 //!
-//! * **Job facts** (every request): the job's slot and its approver's (Model); the TEE's own
-//!   party slot, its measurement and whether that measurement is allowlisted, the governance
-//!   flags, the approving reviewer's and the demander's party slots and the demander's public key
-//!   (Registration).
+//! * **Job facts** (every request): the job's slot, its approver's, its budget-debit count, its
+//!   data type's rules and schema hash (Model); the TEE's own party slot, its measurement and
+//!   whether that measurement is allowlisted, the governance flags, the approving reviewer's and
+//!   the demander's party slots and the demander's public key (Registration).
 //! * **Record facts** (per record of a batch): the record's commitment (Data), the grant of
-//!   this record version to the job and the owner's standing policy for the data type
-//!   (Authorization).
+//!   this record version to the job, the owner's standing policy for the data type, and the
+//!   record's privacy budget (Authorization).
 
 use alloy_primitives::{Address, B256};
 use medshare_contracts::{
@@ -25,10 +25,12 @@ pub type SlotRequest = Vec<(Address, Vec<B256>)>;
 /// The job facts' slots. `approver` and `measurement_id` are read from the chain first (the
 /// approver's address from the job's approver slot, the measurement id from the TEE's party
 /// slot); if they are wrong, the enclave finds the facts missing and refuses.
+#[allow(clippy::too_many_arguments)]
 pub fn job_slots(
     deployment: &Deployment,
     tee: Address,
     job: B256,
+    data_type: B256,
     demander: Address,
     approver: Address,
     measurement_id: u32,
@@ -37,7 +39,13 @@ pub fn job_slots(
     vec![
         (
             deployment.model,
-            vec![model::job(job), model::approver(job)],
+            vec![
+                model::job(job),
+                model::approver(job),
+                model::debit_batches(job),
+                model::rules(data_type),
+                model::schema_hash(data_type),
+            ],
         ),
         (
             deployment.registration,
@@ -56,7 +64,7 @@ pub fn job_slots(
 }
 
 /// One record's facts' slots: its commitment, the grant of this version (commitment
-/// `hashStruct(TD_i)`) to `job`, and its owner's policy for its data type.
+/// `hashStruct(TD_i)`) to `job`, its owner's policy for its data type, and its privacy budget.
 pub fn record_slots(
     deployment: &Deployment,
     job: B256,
@@ -72,6 +80,7 @@ pub fn record_slots(
             vec![
                 authorization::grant(commitment, job),
                 authorization::policy(owner, data_type),
+                authorization::budget(ciphertext_hash),
             ],
         ),
     ]

@@ -31,10 +31,17 @@ pub enum Request {
         /// The chain state the records' consent is checked against.
         view: ChainView,
     },
-    /// Check the job's facts once more in `view`, train on what was loaded, and encrypt, hash
-    /// and sign the result (§5.4.3, §5.5.1); write `postResult` and the audit entries.
+    /// Check the job's facts once more in `view` and train on what was loaded (§5.4.3). The
+    /// result stays inside: the enclave answers with the transactions that debit the job's ε
+    /// from every record it trained on ([`Response::DebitsPending`]).
     FinishJob {
-        /// The chain state the result names.
+        /// The chain state the job's facts are checked against.
+        view: ChainView,
+    },
+    /// Once every debit is on chain (proven by `view`), encrypt, hash and sign the result
+    /// (§5.5.1), and write `postResult` and the audit entries.
+    ReleaseResult {
+        /// The chain state that shows the debits and that the result names.
         view: ChainView,
     },
     /// Sign a transaction the enclave wrote itself (any other is refused).
@@ -85,6 +92,13 @@ pub enum Response {
         /// `postRecordVerifications` for the records checked, if any.
         tx: Option<AuthoredTx>,
     },
+    /// Training succeeded: the budget debits to post before the result is released.
+    DebitsPending {
+        /// `debitBudgets` batches, in order.
+        txs: Vec<AuthoredTx>,
+        /// How many records the model was trained and evaluated on.
+        records_used: u64,
+    },
     /// The finished job.
     JobFinished(Box<JobResult>),
     /// Training failed after records were decrypted: no result, but the audit entries of every
@@ -127,6 +141,10 @@ pub struct JobContext {
     pub data_type: B256,
     /// The submission's timestamp.
     pub timestamp: u64,
+    /// The requirement's minimum cohort as submitted (bound into the job id).
+    pub min_cohort: u32,
+    /// The spec's ε in thousandths as submitted (bound into the job id).
+    pub epsilon_milli: u32,
     /// model_j: the model spec (JSON).
     pub model: Bytes,
     /// RM_j: the data requirement (JSON).
@@ -225,6 +243,13 @@ pub struct JobResult {
     pub view_hash: B256,
     /// How many records the model was trained and evaluated on.
     pub records_used: u64,
+    /// The ε the model was released under, in thousandths (`EPSILON_INFINITE`: without
+    /// differential privacy).
+    pub epsilon_milli: u32,
+    /// The δ (0 without differential privacy).
+    pub delta: f64,
+    /// The cohort floor the training enforced.
+    pub min_cohort: u64,
     /// `postResult`, then `recordUse` batches.
     pub txs: Vec<AuthoredTx>,
 }

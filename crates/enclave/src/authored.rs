@@ -71,14 +71,38 @@ pub(crate) fn record_verifications(
     tx(model, &call, "Model.postRecordVerifications")
 }
 
-pub(crate) fn result(model: Address, job: B256, result_hash: B256, view: &View) -> AuthoredTx {
+pub(crate) fn result(
+    model: Address,
+    job: B256,
+    result_hash: B256,
+    view: &View,
+    debit_batches: u32,
+) -> AuthoredTx {
     let call = Model::postResultCall {
         jobId: job,
         resultHash: result_hash,
         viewBlock: view.number,
         viewHash: view.hash,
+        debitBatches: debit_batches,
     };
     tx(model, &call, "Model.postResult")
+}
+
+pub(crate) fn debit(
+    model: Address,
+    job: B256,
+    batch: u32,
+    view: &View,
+    records: Vec<B256>,
+) -> AuthoredTx {
+    let call = Model::debitBudgetsCall {
+        jobId: job,
+        batch,
+        viewBlock: view.number,
+        viewHash: view.hash,
+        ciphertextHashes: records,
+    };
+    tx(model, &call, "Model.debitBudgets")
 }
 
 pub(crate) fn audit(audit: Address, view: &View, entries: Vec<Audit::AuditEntry>) -> AuthoredTx {

@@ -3,7 +3,7 @@
 use crate::{
     Error, Result, authored,
     facts::SelfFacts,
-    job::{Finished, Job, Me},
+    job::{Finished, Job, Me, Trained},
     seal,
     view::View,
 };
@@ -56,6 +56,8 @@ pub struct Enclave {
     identity: Identity,
     evidence: Evidence,
     job: Option<Job>,
+    /// A trained job whose result waits for its budget debits to be on chain.
+    trained: Option<Box<Trained>>,
     authored: HashSet<(Address, B256)>,
 }
 
@@ -85,6 +87,7 @@ impl Enclave {
             identity,
             evidence,
             job: None,
+            trained: None,
             authored: HashSet::new(),
         })
     }
@@ -141,8 +144,10 @@ impl Enclave {
                     )));
                 }
                 let view = View::verify(&view, &self.evidence.anchors)?;
-                // What the enclave wrote for an earlier job is no longer signed.
+                // What the enclave wrote for an earlier job is no longer signed, and a result
+                // still waiting for its debits is dropped (the job can run again).
                 self.authored.clear();
+                self.trained = None;
                 let check = crate::job::begin(&self.me(), *ctx, &view)?;
                 self.job = check.job;
                 let tx = self.author(check.tx);
@@ -175,14 +180,40 @@ impl Enclave {
                     .take()
                     .ok_or_else(|| Error::State("no job is running".into()))?;
                 match job.finish(&self.me(), &view)? {
-                    Finished::Result(mut result) => {
-                        result.txs = result.txs.into_iter().map(|tx| self.author(tx)).collect();
-                        Ok(Response::JobFinished(Box::new(result)))
+                    Finished::Trained {
+                        trained,
+                        txs,
+                        records_used,
+                    } => {
+                        self.trained = Some(trained);
+                        Ok(Response::DebitsPending {
+                            txs: txs.into_iter().map(|tx| self.author(tx)).collect(),
+                            records_used,
+                        })
                     }
                     Finished::Failed { reason, txs } => Ok(Response::JobFailed {
                         reason,
                         txs: txs.into_iter().map(|tx| self.author(tx)).collect(),
                     }),
+                }
+            }
+            Request::ReleaseResult { view } => {
+                let view = View::verify(&view, &self.evidence.anchors)?;
+                let mut trained = self
+                    .trained
+                    .take()
+                    .ok_or_else(|| Error::State("no trained job waits for release".into()))?;
+                let me = self.me();
+                match trained.release(&me, &view) {
+                    Ok(mut result) => {
+                        result.txs = result.txs.into_iter().map(|tx| self.author(tx)).collect();
+                        Ok(Response::JobFinished(Box::new(result)))
+                    }
+                    Err(e) => {
+                        // Not released: it waits for the debits (or a later view).
+                        self.trained = Some(trained);
+                        Err(e)
+                    }
                 }
             }
             Request::SignTransaction(tx) => self.sign(tx),

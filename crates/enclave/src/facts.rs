@@ -11,7 +11,10 @@ use crate::{Error, Result, view::View};
 use alloy_primitives::{Address, B256, U256};
 use medshare_contracts::{
     EvidenceKind, JobStatus,
-    layout::{model, registration},
+    layout::{
+        model::{self, DataTypeRules},
+        registration,
+    },
 };
 use medshare_enclave_api::TrustAnchors;
 
@@ -162,4 +165,34 @@ pub(crate) fn check_job(view: &View, anchors: &TrustAnchors, job: &JobFacts<'_>)
         ));
     }
     Ok(())
+}
+
+/// What the chain says of a job's data type and of the job itself, beyond its approval.
+pub(crate) struct JobTerms {
+    /// The data type's rules (cohort floor, ε cap, non-private allowed).
+    pub(crate) rules: DataTypeRules,
+    /// keccak256 of the data type's schema; zero: built-in schemas only.
+    pub(crate) schema_hash: B256,
+    /// The job's ε in thousandths.
+    pub(crate) epsilon_milli: u32,
+    /// How many budget batches the job debited.
+    pub(crate) debit_batches: u32,
+}
+
+/// Reads the job's terms from `view` (the job's facts must have been checked in it).
+pub(crate) fn terms(
+    view: &View,
+    anchors: &TrustAnchors,
+    job: B256,
+    data_type: B256,
+) -> Result<JobTerms> {
+    let model_at = anchors.model;
+    let job_word = model::Job::decode(view.slot(model_at, model::job(job))?);
+    let batches = view.slot(model_at, model::debit_batches(job))?;
+    Ok(JobTerms {
+        rules: DataTypeRules::decode(view.slot(model_at, model::rules(data_type))?),
+        schema_hash: B256::from(view.slot(model_at, model::schema_hash(data_type))?),
+        epsilon_milli: job_word.epsilon_milli,
+        debit_batches: (batches & U256::from(u32::MAX)).to::<u32>(),
+    })
 }

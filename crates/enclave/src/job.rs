@@ -3,12 +3,12 @@
 use crate::{
     Error, Result,
     authored::{self, Checked, MAX_BATCH},
-    facts::{self, JobFacts, SelfFacts},
+    facts::{self, JobFacts, JobTerms, SelfFacts},
     view::View,
 };
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use medshare_contracts::{
-    Audit, UseOutcome,
+    Audit, EPSILON_INFINITE, UseOutcome, epsilon_milli,
     layout::{authorization, data},
 };
 use medshare_crypto::{
@@ -21,7 +21,7 @@ use medshare_crypto::{
 use medshare_enclave_api::{AuthoredTx, JobContext, JobResult, RecordInput, RecordOutcome};
 use medshare_primitives::{DataType, JobId, RecordId};
 use medshare_records::{DataRequirement, PatientRecord, Schema};
-use medshare_training::{DatasetBuilder, ModelSpec, TrainingRules};
+use medshare_training::{DatasetBuilder, ModelSpec, TrainingOutput, TrainingRules};
 use std::collections::HashSet;
 
 /// Most blocks between the oldest and the newest view of one job: with the contracts' rule that
@@ -29,15 +29,32 @@ use std::collections::HashSet;
 /// blocks when its result lands.
 pub(crate) const MAX_VIEW_SPAN: u64 = 256;
 
+/// Most records per `debitBudgets` transaction (about 5,500 gas each).
+pub(crate) const DEBIT_BATCH: usize = 500;
+
 /// A job whose model verified: everything needed to check, load and train.
 pub(crate) struct Job {
     ctx: JobContext,
     spec: ModelSpec,
     requirement: DataRequirement,
     schema: Schema,
+    rules: TrainingRules,
     dataset: DatasetBuilder,
     seen: HashSet<B256>,
+    /// The records loaded for training (each pays the job's ε before the result is released).
+    used: Vec<B256>,
     /// One entry per consented record; `outcome` of loaded records is settled at the end.
+    audit: Vec<Audit::AuditEntry>,
+    oldest_view: u64,
+    newest_view: u64,
+}
+
+/// A trained job whose result waits for its debits to be on chain.
+pub(crate) struct Trained {
+    ctx: JobContext,
+    output: TrainingOutput,
+    min_cohort: u64,
+    batches: u32,
     audit: Vec<Audit::AuditEntry>,
     oldest_view: u64,
     newest_view: u64,
@@ -54,8 +71,12 @@ pub(crate) struct ModelCheck {
 
 /// How a finished job ended.
 pub(crate) enum Finished {
-    /// Trained; the result and the audit entries.
-    Result(JobResult),
+    /// Trained; the result waits inside for the debits (`txs`) to land.
+    Trained {
+        trained: Box<Trained>,
+        txs: Vec<AuthoredTx>,
+        records_used: u64,
+    },
     /// Training failed after records were decrypted: why, and the audit entries.
     Failed {
         reason: String,
@@ -119,6 +140,8 @@ pub(crate) fn begin(me: &Me<'_>, ctx: JobContext, view: &View) -> Result<ModelCh
         requirementHash: ctx.requirement_hash,
         dataType: ctx.data_type,
         timestamp: ctx.timestamp,
+        minCohort: ctx.min_cohort,
+        epsilonMilli: ctx.epsilon_milli,
     };
     if eip712::job_id(&submission) != ctx.job {
         return Err(Error::Refused(format!(
@@ -128,6 +151,13 @@ pub(crate) fn begin(me: &Me<'_>, ctx: JobContext, view: &View) -> Result<ModelCh
     }
     facts::check_self(view, &me.facts)?;
     facts::check_job(view, me.facts.anchors, &job_facts(&ctx))?;
+    let terms = facts::terms(view, me.facts.anchors, ctx.job.0, ctx.data_type)?;
+    if terms.epsilon_milli != ctx.epsilon_milli {
+        return Err(Error::Refused(format!(
+            "job {} has ε {} on chain, not the submission's",
+            ctx.job.0, terms.epsilon_milli
+        )));
+    }
 
     let hash_ok = keccak256(&ctx.model) == ctx.model_hash
         && keccak256(&ctx.requirement) == ctx.requirement_hash;
@@ -142,7 +172,7 @@ pub(crate) fn begin(me: &Me<'_>, ctx: JobContext, view: &View) -> Result<ModelCh
         .is_ok_and(|signer| signer == ctx.demander);
     let key_ok = public_key_from_bytes(&ctx.demander_public_key)
         .is_ok_and(|pk| medshare_crypto::address_of(&pk) == ctx.demander);
-    let parsed = parse(&ctx);
+    let parsed = parse(&ctx, &terms);
     let signature_ok = signed && key_ok && parsed.is_ok();
     if reason.is_none() {
         reason = if !signed {
@@ -163,11 +193,13 @@ pub(crate) fn begin(me: &Me<'_>, ctx: JobContext, view: &View) -> Result<ModelCh
         st,
     );
     let job = match (hash_ok && signature_ok, parsed) {
-        (true, Ok((spec, requirement, schema))) => Some(Job {
+        (true, Ok((spec, requirement, schema, rules))) => Some(Job {
             dataset: DatasetBuilder::new(spec.features.len()),
             spec,
             requirement,
             schema,
+            rules,
+            used: Vec::new(),
             seen: HashSet::new(),
             audit: Vec::new(),
             oldest_view: view.number,
@@ -185,9 +217,14 @@ pub(crate) fn begin(me: &Me<'_>, ctx: JobContext, view: &View) -> Result<ModelCh
     })
 }
 
+/// The spec, the requirement, the data type's schema and the training rules of a job.
+type Parsed = (ModelSpec, DataRequirement, Schema, TrainingRules);
+
 /// Parses the spec, the requirement and the data type's schema, and checks they agree with
-/// each other and the submission.
-fn parse(ctx: &JobContext) -> std::result::Result<(ModelSpec, DataRequirement, Schema), String> {
+/// each other, the submission and the data type's rules on chain (`terms`): the schema is the
+/// one governance registered (or the built-in one), the cohort is not below the floor, and the
+/// privacy the spec asks for is the job's and within the rules.
+fn parse(ctx: &JobContext, terms: &JobTerms) -> std::result::Result<Parsed, String> {
     let spec = ModelSpec::from_json(&ctx.model).map_err(|e| format!("model spec: {e}"))?;
     let requirement = DataRequirement::from_json(&ctx.requirement).map_err(|e| e.to_string())?;
     let data_type = DataType::new(requirement.data_type.clone())
@@ -200,6 +237,40 @@ fn parse(ctx: &JobContext) -> std::result::Result<(ModelSpec, DataRequirement, S
     if schema.name != requirement.data_type {
         return Err("the schema given is not the data type's".into());
     }
+    if terms.schema_hash == B256::ZERO {
+        if Schema::builtin(&schema.name).as_ref() != Some(&schema) {
+            return Err(
+                "governance registered no schema for this data type, and it is not a built-in one"
+                    .into(),
+            );
+        }
+    } else if keccak256(&ctx.schema) != terms.schema_hash {
+        return Err("the schema given is not the one governance registered".into());
+    }
+    let floor = terms.rules.min_cohort;
+    if requirement.min_cohort < u64::from(floor)
+        || requirement.min_cohort != u64::from(ctx.min_cohort)
+    {
+        return Err(format!(
+            "the requirement's minimum cohort {} is below the data type's floor {floor} or not the one submitted",
+            requirement.min_cohort
+        ));
+    }
+    let spec_epsilon = epsilon_milli(spec.privacy.epsilon)
+        .ok_or_else(|| "the spec's ε is not a multiple of 0.001".to_owned())?;
+    if spec_epsilon != terms.epsilon_milli {
+        return Err("the spec's ε is not the one submitted".into());
+    }
+    let rules = TrainingRules {
+        min_cohort: usize::try_from(requirement.min_cohort).unwrap_or(usize::MAX),
+        allow_non_private: terms.rules.allow_non_private,
+        max_epsilon: (terms.rules.max_epsilon_milli != 0)
+            .then(|| f64::from(terms.rules.max_epsilon_milli) / 1000.0),
+        min_leaf: None,
+    };
+    rules
+        .check_spec(&spec)
+        .map_err(|e| format!("model spec: {e}"))?;
     if let Some(f) = spec
         .features
         .iter()
@@ -212,7 +283,7 @@ fn parse(ctx: &JobContext) -> std::result::Result<(ModelSpec, DataRequirement, S
     if spec.label != requirement.label {
         return Err("the model's label is not the requirement's".into());
     }
-    Ok((spec, requirement, schema))
+    Ok((spec, requirement, schema, rules))
 }
 
 /// Why a consented record was not loaded, and the audit outcome that says so.
@@ -368,12 +439,18 @@ impl Job {
                 UseOutcome::RefusedIntegrity,
                 "US_i is not the owner's signature over TD_i",
             ))
+        } else if !self.can_pay(me, &input, view)? {
+            Err(Refusal(
+                UseOutcome::RefusedBudget,
+                "its privacy budget cannot pay the job's ε",
+            ))
         } else {
             self.load(me.identity, &input)
         };
         let audit = match result {
             Ok(()) => {
                 outcome.used = true;
+                self.used.push(input.ciphertext_hash);
                 UseOutcome::Used
             }
             Err(Refusal(why, text)) => {
@@ -393,8 +470,32 @@ impl Job {
             modelHashOk: true,
             recordHashOk: hash_ok,
             outcome: audit as u8,
+            epsilonMilli: if audit.decrypted() {
+                self.ctx.epsilon_milli
+            } else {
+                0
+            },
         });
         Ok(outcome)
+    }
+
+    /// Whether the record's privacy budget, at `view`, can pay the job's ε: an unlimited budget
+    /// always can (the only kind a job without differential privacy may use), a limited one if
+    /// what remains covers ε.
+    fn can_pay(&self, me: &Me<'_>, input: &RecordInput, view: &View) -> Result<bool> {
+        let word = view.slot(
+            me.facts.anchors.authorization,
+            authorization::budget(input.ciphertext_hash),
+        )?;
+        let (total, spent) = authorization::decode_budget(word);
+        let epsilon = self.ctx.epsilon_milli;
+        Ok(if total == EPSILON_INFINITE {
+            true
+        } else if epsilon == EPSILON_INFINITE {
+            false
+        } else {
+            u64::from(spent) + u64::from(epsilon) <= u64::from(total)
+        })
     }
 
     /// Recovers the key, decrypts, parses and loads one verified, consented record.
@@ -478,9 +579,10 @@ impl Job {
         Ok(())
     }
 
-    /// Re-checks the facts at `view`, trains, encrypts MRT_j to the demander, signs it, and
-    /// writes `postResult` and the audit entries, all naming `view`. If training fails, the
-    /// audit entries still go out, the loaded records marked as decrypted for a failed training.
+    /// Re-checks the facts at `view` and trains. On success the result stays inside (see
+    /// [`Trained::release`]) and the `debitBudgets` transactions of the records it used are
+    /// returned; if training fails, the audit entries go out, the loaded records marked as
+    /// decrypted for a failed training.
     pub(crate) fn finish(mut self, me: &Me<'_>, view: &View) -> Result<Finished> {
         self.advance(me, view)?;
         let Job {
@@ -488,21 +590,14 @@ impl Job {
             spec,
             requirement,
             schema,
+            rules,
             dataset,
+            used,
             mut audit,
+            oldest_view,
+            newest_view,
             ..
         } = self;
-        let min_cohort = usize::try_from(requirement.min_cohort).unwrap_or(usize::MAX);
-        let rules = TrainingRules {
-            allow_non_private: true,
-            ..TrainingRules::new(min_cohort)
-        };
-        let audit_txs = |audit: Vec<Audit::AuditEntry>| -> Vec<AuthoredTx> {
-            audit
-                .chunks(MAX_BATCH)
-                .map(|chunk| authored::audit(me.facts.anchors.audit, view, chunk.to_vec()))
-                .collect()
-        };
         let output =
             match medshare_training::train_with_rules(&spec, &schema, dataset.finish(), &rules) {
                 Ok(output) => output,
@@ -514,11 +609,83 @@ impl Job {
                     }
                     return Ok(Finished::Failed {
                         reason: format!("training: {e}"),
-                        txs: audit_txs(audit),
+                        txs: audit_txs(me, view, &audit),
                     });
                 }
             };
-        let mrt = serde_json::to_vec(&output).map_err(|e| Error::Message(e.to_string()))?;
+        let batches: Vec<&[B256]> = used.chunks(DEBIT_BATCH).collect();
+        let txs = batches
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                authored::debit(
+                    me.facts.anchors.model,
+                    ctx.job.0,
+                    u32::try_from(i).unwrap_or(u32::MAX),
+                    view,
+                    chunk.to_vec(),
+                )
+            })
+            .collect();
+        let records_used = output.records_used;
+        Ok(Finished::Trained {
+            trained: Box::new(Trained {
+                batches: u32::try_from(batches.len()).unwrap_or(u32::MAX),
+                min_cohort: requirement.min_cohort,
+                ctx,
+                output,
+                audit,
+                oldest_view,
+                newest_view,
+            }),
+            txs,
+            records_used,
+        })
+    }
+
+    /// The demander of the job (for messages).
+    pub(crate) fn demander(&self) -> Address {
+        self.ctx.demander
+    }
+}
+
+/// The `recordUse` batches of `audit`, naming `view`.
+fn audit_txs(me: &Me<'_>, view: &View, audit: &[Audit::AuditEntry]) -> Vec<AuthoredTx> {
+    audit
+        .chunks(MAX_BATCH)
+        .map(|chunk| authored::audit(me.facts.anchors.audit, view, chunk.to_vec()))
+        .collect()
+}
+
+impl Trained {
+    /// Releases the result once `view` shows every debit of the job on chain (and the job's
+    /// and this TEE's facts still hold): encrypts MRT_j to the demander, signs it, and writes
+    /// `postResult` and the audit entries, all naming `view`. `Err` leaves it waiting.
+    pub(crate) fn release(&mut self, me: &Me<'_>, view: &View) -> Result<JobResult> {
+        if view.number < self.newest_view {
+            return Err(Error::Refused(format!(
+                "the view of block {} is older than block {}, which this job has already seen",
+                view.number, self.newest_view
+            )));
+        }
+        if view.number - self.oldest_view > MAX_VIEW_SPAN {
+            return Err(Error::Refused(format!(
+                "the job's views span more than {MAX_VIEW_SPAN} blocks (from {} to {}); run it again",
+                self.oldest_view, view.number
+            )));
+        }
+        facts::check_self(view, &me.facts)?;
+        facts::check_job(view, me.facts.anchors, &job_facts(&self.ctx))?;
+        let terms = facts::terms(view, me.facts.anchors, self.ctx.job.0, self.ctx.data_type)?;
+        if terms.debit_batches != self.batches {
+            return Err(Error::Refused(format!(
+                "the chain shows {} of the job's {} budget debits: post them first",
+                terms.debit_batches, self.batches
+            )));
+        }
+        self.newest_view = view.number;
+        let ctx = &self.ctx;
+        let mrt = serde_json::to_vec(&self.output).map_err(|e| Error::Message(e.to_string()))?;
         let demander_key = public_key_from_bytes(&ctx.demander_public_key)?;
         let sealed = seal_result(&demander_key, JobId(ctx.job.0), &mrt)?;
         let result_hash = ciphertext_hash(&sealed).0;
@@ -540,21 +707,20 @@ impl Job {
             ctx.job.0,
             result_hash,
             view,
+            self.batches,
         )];
-        txs.extend(audit_txs(audit));
-        Ok(Finished::Result(JobResult {
+        txs.extend(audit_txs(me, view, &self.audit));
+        Ok(JobResult {
             result: Bytes::from(sealed),
             result_hash,
             signature,
             view_block: view.number,
             view_hash: view.hash,
-            records_used: output.records_used,
+            records_used: self.output.records_used,
+            epsilon_milli: ctx.epsilon_milli,
+            delta: self.output.privacy.delta,
+            min_cohort: self.min_cohort,
             txs,
-        }))
-    }
-
-    /// The demander of the job (for messages).
-    pub(crate) fn demander(&self) -> Address {
-        self.ctx.demander
+        })
     }
 }

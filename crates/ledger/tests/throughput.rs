@@ -222,8 +222,15 @@ fn table_sizes(path: &std::path::Path) {
         ));
     }
     rows.sort_by_key(|r| std::cmp::Reverse(r.3));
+    drop(rtx);
+    let stats = db.begin_write().unwrap().stats().unwrap();
     let file = std::fs::metadata(path).unwrap().len();
-    println!("file {file} bytes; tables (entries, key+value bytes, pages x 4 KiB):");
+    println!(
+        "file {file} bytes, {} bytes in allocated pages ({} fragmented); tables (entries, \
+         key+value bytes, pages x 4 KiB):",
+        stats.allocated_pages() * stats.page_size() as u64,
+        stats.fragmented_bytes()
+    );
     for (name, len, stored, pages) in rows {
         println!("  {name:16} {len:>10} {stored:>12} {pages:>12}");
     }

@@ -74,6 +74,19 @@ impl Demander {
         let requirement_bytes = requirement.to_json();
         let data_type = DataType::new(requirement.data_type.clone())
             .map_err(|e| Error::Missing(e.to_string()))?;
+        let epsilon_milli =
+            medshare_contracts::epsilon_milli(spec.privacy.epsilon).ok_or_else(|| {
+                Error::Missing(format!(
+                    "model spec: ε = {} is not a positive multiple of 0.001 (or \"inf\")",
+                    spec.privacy.epsilon
+                ))
+            })?;
+        let min_cohort = u32::try_from(requirement.min_cohort).map_err(|_| {
+            Error::Missing(format!(
+                "data requirement: min_cohort {} is too large",
+                requirement.min_cohort
+            ))
+        })?;
         let submission = ModelSubmission {
             demander: self.address(),
             modelHash: keccak256(&model),
@@ -82,6 +95,8 @@ impl Demander {
             timestamp: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            minCohort: min_cohort,
+            epsilonMilli: epsilon_milli,
         };
         let domain = Domain::new(self.chain.chain_id(), self.chain.deployment().model);
         let signature = self.identity.sign_typed(&domain, &submission)?;

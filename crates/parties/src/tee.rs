@@ -121,6 +121,12 @@ pub struct JobReport {
     pub training_failure: Option<String>,
     /// The block the last view came from.
     pub view_block: Option<u64>,
+    /// The ε the result was released under, in thousandths (`u32::MAX`: none).
+    pub epsilon_milli: Option<u32>,
+    /// Its δ.
+    pub delta: Option<f64>,
+    /// The cohort floor the training enforced.
+    pub min_cohort: Option<u64>,
 }
 
 /// A record consented to a job, as found on chain.
@@ -298,6 +304,7 @@ impl TeeHost {
             d,
             self.address,
             ctx.job.0,
+            ctx.data_type,
             ctx.demander,
             approver,
             measurement_id,
@@ -356,6 +363,9 @@ impl TeeHost {
             result_hash: None,
             training_failure: None,
             view_block: None,
+            epsilon_milli: None,
+            delta: None,
+            min_cohort: None,
         };
         if !report.model_ok {
             return Ok(report);
@@ -403,7 +413,18 @@ impl TeeHost {
 
         let view = self.view(&job_request).await?;
         match ecall(&self.enclave, &Request::FinishJob { view })? {
-            Response::JobFinished(result) => {
+            Response::DebitsPending { txs, .. } => {
+                // Every record the model used pays the job's ε from its budget, on chain, before
+                // the enclave releases the result: batch by batch, in order.
+                for tx in txs {
+                    self.send(tx).await?;
+                }
+                let view = self.view(&job_request).await?;
+                let Response::JobFinished(result) =
+                    ecall(&self.enclave, &Request::ReleaseResult { view })?
+                else {
+                    return Err(medshare_enclave_api::Error::Unexpected("ReleaseResult").into());
+                };
                 // Storage first: a result whose hash is on chain is always fetchable.
                 let meta = ResultMeta {
                     job: job.0,
@@ -422,6 +443,9 @@ impl TeeHost {
                 report.records_used = result.records_used;
                 report.result_hash = Some(result.result_hash);
                 report.view_block = Some(result.view_block);
+                report.epsilon_milli = Some(result.epsilon_milli);
+                report.delta = Some(result.delta);
+                report.min_cohort = Some(result.min_cohort);
             }
             Response::JobFailed { reason, txs } => {
                 // No result, but every record the enclave touched is audited.
@@ -486,6 +510,8 @@ impl TeeHost {
             requirement_hash: submitted.requirementHash,
             data_type: submitted.dataType,
             timestamp: submitted.timestamp,
+            min_cohort: submitted.minCohort,
+            epsilon_milli: submitted.epsilonMilli,
             model: submitted.model,
             requirement: submitted.requirement,
             signature: submitted.signature,

@@ -123,6 +123,9 @@ pub struct AuditRow {
     /// What the enclave did with the record (used, decrypted for a failed training, or
     /// excluded and why).
     pub outcome: medshare_chain::UseOutcome,
+    /// The ε the use cost the record's budget, in thousandths (0 when nothing was spent;
+    /// `u32::MAX`: a model without differential privacy).
+    pub epsilon_milli: u32,
     /// PK_T's address.
     pub tee: Address,
     /// The block the TEE's view of the chain came from.
@@ -147,6 +150,7 @@ impl From<Logged<Audit::AuditRecorded>> for AuditRow {
             // An outcome the contract's enum cannot hold never reaches a log; read it safely.
             outcome: medshare_chain::UseOutcome::try_from(e.outcome)
                 .unwrap_or(medshare_chain::UseOutcome::RefusedContent),
+            epsilon_milli: e.epsilonMilli,
             tee: e.tee,
             view_block: e.viewBlock,
             timestamp: e.timestamp,
@@ -269,12 +273,18 @@ impl Patient {
         Ok(owned)
     }
 
-    /// Consents to `job` using `record`: releases its pad with the grant.
-    pub async fn grant(&self, record: &OwnedRecord, job: JobId) -> Result<()> {
+    /// Consents to `job` using `record`: releases its pad with the grant and sets the record's
+    /// privacy budget to `budget_milli` (total ε in thousandths; 0 keeps the current one).
+    pub async fn grant(&self, record: &OwnedRecord, job: JobId, budget_milli: u32) -> Result<()> {
         self.chain
-            .grant(&record.record, job, record.pad.clone())
+            .grant(&record.record, job, record.pad.clone(), budget_milli)
             .await?;
         Ok(())
+    }
+
+    /// A record's privacy budget: (total, spent) in thousandths of ε.
+    pub async fn budget(&self, record: B256) -> Result<(u32, u32)> {
+        Ok(self.chain.budget_of(record).await?)
     }
 
     /// A consent to `job` for `record`, signed off chain (EIP-712 `Consent`, verifying contract
@@ -284,12 +294,14 @@ impl Patient {
         &self,
         record: &OwnedRecord,
         job: JobId,
+        budget_milli: u32,
         deadline: u64,
     ) -> Result<Signature> {
         let consent = Consent {
             ciphertextHash: record.record.ciphertextHash,
             jobId: job.0,
             rCPkC: record.pad.clone(),
+            budgetMilli: budget_milli,
             nonce: self.chain.consent_nonce(self.address()).await?,
             deadline: U256::from(deadline),
         };
@@ -304,13 +316,15 @@ impl Patient {
     }
 
     /// Sets a standing policy for the data type of `records` (any approved job of that type)
-    /// and releases their pads; or clears it (`allow = false`; released pads stay public, and
-    /// the enclave checks the policy before every use).
+    /// and releases their pads with a privacy budget of `budget_milli` each (total ε in
+    /// thousandths; 0 keeps the current one); or clears it (`allow = false`; released pads stay
+    /// public, and the enclave checks the policy before every use).
     pub async fn set_policy(
         &self,
         data_type: &DataType,
         records: &[OwnedRecord],
         allow: bool,
+        budget_milli: u32,
     ) -> Result<()> {
         self.chain.set_policy(data_type.id(), allow).await?;
         if allow && !records.is_empty() {
@@ -319,7 +333,7 @@ impl Patient {
                 .map(|r| (r.record.clone(), r.pad.clone()))
                 .collect();
             for chunk in batch.chunks(UPLOAD_BATCH) {
-                self.chain.release_pads(chunk).await?;
+                self.chain.release_pads(chunk, budget_milli).await?;
             }
         }
         Ok(())

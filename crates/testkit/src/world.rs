@@ -127,6 +127,12 @@ impl World {
         })
     }
 
+    /// The minimum cohort of the world's jobs (the default floor).
+    pub const JOB_MIN_COHORT: u32 = 50;
+
+    /// The ε of the world's jobs, in thousandths (ε = 1).
+    pub const JOB_EPSILON_MILLI: u32 = 1000;
+
     /// The evidence bytes the contract suite's TEE submits (the contracts do not parse them;
     /// governance's verifier does, in the flow tests).
     pub fn tee_evidence_bytes() -> Bytes {
@@ -214,6 +220,22 @@ impl World {
         model: &[u8],
         requirement: &[u8],
     ) -> Result<(ModelSubmission, Signature)> {
+        self.submission_with(
+            model,
+            requirement,
+            Self::JOB_MIN_COHORT,
+            Self::JOB_EPSILON_MILLI,
+        )
+    }
+
+    /// [`World::submission`] with the cohort and ε named.
+    pub fn submission_with(
+        &self,
+        model: &[u8],
+        requirement: &[u8],
+        min_cohort: u32,
+        epsilon_milli: u32,
+    ) -> Result<(ModelSubmission, Signature)> {
         let chain = &self.demander.chain;
         let submission = ModelSubmission {
             demander: self.demander.identity.address(),
@@ -221,6 +243,8 @@ impl World {
             requirementHash: keccak256(requirement),
             dataType: self.data_type.id(),
             timestamp: now(),
+            minCohort: min_cohort,
+            epsilonMilli: epsilon_milli,
         };
         let domain = Domain::new(chain.chain_id(), chain.deployment().model);
         let signature = self.demander.identity.sign_typed(&domain, &submission)?;
@@ -233,7 +257,25 @@ impl World {
         model: &[u8],
         requirement: &[u8],
     ) -> Result<(JobId, TransactionReceipt)> {
-        let (submission, signature) = self.submission(model, requirement)?;
+        self.submit_model_with(
+            model,
+            requirement,
+            Self::JOB_MIN_COHORT,
+            Self::JOB_EPSILON_MILLI,
+        )
+        .await
+    }
+
+    /// [`World::submit_model`] with the cohort and ε named.
+    pub async fn submit_model_with(
+        &self,
+        model: &[u8],
+        requirement: &[u8],
+        min_cohort: u32,
+        epsilon_milli: u32,
+    ) -> Result<(JobId, TransactionReceipt)> {
+        let (submission, signature) =
+            self.submission_with(model, requirement, min_cohort, epsilon_milli)?;
         let call = Medshare::submit_model_call(
             &submission,
             Bytes::copy_from_slice(model),
@@ -347,7 +389,8 @@ impl World {
                 headersVerified: true,
             },
         )?;
-        let receipt = chain.post_result(job, result_hash, view).await?;
+        let batches = chain.debit_batches_of(job).await?;
+        let receipt = chain.post_result(job, result_hash, view, batches).await?;
         Ok((sealed, signature, receipt))
     }
 
@@ -371,8 +414,24 @@ impl World {
                 modelHashOk: true,
                 recordHashOk: true,
                 outcome: UseOutcome::Used as u8,
+                epsilonMilli: Self::JOB_EPSILON_MILLI,
             })
             .collect()
+    }
+
+    /// The TEE debits the job's ε from each record's budget, as the job's next batch.
+    pub async fn debit(&self, job: JobId, records: &[OwnedRecord]) -> Result<TransactionReceipt> {
+        let chain = &self.tee.chain;
+        let batch = chain.debit_batches_of(job).await?;
+        let view = self.view_block().await?;
+        Ok(chain
+            .debit_budgets(
+                job,
+                batch,
+                view,
+                records.iter().map(|r| r.record.ciphertextHash).collect(),
+            )
+            .await?)
     }
 
     /// The TEE writes one audit entry per record used.

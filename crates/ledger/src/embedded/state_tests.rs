@@ -549,14 +549,15 @@ async fn altered_state_no_longer_matches_the_state_root_and_is_refused() {
     // The root node of the tip's state trie removed: refused even without the full check.
     with_db(dir.path(), |wtx| {
         let mut t = wtx.open_table(NODES).unwrap();
-        let keys: Vec<[u8; trie::NODE_KEY_LEN]> = t
+        // Roots of the account trie: tag 0, path length 0.
+        let keys: Vec<Vec<u8>> = t
             .iter()
             .unwrap()
-            .map(|e| *e.unwrap().0.value())
-            .filter(|k| k[8] == 0 && k[61] == 0)
+            .map(|e| e.unwrap().0.value().to_vec())
+            .filter(|k| k[8] == 0 && k[9] == 0)
             .collect();
         for k in keys {
-            t.remove(&k).unwrap();
+            t.remove(k.as_slice()).unwrap();
         }
     });
     expect_corrupt(
@@ -572,20 +573,21 @@ async fn altered_state_no_longer_matches_the_state_root_and_is_refused() {
     // and flat state are intact), and the proof through that node is refused as corrupt.
     with_db(dir.path(), |wtx| {
         let mut t = wtx.open_table(NODES).unwrap();
-        let inner: Vec<([u8; trie::NODE_KEY_LEN], Vec<u8>)> = t
+        // Nodes of the writer's storage trie below its root: tag 1, its address, path length > 0.
+        let inner: Vec<(Vec<u8>, Vec<u8>)> = t
             .iter()
             .unwrap()
             .map(|e| {
                 let (k, v) = e.unwrap();
-                (*k.value(), v.value().to_vec())
+                (k.value().to_vec(), v.value().to_vec())
             })
-            .filter(|(k, _)| k[8] == 1 && k[9..29] == writer.0.0 && k[61] > 0)
+            .filter(|(k, _)| k[8] == 1 && k[9..29] == writer.0.0 && k[29] > 0)
             .collect();
         assert!(!inner.is_empty());
         for (k, mut v) in inner {
             let last = v.len() - 1;
             v[last] ^= 1;
-            t.insert(&k, v.as_slice()).unwrap();
+            t.insert(k.as_slice(), v.as_slice()).unwrap();
         }
     });
     let chain = open(config.clone()).unwrap();

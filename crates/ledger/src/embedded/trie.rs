@@ -20,19 +20,21 @@
 //!
 //! # Storage and history
 //!
-//! A node is stored once per *version*: under `born ‖ owner ‖ path ‖ hash` ([`NODES`]), where
-//! `born` is the block that wrote it, the owner is the account trie or one account's storage
-//! trie, and the path the nibbles from the root to the node. Nodes shorter than 32 bytes are
-//! embedded in their parent (except a root, always stored by hash). Ethereum's child references
-//! are hashes only, so each row also records the `born` of every child it references by hash
-//! (and an account leaf the `born` of its storage root); [`ROOTS`] records the `born` of each
-//! block's state root. A reader thus forms every key exactly, from the root down.
+//! A node is stored once per *version*: under `born ‖ owner ‖ path ‖ hash` ([`NODES`], see
+//! [`node_key`]), where `born` is the block that wrote it, the owner is the account trie or one
+//! account's storage trie, and the path the nibbles from the root to the node. Nodes shorter than
+//! 32 bytes are embedded in their parent (except a root, always stored by hash). Ethereum's child
+//! references are hashes only, so each row also records the `born` of every child it references
+//! by hash (and an account leaf the `born` of its storage root), as a small varint: how many
+//! blocks before its parent the child was written. [`ROOTS`] records the `born` of each block's
+//! state root. A reader thus forms every key exactly, from the root down.
 //!
 //! Keys lead with `born`, so everything a block writes lands at the end of the table, side by
 //! side: a block dirties about as many pages as it writes bytes, not one page per node. A node a
 //! block replaces (or deletes) is not deleted at once: it goes on that block's death row
-//! ([`DEATHS`]) and is deleted [`STATE_HISTORY`] blocks later, so every block from `tip −
-//! STATE_HISTORY` to the tip can be proven (`eth_getProof`). Keys name a version at a position,
+//! ([`DEATHS`]) and is deleted [`STATE_HISTORY`] blocks later (in batches, every
+//! [`PRUNE_EVERY`] blocks), so every block from `tip − STATE_HISTORY` to the tip can be proven
+//! (`eth_getProof`). Keys name a version at a position,
 //! so nothing is shared between positions, tries or versions: no reference counting, and a node
 //! written again later (a slot set back to an old value) is a new row that the old death-row
 //! entry does not touch.
@@ -57,19 +59,23 @@ use crate::{Error, Result};
 /// `tip − STATE_HISTORY ..= tip`.
 pub const STATE_HISTORY: u64 = 256;
 
-/// Length of a node's position: owner tag (1) ‖ address (20) ‖ packed path (32) ‖ path length
-/// (1) ‖ node hash (32).
+/// Replaced nodes are deleted every this many blocks, all that have left the history at once:
+/// a block's nodes die over the next few blocks, and deleting them together touches each of
+/// their pages once rather than once per block. Up to this many blocks more than
+/// [`STATE_HISTORY`] are kept (but not served).
+const PRUNE_EVERY: u64 = 16;
+
+/// Length of a node's position, as kept in memory: owner tag (1) ‖ address (20) ‖ packed path
+/// (32) ‖ path length (1) ‖ node hash (32). Stored keys are shorter ([`node_key`]).
 const POSITION_LEN: usize = 86;
-/// Length of a [`NODES`] key: born (8) ‖ position.
-pub(crate) const NODE_KEY_LEN: usize = 8 + POSITION_LEN;
 /// Nibbles in a key of the state and storage tries (keccak256 hashes).
 const KEY_NIBBLES: usize = 64;
 
-/// Trie nodes, one row per version: `born ‖ position` → count (1) ‖ the `born` of each child
-/// referenced by hash, in order (8 each) ‖ RLP(node). See the module docs.
-pub(crate) const NODES: TableDefinition<&[u8; NODE_KEY_LEN], &[u8]> =
-    TableDefinition::new("trie_nodes");
-/// Block number → the keys of the nodes that block replaced, concatenated, sorted.
+/// Trie nodes, one row per version: [`node_key`] → count (1) ‖ for each child referenced by
+/// hash, in order, how many blocks before this node it was written (LEB128) ‖ RLP(node). See
+/// the module docs.
+pub(crate) const NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("trie_nodes");
+/// Block number → the keys of the nodes that block replaced, each after its length (1), sorted.
 pub(crate) const DEATHS: TableDefinition<u64, &[u8]> = TableDefinition::new("trie_deaths");
 /// Block number → the `born` of its state root node (no row for an empty state), for the blocks
 /// that can still be proven.
@@ -104,15 +110,24 @@ fn position(owner: Owner, path: &Nibbles, hash: &B256) -> Position {
 }
 
 /// The [`NODES`] key of the version of the node with `hash` at `path` of `owner`'s trie that
-/// block `born` wrote.
-pub(crate) fn node_key(born: u64, owner: Owner, path: &Nibbles, hash: &B256) -> [u8; NODE_KEY_LEN] {
+/// block `born` wrote: `born` (8, big-endian, so that a block's writes are adjacent) ‖ tag (0:
+/// account trie, 1: storage trie) ‖ the address (20, storage tries only) ‖ path length (1) ‖
+/// packed path ‖ hash (32). At most 94 bytes; 42 for the root of the account trie.
+pub(crate) fn node_key(born: u64, owner: Owner, path: &Nibbles, hash: &B256) -> Vec<u8> {
     key_of(born, &position(owner, path, hash))
 }
 
-fn key_of(born: u64, position: &Position) -> [u8; NODE_KEY_LEN] {
-    let mut k = [0u8; NODE_KEY_LEN];
-    k[..8].copy_from_slice(&born.to_be_bytes());
-    k[8..].copy_from_slice(position);
+fn key_of(born: u64, p: &Position) -> Vec<u8> {
+    let packed = usize::from(p[53]).div_ceil(2).min(32);
+    let mut k = Vec::with_capacity(8 + 1 + 20 + 1 + packed + 32);
+    k.extend_from_slice(&born.to_be_bytes());
+    k.push(p[0]);
+    if p[0] == 1 {
+        k.extend_from_slice(&p[1..21]);
+    }
+    k.push(p[53]);
+    k.extend_from_slice(&p[21..21 + packed]);
+    k.extend_from_slice(&p[54..]);
     k
 }
 
@@ -129,23 +144,47 @@ struct Row {
     rlp: Vec<u8>,
 }
 
-fn encode_row(children: &[u64], rlp: &[u8]) -> Vec<u8> {
-    let mut row = Vec::with_capacity(1 + 8 * children.len() + rlp.len());
+/// The row of a node written by block `born`: its hashed children's blocks, as distances back
+/// from `born` (a child is never younger than its parent), then its RLP.
+fn encode_row(born: u64, children: &[u64], rlp: &[u8]) -> Vec<u8> {
+    let mut row = Vec::with_capacity(1 + 2 * children.len() + rlp.len());
     row.push(children.len() as u8);
-    for born in children {
-        row.extend_from_slice(&born.to_be_bytes());
+    for child in children {
+        let mut back = born.saturating_sub(*child);
+        loop {
+            let low = (back & 0x7f) as u8;
+            back >>= 7;
+            if back == 0 {
+                row.push(low);
+                break;
+            }
+            row.push(low | 0x80);
+        }
     }
     row.extend_from_slice(rlp);
     row
 }
 
-fn decode_row(value: &[u8]) -> Option<Row> {
+/// Decodes the row of a node written by block `born`.
+fn decode_row(born: u64, value: &[u8]) -> Option<Row> {
     let (count, mut rest) = value.split_first()?;
     let mut children = Vec::with_capacity(usize::from(*count));
     for _ in 0..*count {
-        let (born, tail) = rest.split_first_chunk::<8>()?;
-        children.push(u64::from_be_bytes(*born));
-        rest = tail;
+        let mut back = 0u64;
+        let mut shift = 0u32;
+        loop {
+            let (byte, tail) = rest.split_first()?;
+            rest = tail;
+            back |= u64::from(byte & 0x7f).checked_shl(shift)?;
+            if byte & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 63 {
+                return None;
+            }
+        }
+        children.push(born.checked_sub(back)?);
     }
     Some(Row {
         children,
@@ -153,9 +192,10 @@ fn decode_row(value: &[u8]) -> Option<Row> {
     })
 }
 
-/// The RLP of the node in a [`NODES`] row (for the cheap check on open).
-pub(crate) fn node_rlp(value: &[u8]) -> Option<Vec<u8>> {
-    decode_row(value).map(|row| row.rlp)
+/// The RLP of the node in a [`NODES`] row written by block `born` (for the cheap check on
+/// open).
+pub(crate) fn node_rlp(born: u64, value: &[u8]) -> Option<Vec<u8>> {
+    decode_row(born, value).map(|row| row.rlp)
 }
 
 /// Reads the version `born` of the node `hash` at `node_path` of `owner`'s trie and checks that
@@ -169,7 +209,7 @@ fn fetch<T>(
     db: &Path,
 ) -> Result<Row>
 where
-    T: ReadableTable<&'static [u8; NODE_KEY_LEN], &'static [u8]>,
+    T: ReadableTable<&'static [u8], &'static [u8]>,
 {
     let missing = || {
         corrupt(
@@ -178,10 +218,10 @@ where
         )
     };
     let guard = nodes
-        .get(&node_key(born, owner, node_path, hash))
+        .get(node_key(born, owner, node_path, hash).as_slice())
         .map_err(store_err)?
         .ok_or_else(missing)?;
-    let row = decode_row(guard.value())
+    let row = decode_row(born, guard.value())
         .ok_or_else(|| corrupt(db, format!("{owner:?} trie node {hash}: damaged row")))?;
     if keccak256(&row.rlp) != *hash {
         return Err(corrupt(
@@ -286,20 +326,20 @@ impl Node {
 
 /// Applies one block's changes to the tries, inside the block's write transaction.
 pub(crate) struct TrieWriter<'a, 't> {
-    nodes: &'a mut Table<'t, &'static [u8; NODE_KEY_LEN], &'static [u8]>,
+    nodes: &'a mut Table<'t, &'static [u8], &'static [u8]>,
     block: u64,
     db: &'a Path,
     /// Stored nodes loaded to be rewritten, by position, with the block that wrote them. Those
     /// not written back unchanged go on this block's death row.
     replaced: HashMap<Position, u64>,
     /// Rows this block writes, inserted in key order by [`TrieWriter::finish`].
-    written: Vec<([u8; NODE_KEY_LEN], Vec<u8>)>,
+    written: Vec<(Vec<u8>, Vec<u8>)>,
     buf: Vec<u8>,
 }
 
 impl<'a, 't> TrieWriter<'a, 't> {
     pub(crate) fn new(
-        nodes: &'a mut Table<'t, &'static [u8; NODE_KEY_LEN], &'static [u8]>,
+        nodes: &'a mut Table<'t, &'static [u8], &'static [u8]>,
         block: u64,
         db: &'a Path,
     ) -> Self {
@@ -388,19 +428,26 @@ impl<'a, 't> TrieWriter<'a, 't> {
     }
 
     /// Writes this block's new nodes (in key order: they all land at the end of the table) and
-    /// returns its death row: the keys of the nodes it replaced, sorted.
+    /// returns its death row: the keys of the nodes it replaced, sorted, each after its length.
     pub(crate) fn finish(mut self) -> Result<Vec<u8>> {
-        self.written.sort_unstable_by_key(|w| w.0);
+        self.written.sort_unstable();
         for (key, row) in &self.written {
-            self.nodes.insert(key, row.as_slice()).map_err(store_err)?;
+            self.nodes
+                .insert(key.as_slice(), row.as_slice())
+                .map_err(store_err)?;
         }
-        let mut dead: Vec<[u8; NODE_KEY_LEN]> = self
+        let mut dead: Vec<Vec<u8>> = self
             .replaced
             .iter()
             .map(|(position, born)| key_of(*born, position))
             .collect();
         dead.sort_unstable();
-        Ok(dead.concat())
+        let mut row = Vec::with_capacity(dead.iter().map(|k| 1 + k.len()).sum());
+        for key in dead {
+            row.push(key.len() as u8);
+            row.extend_from_slice(&key);
+        }
+        Ok(row)
     }
 
     /// Loads the node `node` refers to (at `path`) in place; a stored node is remembered as
@@ -606,7 +653,8 @@ impl<'a, 't> TrieWriter<'a, 't> {
             Some(born) => born,
             None => {
                 let key = key_of(self.block, &position);
-                self.written.push((key, encode_row(children, &self.buf)));
+                let row = encode_row(self.block, children, &self.buf);
+                self.written.push((key, row));
                 self.block
             }
         };
@@ -626,7 +674,7 @@ fn branch_under(prefix: Nibbles, children: Box<[Node; 16]>) -> Node {
 
 /// The tables a block's trie update writes.
 pub(crate) struct TrieTables<'a, 't> {
-    pub(crate) nodes: &'a mut Table<'t, &'static [u8; NODE_KEY_LEN], &'static [u8]>,
+    pub(crate) nodes: &'a mut Table<'t, &'static [u8], &'static [u8]>,
     pub(crate) roots: &'a mut Table<'t, u64, u64>,
     pub(crate) storage_roots: &'a mut Table<'t, &'static [u8; 20], &'static [u8; 40]>,
     pub(crate) deaths: &'a mut Table<'t, u64, &'static [u8]>,
@@ -710,11 +758,20 @@ pub(crate) fn commit_block(
     if !row.is_empty() {
         t.deaths.insert(block, row.as_slice()).map_err(store_err)?;
     }
-    if let Some(old) = block.checked_sub(STATE_HISTORY) {
-        prune(t.nodes, t.deaths, old, db)?;
-        // The oldest block still provable is now `old`: the one before it is not.
-        if let Some(gone) = old.checked_sub(1) {
-            t.roots.remove(gone).map_err(store_err)?;
+    if block.is_multiple_of(PRUNE_EVERY)
+        && let Some(upto) = block.checked_sub(STATE_HISTORY)
+    {
+        prune(t.nodes, t.deaths, upto, db)?;
+        // Blocks before `upto` can no longer be proven.
+        let gone: Vec<u64> = t
+            .roots
+            .range(..upto)
+            .map_err(store_err)?
+            .map(|e| e.map(|(k, _)| k.value()))
+            .collect::<Result<_, _>>()
+            .map_err(store_err)?;
+        for number in gone {
+            t.roots.remove(number).map_err(store_err)?;
         }
     }
     Ok(new_root)
@@ -727,29 +784,45 @@ pub(crate) fn split_storage_root(row: &[u8; 40]) -> (B256, u64) {
     (B256::from_slice(&row[..32]), u64::from_be_bytes(born))
 }
 
-/// Deletes the nodes on block `block`'s death row (those it replaced).
+/// Deletes the nodes on the death rows of blocks up to `upto` (those they replaced), in key
+/// order: nodes written by the same block sit side by side, and are deleted together.
 pub(crate) fn prune(
-    nodes: &mut Table<'_, &'static [u8; NODE_KEY_LEN], &'static [u8]>,
+    nodes: &mut Table<'_, &'static [u8], &'static [u8]>,
     deaths: &mut Table<'_, u64, &'static [u8]>,
-    block: u64,
+    upto: u64,
     db: &Path,
 ) -> Result<()> {
-    let Some(row) = deaths.remove(block).map_err(store_err)? else {
-        return Ok(());
-    };
-    let row = row.value().to_vec();
-    if row.len() % NODE_KEY_LEN != 0 {
-        return Err(corrupt(
-            db,
-            format!("death row of block {block} is damaged"),
-        ));
+    let mut rows = Vec::new();
+    for entry in deaths
+        .extract_from_if(..=upto, |_, _| true)
+        .map_err(store_err)?
+    {
+        let (block, row) = entry.map_err(store_err)?;
+        rows.push((block.value(), row.value().to_vec()));
     }
-    for key in row.chunks_exact(NODE_KEY_LEN) {
-        let key: &[u8; NODE_KEY_LEN] =
-            key.try_into().map_err(|_| corrupt(db, "death row entry"))?;
+    let mut keys = Vec::new();
+    for (block, row) in &rows {
+        keys.extend(
+            death_row_keys(row)
+                .ok_or_else(|| corrupt(db, format!("death row of block {block} is damaged")))?,
+        );
+    }
+    keys.sort_unstable();
+    for key in keys {
         nodes.remove(key).map_err(store_err)?;
     }
     Ok(())
+}
+
+/// The keys of a death row (each after its length byte); `None` if it is damaged.
+pub(crate) fn death_row_keys(mut row: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut keys = Vec::new();
+    while let Some((len, rest)) = row.split_first() {
+        let (key, tail) = rest.split_at_checked(usize::from(*len))?;
+        keys.push(key);
+        row = tail;
+    }
+    Some(keys)
 }
 
 /// The `born` of block `number`'s state root (0 for an empty state).
@@ -784,7 +857,7 @@ pub(crate) fn prove<T>(
     db: &Path,
 ) -> Result<(Vec<Bytes>, Proven)>
 where
-    T: ReadableTable<&'static [u8; NODE_KEY_LEN], &'static [u8]>,
+    T: ReadableTable<&'static [u8], &'static [u8]>,
 {
     if root == EMPTY_ROOT_HASH {
         return Ok((Vec::new(), None));
@@ -1064,8 +1137,10 @@ mod tests {
             if !row.is_empty() {
                 deaths.insert(number, row.as_slice()).unwrap();
             }
-            if let Some(old) = number.checked_sub(STATE_HISTORY) {
-                prune(&mut nodes, &mut deaths, old, path).unwrap();
+            if number.is_multiple_of(PRUNE_EVERY)
+                && let Some(upto) = number.checked_sub(STATE_HISTORY)
+            {
+                prune(&mut nodes, &mut deaths, upto, path).unwrap();
             }
             (state, storage)
         };
@@ -1117,18 +1192,18 @@ mod tests {
         for entry in deaths.iter().unwrap() {
             let (block, row) = entry.unwrap();
             assert!(
-                block.value() + STATE_HISTORY > tip,
+                block.value() + STATE_HISTORY + PRUNE_EVERY > tip,
                 "death row of block {} kept at tip {tip}",
                 block.value()
             );
-            for k in row.value().chunks_exact(NODE_KEY_LEN) {
-                dying.insert(<[u8; NODE_KEY_LEN]>::try_from(k).unwrap());
+            for k in death_row_keys(row.value()).unwrap() {
+                dying.insert(k.to_vec());
             }
         }
         let mut stored = 0;
         for entry in nodes.iter().unwrap() {
             let (k, _) = entry.unwrap();
-            let k = *k.value();
+            let k = k.value().to_vec();
             assert!(
                 reachable.contains(&k) || dying.contains(&k),
                 "a stored node is neither live nor kept for history"
@@ -1285,15 +1360,40 @@ mod tests {
         assert_ne!(a, c);
         assert!(a < d && b < d && c < d);
         assert_eq!(&a[..8], &5u64.to_be_bytes());
-        assert_eq!(&a[NODE_KEY_LEN - 32..], h.as_slice());
+        assert_eq!(&a[a.len() - 32..], h.as_slice());
+        assert_eq!(a.len(), 8 + 1 + 1 + 1 + 32);
+        assert_eq!(c.len(), 8 + 1 + 20 + 1 + 1 + 32);
+        let full = node_key(1, Owner::Storage(Address::ZERO), &Nibbles::unpack(h), &h);
+        assert_eq!(full.len(), 94);
     }
 
     #[test]
     fn rows_round_trip_and_damaged_rows_are_refused() {
-        let row = encode_row(&[7, 9], b"rlp");
-        let back = decode_row(&row).unwrap();
-        assert_eq!((back.children, back.rlp), (vec![7, 9], b"rlp".to_vec()));
-        assert!(decode_row(&[]).is_none());
-        assert!(decode_row(&[3, 0, 0]).is_none());
+        let row = encode_row(100_000, &[7, 99_999, 100_000], b"rlp");
+        let back = decode_row(100_000, &row).unwrap();
+        assert_eq!(
+            (back.children, back.rlp),
+            (vec![7, 99_999, 100_000], b"rlp".to_vec())
+        );
+        assert_eq!(row.len(), 1 + 3 + 1 + 1 + 3);
+        assert!(decode_row(5, &[]).is_none());
+        assert!(decode_row(5, &[3, 0, 0]).is_none());
+        // A child younger than its parent, an endless varint.
+        assert!(decode_row(5, &[1, 6]).is_none());
+        assert!(decode_row(5, &[1, 0x86, 0x00]).is_none());
+        assert!(
+            decode_row(
+                5,
+                &[
+                    1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+                ]
+            )
+            .is_none()
+        );
+        assert_eq!(
+            death_row_keys(&[2, 1, 2, 1, 9]).unwrap(),
+            vec![&[1u8, 2][..], &[9u8][..]]
+        );
+        assert!(death_row_keys(&[3, 1]).is_none());
     }
 }

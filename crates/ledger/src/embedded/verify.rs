@@ -394,10 +394,10 @@ impl Verifier<'_> {
                 .map_err(|e| self.corrupt(format!("trie roots: {e}")))?;
             let born = trie::root_born(&roots, tip.number, tip.state_root, self.path)?;
             let key = trie::node_key(born, Owner::State, &Nibbles::new(), &tip.state_root);
-            let root_node = nodes.get(&key).map_err(store_err)?;
+            let root_node = nodes.get(key.as_slice()).map_err(store_err)?;
             let hashes = root_node
                 .as_ref()
-                .and_then(|row| trie::node_rlp(row.value()).map(keccak256))
+                .and_then(|row| trie::node_rlp(born, row.value()).map(keccak256))
                 == Some(tip.state_root);
             if !hashes {
                 return Err(self.corrupt(format!(
