@@ -27,7 +27,8 @@ use common::Connect;
 ///
 /// First `register` (creates and seals the enclave's key for this chain and deployment, and
 /// submits PK_T with its attestation evidence); governance then verifies the evidence and admits
-/// the TEE (`medshare governance admit-tee`); then `run --job J` for each approved job.
+/// the TEE (`medshare governance admit-tee`); then `run --job J` for each approved job, or one
+/// long-running `worker` that takes job ids on stdin.
 #[derive(Parser)]
 #[command(name = "medshare-enclave", version, about, long_about = None)]
 struct Cli {
@@ -54,6 +55,12 @@ enum Command {
     /// against proofs of the chain's state, verifies the model and the records, decrypts the
     /// consented ones, trains, and the result and audit entries are posted.
     Run(RunArgs),
+    /// Keep the enclave running and take the jobs assigned to it: one job id (0x…) per line on
+    /// stdin, one report per line on stdout (a JSON object with `--json`: the report of `run`,
+    /// or `{"job", "error"}` for a job that could not run), after a first line that says it is
+    /// ready (`{"ready": true, "tee", "pid"}`). The key is unsealed and the node
+    /// reached once for every job; a failed job does not stop the worker. Ends at end of input.
+    Worker(EnclaveArgs),
 }
 
 #[derive(Args)]
@@ -213,13 +220,9 @@ async fn run(command: Command) -> Result<()> {
             }
             Ok(())
         }
+        Command::Worker(args) => worker(args).await,
         Command::Run(args) => {
-            if !args.enclave.enclave_dir.join("tee.sealed").exists() {
-                bail!(
-                    "no enclave key in {}: run `medshare-enclave register` first",
-                    args.enclave.enclave_dir.display()
-                );
-            }
+            require_key(&args.enclave)?;
             let host = host(&args.enclave, None).await?;
             let bar = ProgressBar::new(0);
             if args.enclave.json {
@@ -236,41 +239,117 @@ async fn run(command: Command) -> Result<()> {
                 .await
                 .with_context(|| format!("running job {}", args.job.0))?;
             bar.finish_and_clear();
-            #[derive(Serialize)]
-            struct Out<'a> {
-                #[serde(flatten)]
-                report: &'a medshare_parties::tee::JobReport,
-                pid: u32,
-                /// The process's peak resident memory (Linux `VmHWM`), if known.
-                peak_memory_kib: Option<u64>,
-            }
             if args.enclave.json {
-                let out = Out {
-                    report: &report,
-                    pid: std::process::id(),
-                    peak_memory_kib: peak_memory_kib(),
-                };
-                println!("{}", serde_json::to_string(&out)?);
+                println!("{}", serde_json::to_string(&JobOut::new(&report))?);
             } else {
-                println!(
-                    "job {}: model {}; {} consented records, {} used; result {}",
-                    report.job.0,
-                    if report.model_ok {
-                        "verified"
-                    } else {
-                        "refused"
-                    },
-                    report.records_seen,
-                    report.records_used,
-                    report.result_hash.map_or("none".into(), |h| h.to_string())
-                );
-                if let Some(why) = &report.training_failure {
-                    println!("training failed: {why} (audit entries posted)");
-                }
+                println!("{}", describe(&report));
             }
             Ok(())
         }
     }
+}
+
+/// What `run --json` and `worker --json` print for a job.
+#[derive(Serialize)]
+struct JobOut<'a> {
+    #[serde(flatten)]
+    report: &'a medshare_parties::tee::JobReport,
+    pid: u32,
+    /// The process's peak resident memory (Linux `VmHWM`), if known.
+    peak_memory_kib: Option<u64>,
+}
+
+impl<'a> JobOut<'a> {
+    fn new(report: &'a medshare_parties::tee::JobReport) -> Self {
+        Self {
+            report,
+            pid: std::process::id(),
+            peak_memory_kib: peak_memory_kib(),
+        }
+    }
+}
+
+/// A job's report in words.
+fn describe(report: &medshare_parties::tee::JobReport) -> String {
+    let mut s = format!(
+        "job {}: model {}; {} consented records, {} used; result {}",
+        report.job.0,
+        if report.model_ok {
+            "verified"
+        } else {
+            "refused"
+        },
+        report.records_seen,
+        report.records_used,
+        report.result_hash.map_or("none".into(), |h| h.to_string())
+    );
+    if let Some(why) = &report.training_failure {
+        s += &format!("\ntraining failed: {why} (audit entries posted)");
+    }
+    s
+}
+
+/// `worker`: runs each job id read from stdin with one enclave and one host.
+async fn worker(args: EnclaveArgs) -> Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    require_key(&args)?;
+    let host = host(&args, None).await?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdout = tokio::io::stdout();
+    // One line once the key is unsealed and the node reached: the worker is ready for jobs.
+    let ready = if args.json {
+        serde_json::to_string(&serde_json::json!({
+            "ready": true,
+            "tee": host.address().to_checksum(None),
+            "pid": std::process::id(),
+        }))?
+    } else {
+        format!(
+            "TEE {} ready: one job id (0x…) per line",
+            host.address().to_checksum(None)
+        )
+    };
+    stdout.write_all(ready.as_bytes()).await?;
+    stdout.write_all(b"\n").await?;
+    stdout.flush().await?;
+    while let Some(line) = lines.next_line().await? {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let out = match line.parse::<JobId>() {
+            Err(e) => error_line(&args, line, &format!("not a job id: {e}"))?,
+            Ok(job) => match host.run_job(job, &|_, _| {}).await {
+                Ok(report) if args.json => serde_json::to_string(&JobOut::new(&report))?,
+                Ok(report) => describe(&report),
+                Err(e) => error_line(&args, line, &format!("{e}"))?,
+            },
+        };
+        stdout.write_all(out.as_bytes()).await?;
+        stdout.write_all(b"\n").await?;
+        stdout.flush().await?;
+    }
+    Ok(())
+}
+
+/// A job that could not run, as `worker` reports it.
+fn error_line(args: &EnclaveArgs, job: &str, error: &str) -> Result<String> {
+    Ok(if args.json {
+        serde_json::to_string(&serde_json::json!({ "job": job, "error": error }))?
+    } else {
+        format!("job {job}: {error}")
+    })
+}
+
+/// Refuses to start without a sealed key.
+fn require_key(args: &EnclaveArgs) -> Result<()> {
+    if !args.enclave_dir.join("tee.sealed").exists() {
+        bail!(
+            "no enclave key in {}: run `medshare-enclave register` first",
+            args.enclave_dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// This process's peak resident set size in KiB (`VmHWM` of /proc/self/status), on Linux.

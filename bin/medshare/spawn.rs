@@ -3,6 +3,7 @@
 
 use crate::sibling::ENCLAVE;
 use anyhow::{Context, Result};
+use tokio::io::AsyncBufReadExt;
 
 /// Where a spawned `medshare-enclave` finds the chain, the contracts, the store and its key.
 pub(crate) struct Spawn<'a> {
@@ -29,12 +30,10 @@ impl Spawn<'_> {
         Ok(medshare_crypto::sha256(&bytes))
     }
 
-    /// Runs `medshare-enclave COMMAND ... EXTRA --json` as a child process (its stderr is this
-    /// process's) and returns its JSON report.
-    pub(crate) async fn run(&self, command: &str, extra: &[&str]) -> Result<serde_json::Value> {
-        let exe = Self::program()?;
-        let child = tokio::process::Command::new(exe)
-            .args([command, "--json", "--rpc", self.rpc])
+    /// `medshare-enclave COMMAND --json` with this spawn's connection flags, then `extra`.
+    fn command(&self, command: &str, extra: &[&str]) -> Result<tokio::process::Command> {
+        let mut cmd = tokio::process::Command::new(Self::program()?);
+        cmd.args([command, "--json", "--rpc", self.rpc])
             .arg("--deployment")
             .arg(self.deployment)
             .arg("--store")
@@ -42,10 +41,42 @@ impl Spawn<'_> {
             .arg("--enclave-dir")
             .arg(self.enclave_dir)
             .args(extra)
-            .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        Ok(cmd)
+    }
+
+    /// Starts `medshare-enclave worker` (one enclave process that takes job after job) and
+    /// waits until it is ready: its key unsealed, the node reached.
+    #[allow(dead_code, reason = "used by medshare-bench, which shares this file")]
+    pub(crate) async fn worker(&self) -> Result<Worker> {
+        let mut child = self
+            .command("worker", &[])?
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .context("starting the enclave worker")?;
+        let stdin = child.stdin.take().context("the worker's stdin")?;
+        let stdout = child.stdout.take().context("the worker's stdout")?;
+        let mut worker = Worker {
+            _child: child,
+            stdin,
+            reports: tokio::io::BufReader::new(stdout).lines(),
+        };
+        let ready = worker.report().await?;
+        if ready.get("ready") != Some(&serde_json::Value::Bool(true)) {
+            anyhow::bail!("the enclave worker did not start: {ready}");
+        }
+        Ok(worker)
+    }
+
+    /// Runs `medshare-enclave COMMAND ... EXTRA --json` as a child process (its stderr is this
+    /// process's) and returns its JSON report.
+    #[allow(dead_code, reason = "used by medshare, which shares this file")]
+    pub(crate) async fn run(&self, command: &str, extra: &[&str]) -> Result<serde_json::Value> {
+        let child = self
+            .command(command, extra)?
+            .stdin(std::process::Stdio::null())
             .spawn()
             .context("starting the enclave process")?;
         let out = child
@@ -56,5 +87,44 @@ impl Spawn<'_> {
             anyhow::bail!("medshare-enclave {command} failed ({})", out.status);
         }
         serde_json::from_slice(&out.stdout).context("reading the enclave's report")
+    }
+}
+
+/// A running `medshare-enclave worker`: the TEE's process kept between jobs. Dropping it ends
+/// the process.
+#[allow(dead_code, reason = "used by medshare-bench, which shares this file")]
+pub(crate) struct Worker {
+    _child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    reports: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+#[allow(dead_code, reason = "used by medshare-bench, which shares this file")]
+impl Worker {
+    /// Assigns `job` to the worker and returns its JSON report.
+    pub(crate) async fn run(
+        &mut self,
+        job: medshare_primitives::JobId,
+    ) -> Result<serde_json::Value> {
+        use tokio::io::AsyncWriteExt;
+        self.stdin
+            .write_all(format!("{}\n", job.0).as_bytes())
+            .await
+            .context("assigning a job to the enclave worker")?;
+        self.stdin.flush().await?;
+        let report = self.report().await?;
+        if let Some(error) = report.get("error") {
+            anyhow::bail!("the enclave worker could not run job {}: {error}", job.0);
+        }
+        Ok(report)
+    }
+    /// The worker's next line, as JSON.
+    async fn report(&mut self) -> Result<serde_json::Value> {
+        let line = self
+            .reports
+            .next_line()
+            .await?
+            .context("the enclave worker exited")?;
+        serde_json::from_str(&line).context("reading the enclave worker's report")
     }
 }

@@ -107,6 +107,14 @@ pub trait Ledger: Send + Sync {
         self.nonce(address).await
     }
 
+    /// A watch of the chain's tip (its block number) that changes as soon as a block is durable,
+    /// for backends that can be woken on a new block (the embedded chain). `None` means callers
+    /// must ask. [`server`] serves it as `eth_subscribe("newHeads")`, so that clients in other
+    /// processes wait for receipts without polling.
+    fn heads(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
     /// Waits until `hash` has a receipt and returns it. The default polls
     /// [`Ledger::receipt`] every `poll` for at most `timeout`; backends that can be woken on a new
     /// block override it.

@@ -1,5 +1,9 @@
 //! [`RpcLedger`]: any Ethereum node (anvil, geth, Besu, reth, `medshare node`) over JSON-RPC,
-//! through alloy's provider.
+//! through alloy's provider, on HTTP or WebSocket.
+//!
+//! Over WebSocket (`ws://`), [`Ledger::wait_for_receipt`] subscribes to new heads and checks for
+//! the receipt as each block arrives: no polling delay. Over HTTP it polls, starting at 1 ms and
+//! doubling up to the caller's interval.
 
 use crate::{
     Block, Error, Filter, Ledger, Log, Result, Transaction, TransactionReceipt, TransactionRequest,
@@ -7,25 +11,54 @@ use crate::{
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_provider::{Provider, RootProvider, transport::TransportError};
 use alloy_rpc_types_eth::EIP1186AccountProofResponse;
+use std::{sync::Arc, time::Duration};
+use tokio::sync::OnceCell;
 
-/// A ledger reached over HTTP JSON-RPC.
+/// A ledger reached over JSON-RPC (HTTP or WebSocket).
 #[derive(Clone, Debug)]
 pub struct RpcLedger {
-    provider: RootProvider,
+    /// Made on first use for WebSocket (connecting is asynchronous); at once for HTTP.
+    provider: Arc<OnceCell<RootProvider>>,
     endpoint: String,
+    /// The endpoint is a WebSocket: subscriptions are available.
+    pubsub: bool,
 }
 
 impl RpcLedger {
-    /// Connects to the node at `endpoint` (an `http://` or `https://` URL). No request is made
-    /// until the first call; use [`Ledger::chain_id`] to check the node answers.
+    /// Connects to the node at `endpoint`: an `http://` or `https://` URL, or a `ws://` or
+    /// `wss://` one (then receipts are awaited through a `newHeads` subscription). No request is
+    /// made (and no socket opened) until the first call; use [`Ledger::chain_id`] to check the
+    /// node answers.
     pub fn connect(endpoint: &str) -> Result<Self> {
-        let url = endpoint
-            .parse()
-            .map_err(|e| Error::InvalidRequest(format!("invalid node URL {endpoint:?}: {e}")))?;
+        let invalid = |e: &dyn std::fmt::Display| {
+            Error::InvalidRequest(format!("invalid node URL {endpoint:?}: {e}"))
+        };
+        let url: url::Url = endpoint.parse().map_err(|e| invalid(&e))?;
+        let (provider, pubsub) = match url.scheme() {
+            "http" | "https" => (OnceCell::new_with(Some(RootProvider::new_http(url))), false),
+            "ws" | "wss" => (OnceCell::new(), true),
+            other => {
+                return Err(invalid(&format!(
+                    "scheme {other:?}: use http(s):// or ws(s)://"
+                )));
+            }
+        };
         Ok(Self {
-            provider: RootProvider::new_http(url),
+            provider: Arc::new(provider),
             endpoint: endpoint.to_owned(),
+            pubsub,
         })
+    }
+
+    /// The provider, connecting a WebSocket on first use.
+    async fn provider(&self) -> Result<&RootProvider> {
+        self.provider
+            .get_or_try_init(|| async {
+                RootProvider::connect(&self.endpoint)
+                    .await
+                    .map_err(|e| Error::Rpc(format!("{}: cannot connect: {e}", self.endpoint)))
+            })
+            .await
     }
 
     /// The URL this ledger talks to.
@@ -60,21 +93,24 @@ fn map_err(endpoint: &str, sending: bool) -> impl Fn(TransportError) -> Error + 
 #[async_trait::async_trait]
 impl Ledger for RpcLedger {
     async fn chain_id(&self) -> Result<u64> {
-        self.provider
+        self.provider()
+            .await?
             .get_chain_id()
             .await
             .map_err(map_err(&self.endpoint, false))
     }
 
     async fn block_number(&self) -> Result<u64> {
-        self.provider
+        self.provider()
+            .await?
             .get_block_number()
             .await
             .map_err(map_err(&self.endpoint, false))
     }
 
     async fn nonce(&self, address: Address) -> Result<u64> {
-        self.provider
+        self.provider()
+            .await?
             .get_transaction_count(address)
             .latest()
             .await
@@ -82,7 +118,8 @@ impl Ledger for RpcLedger {
     }
 
     async fn pending_nonce(&self, address: Address) -> Result<u64> {
-        self.provider
+        self.provider()
+            .await?
             .get_transaction_count(address)
             .pending()
             .await
@@ -90,7 +127,8 @@ impl Ledger for RpcLedger {
     }
 
     async fn balance(&self, address: Address) -> Result<U256> {
-        self.provider
+        self.provider()
+            .await?
             .get_balance(address)
             .latest()
             .await
@@ -98,7 +136,8 @@ impl Ledger for RpcLedger {
     }
 
     async fn code(&self, address: Address) -> Result<Bytes> {
-        self.provider
+        self.provider()
+            .await?
             .get_code_at(address)
             .latest()
             .await
@@ -106,21 +145,24 @@ impl Ledger for RpcLedger {
     }
 
     async fn gas_price(&self) -> Result<u128> {
-        self.provider
+        self.provider()
+            .await?
             .get_gas_price()
             .await
             .map_err(map_err(&self.endpoint, false))
     }
 
     async fn estimate_gas(&self, tx: &TransactionRequest) -> Result<u64> {
-        self.provider
+        self.provider()
+            .await?
             .estimate_gas(tx.clone())
             .await
             .map_err(map_err(&self.endpoint, false))
     }
 
     async fn call(&self, tx: &TransactionRequest) -> Result<Bytes> {
-        self.provider
+        self.provider()
+            .await?
             .call(tx.clone())
             .await
             .map_err(map_err(&self.endpoint, false))
@@ -128,7 +170,8 @@ impl Ledger for RpcLedger {
 
     async fn send_raw_transaction(&self, raw: Bytes) -> Result<B256> {
         let pending = self
-            .provider
+            .provider()
+            .await?
             .send_raw_transaction(&raw)
             .await
             .map_err(map_err(&self.endpoint, true))?;
@@ -136,35 +179,40 @@ impl Ledger for RpcLedger {
     }
 
     async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>> {
-        self.provider
+        self.provider()
+            .await?
             .get_transaction_receipt(hash)
             .await
             .map_err(map_err(&self.endpoint, false))
     }
 
     async fn logs(&self, filter: &Filter) -> Result<Vec<Log>> {
-        self.provider
+        self.provider()
+            .await?
             .get_logs(filter)
             .await
             .map_err(map_err(&self.endpoint, false))
     }
 
     async fn block(&self, number: u64) -> Result<Option<Block>> {
-        self.provider
+        self.provider()
+            .await?
             .get_block_by_number(number.into())
             .await
             .map_err(map_err(&self.endpoint, false))
     }
 
     async fn block_by_hash(&self, hash: B256) -> Result<Option<Block>> {
-        self.provider
+        self.provider()
+            .await?
             .get_block_by_hash(hash)
             .await
             .map_err(map_err(&self.endpoint, false))
     }
 
     async fn transaction(&self, hash: B256) -> Result<Option<Transaction>> {
-        self.provider
+        self.provider()
+            .await?
             .get_transaction_by_hash(hash)
             .await
             .map_err(map_err(&self.endpoint, false))
@@ -183,10 +231,52 @@ impl Ledger for RpcLedger {
                 crate::MAX_PROOF_SLOTS
             )));
         }
-        self.provider
+        self.provider()
+            .await?
             .get_proof(address, slots)
             .number(block)
             .await
             .map_err(map_err(&self.endpoint, false))
+    }
+    async fn wait_for_receipt(
+        &self,
+        hash: B256,
+        poll: Duration,
+        timeout: Duration,
+    ) -> Result<TransactionReceipt> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let timed_out = || Error::Timeout(hash);
+        if self.pubsub {
+            // Subscribe first, then look: a block sealed in between is still announced.
+            let mut heads = self
+                .provider()
+                .await?
+                .subscribe_blocks()
+                .await
+                .map_err(map_err(&self.endpoint, false))?;
+            loop {
+                if let Some(receipt) = self.receipt(hash).await? {
+                    return Ok(receipt);
+                }
+                match tokio::time::timeout_at(deadline, heads.recv()).await {
+                    Err(_) => return Err(timed_out()),
+                    // A new head, or heads missed while lagging: look again.
+                    Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+                    // The subscription ended (e.g. the socket closed): poll from here on.
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
+                }
+            }
+        }
+        let mut wait = Duration::from_millis(1).min(poll);
+        loop {
+            if let Some(receipt) = self.receipt(hash).await? {
+                return Ok(receipt);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(timed_out());
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(poll);
+        }
     }
 }

@@ -12,7 +12,9 @@
 //! `eth_getCode`, `eth_gasPrice`, `eth_maxPriorityFeePerGas`, `eth_feeHistory`,
 //! `eth_estimateGas`, `eth_call`, `eth_sendRawTransaction`, `eth_getTransactionReceipt`,
 //! `eth_getLogs`, `eth_getBlockByNumber`, `eth_getBlockByHash`, `eth_getTransactionByHash`,
-//! `eth_getProof` (EIP-1186; at most [`crate::MAX_PROOF_SLOTS`] slots per call).
+//! `eth_getProof` (EIP-1186; at most [`crate::MAX_PROOF_SLOTS`] slots per call), and over
+//! WebSocket (same port) `eth_subscribe("newHeads")` / `eth_unsubscribe`: each new block's header
+//! is pushed as soon as the block is durable, so clients wait for receipts without polling.
 //!
 //! # Errors
 //!
@@ -27,7 +29,8 @@
 //! (`-32602`, "historical state is not kept") rather than answered with the wrong state. The
 //! exception is `eth_getProof`, answered for every block the ledger keeps proofs of (on the
 //! embedded chain, the tip and the [`crate::embedded::STATE_HISTORY`] blocks before it). No
-//! subscriptions, no filters (`eth_newFilter`), no account management: parties sign locally.
+//! subscriptions but `newHeads`, no filters (`eth_newFilter`), no account management: parties sign
+//! locally.
 
 use crate::{
     Block, Error, Filter, Ledger, Log, Transaction, TransactionReceipt, TransactionRequest,
@@ -37,7 +40,8 @@ use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use alloy_rpc_types_eth::{BlockTransactions, EIP1186AccountProofResponse, FeeHistory};
 use alloy_serde::storage::JsonStorageKey;
 use jsonrpsee::{
-    core::{RpcResult, async_trait},
+    PendingSubscriptionSink, SubscriptionSink,
+    core::{RpcResult, SubscriptionResult, async_trait},
     proc_macros::rpc,
     server::{Server, ServerConfig, ServerHandle},
     types::{ErrorObject, ErrorObjectOwned},
@@ -48,6 +52,11 @@ use std::{net::SocketAddr, sync::Arc};
 const MAX_REQUEST_BYTES: u32 = 32 * 1024 * 1024;
 /// Largest response body (a `eth_getLogs` over a big chain).
 const MAX_RESPONSE_BYTES: u32 = 256 * 1024 * 1024;
+/// How often a `newHeads` subscription asks a ledger that cannot be watched for its tip.
+const HEAD_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+/// Most headers one `newHeads` notification round sends to a subscriber that fell behind: the
+/// latest ones (a subscriber wants the tip, not a replay of the chain).
+const MAX_HEADS_PER_ROUND: u64 = 64;
 /// Most blocks one `eth_feeHistory` call may ask for (geth's limit).
 const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;
 
@@ -145,6 +154,17 @@ trait EthApi {
         keys: Vec<JsonStorageKey>,
         block: Option<BlockId>,
     ) -> RpcResult<EIP1186AccountProofResponse>;
+    /// `eth_subscribe` (WebSocket only): `newHeads` is served.
+    #[subscription(
+        name = "eth_subscribe" => "eth_subscription",
+        unsubscribe = "eth_unsubscribe",
+        item = alloy_rpc_types_eth::Header
+    )]
+    async fn subscribe(
+        &self,
+        kind: String,
+        params: Option<serde_json::Value>,
+    ) -> SubscriptionResult;
 }
 
 /// A running JSON-RPC server. Dropping it does not stop the server; call [`RpcServer::stop`].
@@ -160,7 +180,6 @@ impl RpcServer {
         let config = ServerConfig::builder()
             .max_request_body_size(MAX_REQUEST_BYTES)
             .max_response_body_size(MAX_RESPONSE_BYTES)
-            .http_only()
             .build();
         let server = Server::builder()
             .set_config(config)
@@ -182,6 +201,11 @@ impl RpcServer {
     /// The `http://` URL of the server.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// The `ws://` URL of the server (the same port): every method, and `eth_subscribe`.
+    pub fn ws_endpoint(&self) -> String {
+        format!("ws://{}", self.address)
     }
 
     /// Stops accepting requests and waits until the server has stopped.
@@ -501,5 +525,60 @@ impl EthApiServer for Api {
             entry.key = key;
         }
         Ok(response)
+    }
+    async fn subscribe(
+        &self,
+        pending: PendingSubscriptionSink,
+        kind: String,
+        _params: Option<serde_json::Value>,
+    ) -> SubscriptionResult {
+        if kind != "newHeads" {
+            pending
+                .reject(invalid(format!(
+                    "subscription {kind:?} is not served; only \"newHeads\" is"
+                )))
+                .await;
+            return Ok(());
+        }
+        let sink = pending.accept().await?;
+        let ledger = self.ledger.clone();
+        tokio::spawn(async move {
+            if let Err(e) = new_heads(ledger, sink).await {
+                tracing::debug!("newHeads subscription ended: {e}");
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Pushes every new block's header to `sink` until the subscriber leaves: woken by the ledger's
+/// head watch where it has one, else by asking for the tip every [`HEAD_POLL`].
+async fn new_heads(
+    ledger: Arc<dyn Ledger>,
+    sink: SubscriptionSink,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut next = ledger.block_number().await? + 1;
+    let mut watch = ledger.heads();
+    loop {
+        match &mut watch {
+            Some(w) => tokio::select! {
+                changed = w.changed() => if changed.is_err() { return Ok(()) },
+                _ = sink.closed() => return Ok(()),
+            },
+            None => tokio::select! {
+                _ = tokio::time::sleep(HEAD_POLL) => {},
+                _ = sink.closed() => return Ok(()),
+            },
+        }
+        let tip = ledger.block_number().await?;
+        next = next.max((tip + 1).saturating_sub(MAX_HEADS_PER_ROUND));
+        while next <= tip {
+            let Some(block) = ledger.block(next).await? else {
+                break;
+            };
+            sink.send(serde_json::value::to_raw_value(&block.header)?)
+                .await?;
+            next += 1;
+        }
     }
 }

@@ -401,6 +401,10 @@ impl Ledger for EmbeddedChain {
         Ok(*self.shared().tip.borrow())
     }
 
+    fn heads(&self) -> Option<watch::Receiver<u64>> {
+        Some(self.shared().tip.subscribe())
+    }
+
     async fn nonce(&self, address: Address) -> Result<u64> {
         let r = self.reader()?;
         Ok(read_state(r.rtx(), &self.shared().code_cache)?

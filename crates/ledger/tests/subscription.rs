@@ -1,0 +1,110 @@
+//! `eth_subscribe("newHeads")` over WebSocket, as `medshare node` serves it, and the
+//! [`RpcLedger`] that waits for receipts through it instead of polling.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use alloy_primitives::{Address, U256};
+use alloy_provider::{Provider, RootProvider};
+use alloy_signer_local::PrivateKeySigner;
+use medshare_ledger::{
+    Ledger,
+    embedded::{ChainConfig, EmbeddedChain},
+    rpc::RpcLedger,
+    server::RpcServer,
+    wallet::Wallet,
+};
+
+struct Node {
+    chain: EmbeddedChain,
+    server: RpcServer,
+    funded: PrivateKeySigner,
+    _dir: tempfile::TempDir,
+}
+
+async fn node() -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let funded = PrivateKeySigner::random();
+    let config = ChainConfig::new(PrivateKeySigner::random())
+        .with_balance(funded.address(), U256::from(10).pow(U256::from(24)));
+    let chain = EmbeddedChain::open(&dir.path().join("chain"), config).unwrap();
+    let server = RpcServer::start(
+        Arc::new(chain.clone()),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .unwrap();
+    Node {
+        chain,
+        server,
+        funded,
+        _dir: dir,
+    }
+}
+
+/// A subscriber is sent each new block's header, in order, as the block is sealed.
+#[tokio::test]
+async fn new_heads_are_pushed_as_blocks_are_sealed() {
+    let node = node().await;
+    let provider: RootProvider = RootProvider::connect(&node.server.ws_endpoint())
+        .await
+        .unwrap();
+    let mut heads = provider.subscribe_blocks().await.unwrap();
+    let wallet = Wallet::new(Arc::new(node.chain.clone()), node.funded.clone())
+        .await
+        .unwrap();
+    let start = node.chain.block_number().await.unwrap();
+    for i in 1..=3u64 {
+        let receipt = wallet
+            .transfer(Address::repeat_byte(i as u8), U256::from(i))
+            .await
+            .unwrap();
+        let header = tokio::time::timeout(Duration::from_secs(10), heads.recv())
+            .await
+            .expect("a header within 10 s")
+            .unwrap();
+        assert_eq!(header.number, start + i);
+        assert_eq!(Some(header.number), receipt.block_number);
+        assert_eq!(Some(header.hash), receipt.block_hash);
+    }
+}
+
+/// Only `newHeads` is served: another kind is refused, not silently accepted.
+#[tokio::test]
+async fn other_subscriptions_are_refused() {
+    let node = node().await;
+    let provider: RootProvider = RootProvider::connect(&node.server.ws_endpoint())
+        .await
+        .unwrap();
+    let err = provider
+        .subscribe_logs(&alloy_rpc_types_eth::Filter::new())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("newHeads"), "{err}");
+}
+
+/// A wallet over a `ws://` RpcLedger sends and waits through the subscription; the same over
+/// HTTP still works (by polling).
+#[tokio::test]
+async fn receipts_are_awaited_over_websocket_and_http() {
+    let node = node().await;
+    for endpoint in [node.server.ws_endpoint(), node.server.endpoint()] {
+        let ledger: Arc<dyn Ledger> = Arc::new(RpcLedger::connect(&endpoint).unwrap());
+        let wallet = Wallet::new(ledger.clone(), node.funded.clone())
+            .await
+            .unwrap();
+        let to = Address::random();
+        let receipt = wallet.transfer(to, U256::from(7)).await.unwrap();
+        assert!(receipt.status(), "{endpoint}");
+        assert_eq!(ledger.balance(to).await.unwrap(), U256::from(7));
+    }
+}
+
+/// A node that is not there is a clear error naming it, not a hang.
+#[tokio::test]
+async fn an_unreachable_websocket_is_a_clear_error() {
+    let ledger = RpcLedger::connect("ws://127.0.0.1:9").unwrap();
+    let err = ledger.chain_id().await.unwrap_err();
+    assert!(err.to_string().contains("127.0.0.1:9"), "{err}");
+    assert!(RpcLedger::connect("ftp://127.0.0.1:9").is_err());
+}
