@@ -51,6 +51,39 @@ impl Env {
         serde_json::from_str(&self.run(&args)).unwrap()
     }
 
+    /// Runs `medshare enclave worker --json` over the node's WebSocket with `jobs` on stdin, one
+    /// per line; returns its output lines.
+    fn worker(&self, jobs: &[&str]) -> Vec<Value> {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_medshare"))
+            .args(["enclave", "worker", "--json"])
+            .env("MEDSHARE_RPC", self.rpc.replacen("http://", "ws://", 1))
+            .env("MEDSHARE_DEPLOYMENT", self.path("deployment.json"))
+            .env("MEDSHARE_STORE", self.path("store"))
+            .env("MEDSHARE_ENCLAVE_DIR", self.path("enclave"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        for job in jobs {
+            writeln!(stdin, "{job}").unwrap();
+        }
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "medshare enclave worker failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     fn key(&self, name: &str) -> Value {
         let path = self.path(&format!("{name}.json"));
         self.json(&["key", "new", path.to_str().unwrap()])
@@ -231,10 +264,27 @@ fn each_party_in_its_own_process() {
         &job,
     ]);
 
-    // The TEE runs the job in its own process.
-    let report = env.json(&["enclave", "run", "--job", &job]);
+    // The TEE runs the job in its own process: a worker that takes job ids on stdin, over the
+    // node's WebSocket. A line that is not a job id is refused and the worker goes on.
+    let lines = env.worker(&["not-a-job", &job]);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["ready"], true, "{lines:?}");
+    assert!(
+        lines[0]["tee"]
+            .as_str()
+            .unwrap()
+            .eq_ignore_ascii_case(&tee_address)
+    );
+    assert!(
+        lines[1]["error"].as_str().unwrap().contains("not a job id"),
+        "{lines:?}"
+    );
+    let report = &lines[2];
     assert_eq!(report["records_used"], 15, "{report}");
     assert_eq!(report["model_ok"], true);
+    // The job is done: assigned again, it is refused, not run twice.
+    let again = env.worker(&[&job]);
+    assert!(again[1]["error"].is_string(), "{again:?}");
 
     // The lab decrypts the result; Alice reads her audit trail.
     let result = env.json(&[

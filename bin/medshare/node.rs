@@ -71,6 +71,8 @@ fn parse_alloc(s: &str) -> Result<(Address, U256), String> {
 #[derive(Serialize)]
 struct Serving {
     endpoint: String,
+    /// The same server over WebSocket (every method, and `eth_subscribe("newHeads")`).
+    ws_endpoint: String,
     chain_id: u64,
     block_number: u64,
     sealer: String,
@@ -118,6 +120,7 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
 
     let serving = Serving {
         endpoint: server.endpoint(),
+        ws_endpoint: server.ws_endpoint(),
         chain_id: ledger.chain_id().await?,
         block_number: ledger.block_number().await?,
         sealer: chain.sealer_address().to_checksum(None),
@@ -135,8 +138,8 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
         )?;
         writeln!(
             out,
-            "serving Ethereum JSON-RPC on {} (Ctrl-C to stop)",
-            serving.endpoint
+            "serving Ethereum JSON-RPC on {} and {} (newHeads subscriptions) (Ctrl-C to stop)",
+            serving.endpoint, serving.ws_endpoint
         )?;
     }
     out.flush()?;
