@@ -5,11 +5,11 @@
 //! an AES-256-GCM key; associated data `"medshare/v1/result" || jobId (32)` binds the result to
 //! its job. Wire format `E (33) || nonce (12) || ciphertext || tag (16)`.
 //!
-//! Why hand-assembled from k256 + hkdf + aes-gcm: the maintained ECIES crates do not fit. The
+//! Why hand-assembled from k256 + hkdf + AES-256-GCM (ring): the maintained ECIES crates do not fit. The
 //! `ecies` crate fixes its own KDF input and has no associated data, so a result could be
 //! replayed under another job; HPKE (RFC 9180, the `hpke` crate) defines no secp256k1 KEM, and
 //! the demander's only key is its Ethereum (secp256k1) account key. The pieces used here are
-//! the RustCrypto primitives; only the composition (a dozen lines) is ours.
+//! maintained primitives (RustCrypto, ring); only the composition (a dozen lines) is ours.
 
 use hkdf::Hkdf;
 use k256::ecdh::diffie_hellman;

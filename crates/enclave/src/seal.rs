@@ -11,11 +11,12 @@
 //! cannot protect: whoever reads that file and knows the measurement can unseal the key.
 
 use crate::{Error, Result};
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce, aead::Aead, aead::Payload};
 use alloy_primitives::B256;
 use hkdf::Hkdf;
+// ring's AES-256-GCM, the one medshare-crypto uses for records and results: one implementation.
 use medshare_crypto::Identity;
 use medshare_enclave_api::TrustAnchors;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use sha2::Sha256;
 use std::{fs, io::Write, path::Path};
 use zeroize::Zeroizing;
@@ -25,12 +26,14 @@ const SALT: &[u8] = b"medshare/v2/seal";
 /// Largest sealed file accepted (the anchors carry a validator set).
 const MAX_SEALED: usize = 64 * 1024;
 
-fn cipher(platform_secret: &[u8; 32], measurement: B256) -> Result<Aes256Gcm> {
+fn cipher(platform_secret: &[u8; 32], measurement: B256) -> Result<LessSafeKey> {
     let mut key = Zeroizing::new([0u8; 32]);
     Hkdf::<Sha256>::new(Some(SALT), platform_secret)
         .expand(measurement.as_slice(), key.as_mut())
         .map_err(|_| Error::State("HKDF output length".into()))?;
-    Aes256Gcm::new_from_slice(key.as_ref()).map_err(|_| Error::State("AES key length".into()))
+    let key = UnboundKey::new(&AES_256_GCM, key.as_ref())
+        .map_err(|_| Error::State("AES key length".into()))?;
+    Ok(LessSafeKey::new(key))
 }
 
 fn sealed_err(path: &Path, reason: impl Into<String>) -> Error {
@@ -102,17 +105,16 @@ fn unseal(
     let nonce: [u8; 12] = nonce
         .try_into()
         .map_err(|_| sealed_err(path, "truncated"))?;
-    let plain = Zeroizing::new(
-        cipher(platform_secret, measurement)?
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: body,
-                    aad: measurement.as_slice(),
-                },
-            )
-            .map_err(|_| sealed_err(path, "does not unseal: another platform, another enclave program (measurement), or a modified file"))?,
-    );
+    let mut plain = Zeroizing::new(body.to_vec());
+    let len = cipher(platform_secret, measurement)?
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(measurement.as_slice()),
+            plain.as_mut_slice(),
+        )
+        .map_err(|_| sealed_err(path, "does not unseal: another platform, another enclave program (measurement), or a modified file"))?
+        .len();
+    plain.truncate(len);
     let (secret, anchors) = plain
         .split_at_checked(32)
         .ok_or_else(|| sealed_err(path, "truncated key"))?;
@@ -134,19 +136,19 @@ fn seal(
     plain.extend_from_slice(identity.signer().to_bytes().as_slice());
     plain.extend_from_slice(&anchors.encode());
     let nonce: [u8; 12] = rand::random();
-    let ct = cipher(platform_secret, measurement)?
-        .encrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: plain.as_slice(),
-                aad: measurement.as_slice(),
-            },
+    // Encrypted in place: `plain` becomes ciphertext ‖ tag.
+    cipher(platform_secret, measurement)?
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(measurement.as_slice()),
+            &mut *plain,
         )
         .map_err(|_| sealed_err(path, "sealing failed"))?;
+    let ct = plain.as_slice();
     let mut out = Vec::with_capacity(MAGIC.len() + 12 + ct.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&nonce);
-    out.extend_from_slice(&ct);
+    out.extend_from_slice(ct);
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
