@@ -12,8 +12,8 @@ use medshare_chain::Registration;
 use medshare_crypto::{Identity, create_keystore};
 use medshare_ledger::{
     Block, Filter, Ledger, Log, Result, Transaction, TransactionReceipt, TransactionRequest,
-    server::RpcServer,
 };
+use medshare_node::server::RpcServer;
 use medshare_primitives::Role;
 use medshare_testkit::{Backend, TEST_PASSWORD, World};
 use std::{net::SocketAddr, path::Path, process::Command, sync::Arc};

@@ -24,11 +24,11 @@ use medshare_contracts::{Contract, Deployment, Registration};
 use medshare_crypto::Identity;
 use medshare_ledger::{
     Ledger,
-    embedded::{ChainConfig, EmbeddedChain},
     rpc::RpcLedger,
     wallet::{Call, Wallet},
 };
 use medshare_light::{VerifiedAccount, header::sealer_of, verify_account};
+use medshare_node::embedded::{ChainConfig, EmbeddedChain};
 use medshare_testkit::process::{ANVIL_DEV_KEY, Anvil, Node};
 
 fn bin() -> &'static Path {

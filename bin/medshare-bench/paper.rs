@@ -15,8 +15,8 @@ use medshare_chain::{Medshare, Wallet};
 use medshare_crypto::{Identity, ciphertext_hash, eip712};
 use medshare_enclave::{Enclave, SimulatedPlatform};
 use medshare_enclave_api::TrustAnchors;
-use medshare_ledger::{
-    Ledger,
+use medshare_ledger::Ledger;
+use medshare_node::{
     embedded::{ChainConfig, EmbeddedChain},
     server::RpcServer,
 };

@@ -13,8 +13,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use medshare_chain::Wallet;
 use medshare_crypto::Identity;
-use medshare_ledger::{
-    Ledger,
+use medshare_ledger::Ledger;
+use medshare_node::{
     embedded::{ChainConfig, EmbeddedChain},
     server::RpcServer,
 };

@@ -27,7 +27,7 @@ mod spawn;
 #[derive(Parser)]
 #[command(name = "medshare", version, about, long_about = None)]
 struct Cli {
-    /// Log filter (e.g. `info`, `medshare_ledger=debug`); also read from RUST_LOG.
+    /// Log filter (e.g. `info`, `medshare_node=debug`); also read from RUST_LOG.
     #[arg(long, global = true, env = "RUST_LOG", default_value = "warn")]
     log: String,
     #[command(subcommand)]

@@ -5,8 +5,8 @@ use alloy_primitives::{Address, U256};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use medshare_crypto::{create_keystore, open_keystore};
-use medshare_ledger::{
-    Ledger,
+use medshare_ledger::Ledger;
+use medshare_node::{
     embedded::{ChainConfig, DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, EmbeddedChain},
     server::RpcServer,
 };

@@ -1,31 +1,32 @@
-//! The ledger medshare's contracts run on, behind one interface.
+//! The ledger interface medshare's parties use, and the client that reaches any Ethereum node.
 //!
-//! [`Ledger`] is the narrow set of Ethereum JSON-RPC operations the parties need: read chain id,
-//! nonces, balances and code; estimate gas; `eth_call`; send a signed raw transaction and read its
-//! receipt; query logs and blocks; and, for whoever must not trust the node (the enclave), full
-//! headers and EIP-1186 state proofs (`eth_getProof`), which `medshare-light` verifies. Two
-//! backends implement it:
+//! # What this crate owns
 //!
-//! * [`embedded::EmbeddedChain`] (the default): an in-process chain. revm executes signed Ethereum
-//!   transactions; every header carries its sealer's signature (Clique style) and the
-//!   Merkle-Patricia root of the state; blocks, receipts, logs, state and state tries are
-//!   persisted in redb, and a receipt is returned only after the block that holds it is durable.
-//! * [`rpc::RpcLedger`]: any Ethereum node (anvil, geth, Besu, reth, or `medshare node`) through
-//!   alloy's provider.
+//! * [`Ledger`]: the narrow set of Ethereum JSON-RPC operations the parties need: read chain id,
+//!   nonces, balances and code; estimate gas; `eth_call`; send a signed raw transaction and read
+//!   its receipt; query logs and blocks; and, for whoever must not trust the node (the enclave),
+//!   full headers and EIP-1186 state proofs (`eth_getProof`), which `medshare-light` verifies.
+//!   Its types are alloy's RPC types, its errors [`Error`].
+//! * [`rpc::RpcLedger`]: the [`Ledger`] of any Ethereum node (anvil, geth, Besu, reth, or
+//!   `medshare node`) over JSON-RPC, through alloy's provider.
+//! * [`wallet::Wallet`]: one party's account over any [`Ledger`]: nonce, gas estimate, EIP-1559
+//!   fees, local (or enclave) signing, receipts.
 //!
-//! [`server`] serves an [`embedded::EmbeddedChain`] over the standard JSON-RPC methods, so every party
-//! in any process reaches the ledger the same way. [`wallet::Wallet`] signs and sends transactions
-//! for one party over any [`Ledger`].
+//! # What it does not own
+//!
+//! The chain itself. The embedded chain (revm executing transactions, headers sealed Clique-style
+//! with a Merkle-Patricia state root, everything persisted in redb) and the JSON-RPC server that
+//! puts a [`Ledger`] on the network are in `medshare-node`, which implements this trait. Parties
+//! depend on this crate alone, so they compile neither revm nor redb (checked by `scripts/test`
+//! with `cargo tree`).
 //!
 //! This crate knows nothing about medshare's contracts or records: it moves signed transactions and
 //! reads chain data. It never sees plaintext medical data or data keys.
 
 #![forbid(unsafe_code)]
 
-pub mod embedded;
 pub mod error;
 pub mod rpc;
-pub mod server;
 pub mod wallet;
 pub use error::Error;
 
@@ -77,7 +78,7 @@ pub trait Ledger: Send + Sync {
     /// `eth_getProof` at block `block`: the account at `address` and the storage `slots`, with
     /// EIP-1186 Merkle proofs against that block's state root (absent accounts and slots get
     /// exclusion proofs). At most [`MAX_PROOF_SLOTS`] slots; the embedded chain serves the last
-    /// [`embedded::STATE_HISTORY`] blocks before the tip, and the tip.
+    /// `STATE_HISTORY` blocks before the tip (`medshare_node::embedded`), and the tip.
     async fn proof(
         &self,
         address: Address,

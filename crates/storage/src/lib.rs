@@ -10,10 +10,18 @@
 //!   so an object is either absent or complete, and a `put` that returned survives a crash.
 //!   Written by hand rather than with `object_store`'s `LocalFileSystem`, which renames
 //!   atomically but does not `fsync`.
-//! * [`S3Store`]: any S3-compatible service (AWS, Garage, MinIO…) through the `object_store`
-//!   crate. S3 PUTs are atomic: a reader sees the old object or the new one, never a part.
+//! * `S3Store` (cargo feature `s3`): any S3-compatible service (AWS, Garage, MinIO…) through the
+//!   `object_store` crate. S3 PUTs are atomic: a reader sees the old object or the new one, never
+//!   a part.
 //!
 //! [`open`] picks one from a location string: `s3://BUCKET` or a directory path.
+//!
+//! # Features
+//!
+//! `s3` (off by default) compiles the S3 backend and with it `object_store`'s HTTP, TLS and
+//! AWS-signing stack. Crates that only take an [`ObjectStore`] (the parties) leave it off; the
+//! programs that open a store from a location, `medshare` and `medshare-enclave`, turn it on.
+//! Without it, [`open`] refuses an `s3://` location with [`Error::Config`].
 //!
 //! # What it does not do
 //!
@@ -26,11 +34,13 @@
 mod error;
 mod key;
 mod local;
+#[cfg(feature = "s3")]
 mod s3;
 
 pub use error::{Error, Result};
 pub use key::Key;
 pub use local::LocalStore;
+#[cfg(feature = "s3")]
 pub use s3::{S3Config, S3Store};
 
 use std::sync::Arc;
@@ -87,12 +97,25 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 }
 
 /// Opens the store at `location`: `s3://BUCKET` (endpoint, region and credentials from the
-/// environment, see [`S3Config::from_env`]) or a directory path (created if missing).
+/// environment, see `S3Config::from_env`; needs the `s3` feature) or a directory path (created
+/// if missing).
 pub fn open(location: &str) -> Result<Arc<dyn ObjectStore>> {
     if let Some(bucket) = location.strip_prefix("s3://") {
         let bucket = bucket.trim_end_matches('/');
-        Ok(Arc::new(S3Store::new(S3Config::from_env(bucket)?)?))
+        open_s3(bucket)
     } else {
         Ok(Arc::new(LocalStore::open(location)?))
     }
+}
+
+#[cfg(feature = "s3")]
+fn open_s3(bucket: &str) -> Result<Arc<dyn ObjectStore>> {
+    Ok(Arc::new(S3Store::new(S3Config::from_env(bucket)?)?))
+}
+
+#[cfg(not(feature = "s3"))]
+fn open_s3(bucket: &str) -> Result<Arc<dyn ObjectStore>> {
+    Err(Error::Config(format!(
+        "s3://{bucket}: this program was built without the S3 backend (medshare-storage's `s3` feature)"
+    )))
 }

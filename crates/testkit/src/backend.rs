@@ -6,12 +6,8 @@ use crate::{
 };
 use alloy_primitives::U256;
 use alloy_signer_local::PrivateKeySigner;
-use medshare_ledger::{
-    Ledger,
-    embedded::{ChainConfig, EmbeddedChain},
-    rpc::RpcLedger,
-    wallet::Wallet,
-};
+use medshare_ledger::{Ledger, rpc::RpcLedger, wallet::Wallet};
+use medshare_node::embedded::{ChainConfig, EmbeddedChain};
 use std::{path::Path, sync::Arc};
 use tempfile::TempDir;
 

@@ -6,7 +6,7 @@
 //! Benchmarks, ignored by default; run in release mode:
 //!
 //! ```text
-//! cargo test --release -p medshare-ledger --test throughput -- --ignored --nocapture
+//! cargo test --release -p medshare-node --test throughput -- --ignored --nocapture
 //! ```
 //!
 //! `MEDSHARE_BENCH_RECORDS` sets how many records the measured run registers (default 32,000,
@@ -26,9 +26,9 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use medshare_ledger::{
     Ledger,
-    embedded::{ChainConfig, EmbeddedChain},
     wallet::{Call, Wallet},
 };
+use medshare_node::embedded::{ChainConfig, EmbeddedChain};
 use tempfile::TempDir;
 
 /// Records per transaction (`UPLOAD_BATCH` of the patient).

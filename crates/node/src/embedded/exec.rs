@@ -23,6 +23,7 @@ use revm::{
     state::AccountInfo,
 };
 
+use super::state::StateError;
 use crate::{Error, Result};
 
 /// The EVM rules the embedded chain runs (contracts are compiled for Cancun).
@@ -224,10 +225,10 @@ pub(crate) fn evm<DB: Database>(
 }
 
 /// Maps an EVM error: invalid transactions are the caller's fault, database errors are ours.
-pub(crate) fn evm_error(e: EVMError<Error>) -> Error {
+pub(crate) fn evm_error(e: EVMError<StateError>) -> Error {
     match e {
         EVMError::Transaction(e) => Error::Rejected(e.to_string()),
-        EVMError::Database(e) => e,
+        EVMError::Database(StateError(e)) => e,
         other => Error::Store(format!("EVM failure: {other}")),
     }
 }
@@ -261,7 +262,7 @@ pub(crate) fn call_env(req: &TransactionRequest, rules: &Rules) -> TxEnv {
 }
 
 /// Executes `env` against `db` without committing.
-pub(crate) fn simulate<DB: Database<Error = Error>>(
+pub(crate) fn simulate<DB: Database<Error = StateError>>(
     db: DB,
     rules: &Rules,
     block: &BlockEnv,
@@ -272,7 +273,7 @@ pub(crate) fn simulate<DB: Database<Error = Error>>(
 }
 
 /// `eth_call`: the output, or [`Error::Reverted`] with the revert data.
-pub(crate) fn call<DB: Database<Error = Error>>(
+pub(crate) fn call<DB: Database<Error = StateError>>(
     db: DB,
     rules: &Rules,
     block: &BlockEnv,
@@ -288,7 +289,7 @@ pub(crate) fn call<DB: Database<Error = Error>>(
 /// `eth_estimateGas`: the smallest gas limit (within 1.5%, as geth) at which the request
 /// succeeds. Binary search as in geth, because refunds and the 63/64 rule make the gas used by a
 /// successful run smaller than the gas limit it needs.
-pub(crate) fn estimate_gas<DB: Database<Error = Error>>(
+pub(crate) fn estimate_gas<DB: Database<Error = StateError>>(
     mut db: DB,
     rules: &Rules,
     block: &BlockEnv,

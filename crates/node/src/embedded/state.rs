@@ -29,9 +29,15 @@ use super::{
 };
 use crate::{Error, Result};
 
-// revm requires its database error type to carry this marker; every store error is fatal to the
-// block being executed.
-impl DBErrorMarker for Error {}
+/// A chain-store error met while revm reads the state; [`super::exec::evm_error`] unwraps it.
+/// revm requires its database error type to carry [`DBErrorMarker`], which the ledger's [`Error`]
+/// (defined in `medshare-ledger`) cannot implement in this crate. Every store error is fatal to
+/// the block being executed.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub(crate) struct StateError(pub(crate) Error);
+
+impl DBErrorMarker for StateError {}
 
 /// Bytecode already loaded, by code hash. Shared by the sealer and all readers.
 pub(crate) type CodeCache = Arc<RwLock<HashMap<B256, Bytecode>>>;
@@ -108,25 +114,29 @@ where
     S: ReadableTable<StorageKeyT, StorageRow>,
     B: ReadableTable<u64, &'static [u8]>,
 {
-    type Error = Error;
+    type Error = StateError;
 
-    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>> {
-        self.account(&address)
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        self.account(&address).map_err(StateError)
     }
 
-    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode> {
-        self.bytecode(code_hash)
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, StateError> {
+        self.bytecode(code_hash).map_err(StateError)
     }
 
-    fn storage(&mut self, address: Address, index: StorageKey) -> Result<StorageValue> {
-        self.slot(&address, &index)
+    fn storage(&mut self, address: Address, index: StorageKey) -> Result<StorageValue, StateError> {
+        self.slot(&address, &index).map_err(StateError)
     }
 
-    fn block_hash(&mut self, number: u64) -> Result<B256> {
+    fn block_hash(&mut self, number: u64) -> Result<B256, StateError> {
         // revm only asks for the 256 most recent blocks; unknown numbers hash to zero as in geth.
-        match self.blocks.get(number).map_err(store_err)? {
+        match self
+            .blocks
+            .get(number)
+            .map_err(|e| StateError(store_err(e)))?
+        {
             Some(row) => BlockRow::hash_of(row.value())
-                .map_err(|e| Error::Store(format!("block {number}: {}", e.0))),
+                .map_err(|e| StateError(Error::Store(format!("block {number}: {}", e.0)))),
             None => Ok(B256::ZERO),
         }
     }

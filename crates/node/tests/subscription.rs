@@ -7,12 +7,10 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use alloy_primitives::{Address, U256};
 use alloy_provider::{Provider, RootProvider};
 use alloy_signer_local::PrivateKeySigner;
-use medshare_ledger::{
-    Ledger,
+use medshare_ledger::{Ledger, rpc::RpcLedger, wallet::Wallet};
+use medshare_node::{
     embedded::{ChainConfig, EmbeddedChain},
-    rpc::RpcLedger,
     server::RpcServer,
-    wallet::Wallet,
 };
 
 struct Node {
