@@ -110,7 +110,7 @@ pub trait Ledger: Send + Sync {
 
     /// A watch of the chain's tip (its block number) that changes as soon as a block is durable,
     /// for backends that can be woken on a new block (the embedded chain). `None` means callers
-    /// must ask. [`server`] serves it as `eth_subscribe("newHeads")`, so that clients in other
+    /// must ask. `medshare node` serves it as `eth_subscribe("newHeads")`, so that clients in other
     /// processes wait for receipts without polling.
     fn heads(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         None
