@@ -6,6 +6,16 @@
 //! waits for the receipt. A call that would revert is refused at estimation with
 //! [`Error::Reverted`] and its revert data, so callers can decode the contract's custom error
 //! before spending gas.
+//!
+//! Why not alloy's fillers and `PendingTransactionBuilder` themselves: they are built on a
+//! `Provider` (a JSON-RPC transport), while a wallet here runs over any [`Ledger`], including the
+//! embedded chain called in process (no transport, no serialization), which is what `demo`,
+//! `bench` and the tests use; and the enclave signs the TEE's transactions through
+//! [`TxSigner`], which alloy's `NetworkWallet` cannot reach across the enclave boundary. The
+//! receipt wait is each backend's own ([`Ledger::wait_for_receipt`]: woken by the sealer in
+//! process, a `newHeads` subscription over WebSocket), not a poll loop here. The one retry on a
+//! refused nonce matches the node's message because nodes report it only in words (geth "nonce
+//! too low", anvil and `medshare node` alike), with no error code of its own.
 
 use crate::{Error, Ledger, Result, TransactionReceipt, TransactionRequest};
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};

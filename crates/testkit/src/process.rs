@@ -1,7 +1,8 @@
 //! Real node processes on 127.0.0.1: anvil and `medshare node`.
 //!
-//! Each is started on a free port (port 0) and its endpoint read from what it prints at start.
-//! Both are killed when dropped, so a failing test leaves no process behind.
+//! Each is started on a free port (port 0) and its endpoint read from what it prints at start
+//! (anvil through alloy's `alloy-node-bindings`). Both are killed when dropped, so a failing
+//! test leaves no process behind.
 
 use crate::{Error, Result, TEST_PASSWORD};
 use std::{
@@ -132,11 +133,11 @@ impl Node {
     }
 }
 
-/// A running anvil.
+/// A running anvil, started with alloy's `alloy-node-bindings` (which reads its endpoint and
+/// keys from what it prints, and kills it on drop).
 #[derive(Debug)]
 pub struct Anvil {
-    _child: Guarded,
-    endpoint: String,
+    instance: alloy_node_bindings::AnvilInstance,
 }
 
 impl Anvil {
@@ -162,24 +163,26 @@ impl Anvil {
 
     /// Starts anvil on a free port of 127.0.0.1 with `extra` arguments (e.g. `--chain-id`).
     pub fn spawn(extra: &[&str]) -> Result<Self> {
-        let bin = Self::binary()?;
-        let mut command = Command::new(&bin);
-        command
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .args(extra);
-        let (child, endpoint) = spawn_until("anvil", &mut command, |line| {
-            line.trim()
-                .strip_prefix("Listening on ")
-                .map(|addr| format!("http://{}", addr.trim()))
-        })?;
-        Ok(Self {
-            _child: child,
-            endpoint,
-        })
+        let instance = alloy_node_bindings::Anvil::at(Self::binary()?)
+            .host("127.0.0.1")
+            .port(0u16)
+            .args(extra)
+            .timeout(STARTUP_TIMEOUT.as_millis() as u64)
+            .try_spawn()
+            .map_err(|e| Error::Process {
+                program: "anvil".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self { instance })
     }
 
     /// anvil's `http://127.0.0.1:PORT` endpoint.
     pub fn endpoint(&self) -> String {
-        self.endpoint.clone()
+        self.instance.endpoint()
+    }
+
+    /// anvil's `ws://127.0.0.1:PORT` endpoint (the same server).
+    pub fn ws_endpoint(&self) -> String {
+        self.instance.ws_endpoint()
     }
 }
