@@ -5,32 +5,26 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::{Address, B256, U256};
-use medshare_chain::{JobStatus, Medshare, UseOutcome, Wallet};
+use medshare_chain::{ContractClient, JobStatus, UseOutcome};
 use medshare_crypto::{Identity, eip712::Domain};
 use medshare_enclave::{Enclave, SimulatedPlatform};
-use medshare_enclave_api::TrustAnchors;
 use medshare_parties::{
-    Error as PartyError,
+    Error as PartyError, ResultFault,
     demander::Demander,
     meta::ResultMeta,
     reviewer::Reviewer,
     setup,
-    tee::{JobReport, TeeHost, sealers_of},
+    tee::{JobReport, TeeHost},
     user::{OwnedRecord, Patient},
 };
 use medshare_primitives::JobId;
 use medshare_records::{DataRequirement, Schema};
-use medshare_storage::{Key, LocalStore, ObjectStore, S3Config, S3Store};
+use medshare_storage::{Key, LocalStore, S3Config, S3Store, Store};
 use medshare_testkit::Backend;
 use medshare_training::{ModelKind, ModelSpec};
-use std::sync::Arc;
+use std::{path::Path, sync::Arc};
 
 const WDBC: &str = include_str!("../data/wdbc/wdbc.csv");
-
-/// The measurement of the enclave program these tests run in process.
-fn measurement() -> B256 {
-    alloy_primitives::keccak256("medshare tests: the enclave in process")
-}
 
 /// The data type's rules in these tests: a cohort floor of 5, models without differential
 /// privacy allowed, the built-in schema.
@@ -44,16 +38,17 @@ const TEST_RULES: medshare_chain::DataTypeRules = medshare_chain::DataTypeRules 
 /// A patient's privacy budget that lets any job use the record (ε = ∞ included).
 const UNLIMITED: u32 = medshare_contracts::EPSILON_INFINITE;
 
-/// The simulated platform of these tests' enclave.
+/// The simulated platform of these tests' enclave, running the program governance allowlists.
 fn platform() -> SimulatedPlatform {
-    SimulatedPlatform::new([7u8; 32], measurement())
+    SimulatedPlatform::new([7u8; 32], medshare_testkit::simulated_measurement())
 }
 
 /// Every party of one deployment, with `n` patients of mixed diagnoses, each one record.
 struct Flow {
-    backend: Backend,
-    admin: Medshare,
-    store: Arc<dyn ObjectStore>,
+    /// Keeps the chain (and its directory) alive.
+    _backend: Backend,
+    admin: ContractClient,
+    store: Arc<dyn Store>,
     tee: TeeHost,
     demander: Demander,
     reviewer: Reviewer,
@@ -62,52 +57,36 @@ struct Flow {
     dir: tempfile::TempDir,
 }
 
-async fn wallet(b: &Backend, id: &Identity) -> Wallet {
-    b.wallet(id.signer().clone()).await.unwrap()
-}
-
 impl Flow {
     async fn new(n: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn ObjectStore> =
-            Arc::new(LocalStore::open(dir.path().join("store")).unwrap());
+        let store: Arc<dyn Store> = Arc::new(LocalStore::open(dir.path().join("store")).unwrap());
         Self::with_store(n, store, dir).await
     }
 
-    async fn with_store(n: usize, store: Arc<dyn ObjectStore>, dir: tempfile::TempDir) -> Self {
+    async fn with_store(n: usize, store: Arc<dyn Store>, dir: tempfile::TempDir) -> Self {
         let backend = Backend::embedded().await.unwrap();
         let admin = setup::deploy_for_simulation(
-            wallet(&backend, &Identity::random()).await,
-            measurement(),
+            backend
+                .wallet(Identity::random().signer().clone())
+                .await
+                .unwrap(),
+            medshare_testkit::simulated_measurement(),
         )
         .await
         .unwrap();
-        let tee = Self::tee_host(
-            &backend,
-            &admin,
-            store.clone(),
-            &dir.path().join("tee.sealed"),
-        )
-        .await;
-        tee.register().await.unwrap();
-        setup::admit(&admin, tee.address()).await.unwrap();
+        let tee = Self::tee_host(&admin, store.clone(), &dir.path().join("tee.sealed")).await;
         // These tests run small cohorts, and most train without differential privacy (to check
         // the flow, not the noise): governance's rules for the data type allow both.
-        admin
-            .set_data_type_rules(Schema::wdbc().data_type().unwrap().id(), &TEST_RULES)
-            .await
-            .unwrap();
-
-        let demander_id = Identity::random();
-        let demander_chain = admin.as_party(wallet(&backend, &demander_id).await);
-        let demander = Demander::new(demander_id, demander_chain, store.clone());
-        demander.register().await.unwrap();
-        let reviewer_id = Identity::random();
-        admin
-            .appoint_reviewer(reviewer_id.public_key_uncompressed())
-            .await
-            .unwrap();
-        let reviewer = Reviewer::new(admin.as_party(wallet(&backend, &reviewer_id).await));
+        let setup::Parties { demander, reviewer } = setup::admit_and_register(
+            &admin,
+            tee.address(),
+            Schema::wdbc().data_type().unwrap().id(),
+            &TEST_RULES,
+            store.clone(),
+        )
+        .await
+        .unwrap();
 
         let schema = Schema::wdbc();
         let all = medshare_records::csv::read(&schema, WDBC).unwrap();
@@ -115,10 +94,7 @@ impl Flow {
         let rows: Vec<_> = all.into_iter().step_by(11).take(n).collect();
         let mut patients = Vec::new();
         for row in rows {
-            let id = Identity::random();
-            let chain = admin.as_party(wallet(&backend, &id).await);
-            let patient = Patient::new(id, chain, store.clone());
-            patient.register().await.unwrap();
+            let patient = setup::patient(&admin, store.clone()).await.unwrap();
             let data_type = schema.data_type().unwrap();
             let mut owned = patient
                 .upload(
@@ -132,7 +108,7 @@ impl Flow {
             patients.push((patient, owned.pop().unwrap()));
         }
         Self {
-            backend,
+            _backend: backend,
             admin,
             store,
             tee,
@@ -145,27 +121,13 @@ impl Flow {
     }
 
     /// An enclave in process (sealed at `sealed` for this chain, its sealer and deployment) and
-    /// its host.
-    async fn tee_host(
-        backend: &Backend,
-        admin: &Medshare,
-        store: Arc<dyn ObjectStore>,
-        sealed: &std::path::Path,
-    ) -> TeeHost {
-        let anchors = TrustAnchors::sealed(
-            admin.chain_id(),
-            admin.deployment(),
-            sealers_of(backend.ledger().as_ref()).await.unwrap(),
-        );
+    /// its host, its key and evidence submitted (not admitted).
+    async fn tee_host(admin: &ContractClient, store: Arc<dyn Store>, sealed: &Path) -> TeeHost {
+        let anchors = setup::trust_anchors(admin).await.unwrap();
         let enclave = Enclave::simulated(sealed, &platform(), Some(&anchors)).unwrap();
-        TeeHost::new(
-            Box::new(enclave),
-            backend.ledger(),
-            Some(*admin.deployment()),
-            store,
-        )
-        .await
-        .unwrap()
+        setup::host_tee(admin, Box::new(enclave), store)
+            .await
+            .unwrap()
     }
 
     /// A second handle on the flow's enclave (same sealed key and platform), outside the
@@ -518,11 +480,24 @@ async fn an_unapproved_model_never_runs() {
     let f = Flow::new(10).await;
     let job = f.job(7, false).await;
     let err = f.tee.run_job(job, &|_, _| {}).await.unwrap_err();
-    assert!(err.to_string().contains("Pending"), "{err}");
+    assert!(
+        matches!(err, PartyError::JobNotRunnable { job: j, status: JobStatus::Pending } if j == job),
+        "{err}"
+    );
     assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Pending);
     // A rejected one neither.
     f.reviewer.reject(job, "not reviewed").await.unwrap();
-    assert!(f.tee.run_job(job, &|_, _| {}).await.is_err());
+    let err = f.tee.run_job(job, &|_, _| {}).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PartyError::JobNotRunnable {
+                status: JobStatus::Rejected,
+                ..
+            }
+        ),
+        "{err}"
+    );
     for i in 0..10 {
         assert_eq!(f.audited(i, job).await, 0);
     }
@@ -533,10 +508,7 @@ async fn a_tee_without_accepted_evidence_never_receives_key_material() {
     let f = Flow::new(8).await;
     // Governance stops accepting simulated evidence: the TEE is no longer active.
     f.admin.set_accept_simulated(false).await.unwrap();
-    let id = Identity::random();
-    let chain = f.admin.as_party(wallet(&f.backend, &id).await);
-    let newcomer = Patient::new(id, chain, f.store.clone());
-    newcomer.register().await.unwrap();
+    let newcomer = setup::patient(&f.admin, f.store.clone()).await.unwrap();
     let row = medshare_records::csv::read(&f.schema, WDBC)
         .unwrap()
         .remove(0);
@@ -587,8 +559,16 @@ async fn the_demander_rejects_a_result_whose_hash_or_signature_is_wrong() {
     bytes[last] ^= 0x80;
     f.store.put(&key, bytes).await.unwrap();
     let err = f.demander.fetch_result(job).await.unwrap_err();
-    assert!(matches!(err, PartyError::ResultRejected { .. }), "{err}");
-    assert!(err.to_string().contains("hash"), "{err}");
+    assert!(
+        matches!(
+            err,
+            PartyError::ResultRejected {
+                fault: ResultFault::HashMismatch,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(
         f.admin.job_status(job).await.unwrap(),
         JobStatus::ResultDisputed
@@ -617,7 +597,16 @@ async fn the_demander_rejects_a_result_whose_hash_or_signature_is_wrong() {
         .await
         .unwrap();
     let err = f.demander.fetch_result(job).await.unwrap_err();
-    assert!(err.to_string().contains("SMRT_j"), "{err}");
+    assert!(
+        matches!(
+            err,
+            PartyError::ResultRejected {
+                fault: ResultFault::WrongSigner,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(
         f.admin.job_status(job).await.unwrap(),
         JobStatus::ResultDisputed
@@ -662,7 +651,7 @@ async fn a_replayed_consent_signature_is_refused() {
         )
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("BadConsentSignature"), "{err}");
+    assert_eq!(err.revert_name(), Some("BadConsentSignature"), "{err}");
     let report = f.run(job).await;
     assert_eq!(report.records_used, 9);
     assert!(!Flow::outcome(&report, owned).used);
@@ -675,7 +664,7 @@ async fn the_flow_runs_on_an_s3_store() {
             "MEDSHARE_TEST_S3_BUCKET is not set: run scripts/test, which starts Garage with scripts/garage-up"
         );
     };
-    let store: Arc<dyn ObjectStore> =
+    let store: Arc<dyn Store> =
         Arc::new(S3Store::new(S3Config::from_env(&bucket).unwrap()).unwrap());
     let f = Flow::with_store(10, store, tempfile::tempdir().unwrap()).await;
     let job = f.job(11, true).await;
@@ -692,18 +681,13 @@ async fn the_flow_runs_on_an_s3_store() {
 async fn a_tee_governance_did_not_admit_gets_no_key_and_runs_no_job() {
     let f = Flow::new(8).await;
     let rogue = Flow::tee_host(
-        &f.backend,
         &f.admin,
         f.store.clone(),
         &f.dir.path().join("rogue.sealed"),
     )
     .await;
-    rogue.register().await.unwrap();
     assert!(!f.admin.is_active_tee(rogue.address()).await.unwrap());
-    let id = Identity::random();
-    let chain = f.admin.as_party(wallet(&f.backend, &id).await);
-    let newcomer = Patient::new(id, chain, f.store.clone());
-    newcomer.register().await.unwrap();
+    let newcomer = setup::patient(&f.admin, f.store.clone()).await.unwrap();
     let row = medshare_records::csv::read(&f.schema, WDBC)
         .unwrap()
         .remove(0);
@@ -720,7 +704,7 @@ async fn a_tee_governance_did_not_admit_gets_no_key_and_runs_no_job() {
     let job = f.job(20, true).await;
     f.grant_all(job, &[]).await;
     let err = rogue.run_job(job, &|_, _| {}).await.unwrap_err();
-    assert!(err.to_string().contains("never admitted"), "{err}");
+    assert!(party_refusal(&err).contains("never admitted"), "{err}");
     assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Approved);
 }
 
@@ -734,7 +718,7 @@ async fn a_job_the_host_fabricates_or_no_reviewer_approved_yields_nothing() {
     let f = Flow::new(8).await;
     // A demander key of the host's own, registered as a demander.
     let id = Identity::random();
-    let host_demander = f.admin.as_party(wallet(&f.backend, &id).await);
+    let host_demander = setup::join(&f.admin, &id).await.unwrap();
     host_demander
         .register(
             medshare_primitives::Role::Demander,
@@ -784,7 +768,7 @@ async fn a_job_the_host_fabricates_or_no_reviewer_approved_yields_nothing() {
         },
     )
     .unwrap_err();
-    assert!(err.to_string().contains("not approved"), "{err}");
+    assert!(refusal(&err).contains("not approved"), "{err}");
 
     // Submitted, never approved.
     let pending = f.job(21, false).await;
@@ -802,7 +786,7 @@ async fn a_job_the_host_fabricates_or_no_reviewer_approved_yields_nothing() {
         },
     )
     .unwrap_err();
-    assert!(err.to_string().contains("Pending"), "{err}");
+    assert!(refusal(&err).contains("Pending"), "{err}");
     // Nothing landed: no verification, no result, no audit entry.
     assert_eq!(
         f.admin.job_status(pending).await.unwrap(),
@@ -824,7 +808,7 @@ async fn a_removed_reviewer_or_a_revoked_tee_stops_the_job() {
     let reviewer = f.admin.approver_of(job).await.unwrap();
     f.admin.remove_reviewer(reviewer).await.unwrap();
     let err = f.tee.run_job(job, &|_, _| {}).await.unwrap_err();
-    assert!(err.to_string().contains("no longer appointed"), "{err}");
+    assert!(party_refusal(&err).contains("no longer appointed"), "{err}");
     assert!(f.admin.result_of(job).await.unwrap().is_none());
 
     // A TEE revoked between two steps of a job: the next step is refused.
@@ -833,7 +817,7 @@ async fn a_removed_reviewer_or_a_revoked_tee_stops_the_job() {
         .appoint_reviewer(other.public_key_uncompressed())
         .await
         .unwrap();
-    let second = Reviewer::new(f.admin.as_party(wallet(&f.backend, &other).await));
+    let second = Reviewer::new(setup::join(&f.admin, &other).await.unwrap());
     let job = f.job(23, false).await;
     second.approve(job).await.unwrap();
     f.grant_all(job, &[]).await;
@@ -854,10 +838,10 @@ async fn a_removed_reviewer_or_a_revoked_tee_stops_the_job() {
     f.admin.revoke_tee(f.tee.address()).await.unwrap();
     let view = f.tee.view(&slots).await.unwrap();
     let err = call(&mut enclave, &Request::FinishJob { view }).unwrap_err();
-    assert!(err.to_string().contains("revoked"), "{err}");
+    assert!(refusal(&err).contains("revoked"), "{err}");
     // And the runtime cannot start it again either.
     let err = f.tee.run_job(job, &|_, _| {}).await.unwrap_err();
-    assert!(err.to_string().contains("revoked"), "{err}");
+    assert!(party_refusal(&err).contains("revoked"), "{err}");
 }
 
 /// A view whose header is forged (changed, or sealed by a key of the host's own), or whose
@@ -892,7 +876,7 @@ async fn a_forged_header_or_a_proof_of_another_state_is_refused() {
         proofs: genuine.proofs.clone(),
     })
     .unwrap_err();
-    assert!(err.to_string().contains("seal"), "{err}");
+    assert!(refusal(&err).contains("seal"), "{err}");
 
     // A header of the host's own making, state root and all, sealed by its own key.
     let host_key = Identity::random();
@@ -908,7 +892,7 @@ async fn a_forged_header_or_a_proof_of_another_state_is_refused() {
         proofs: genuine.proofs.clone(),
     })
     .unwrap_err();
-    assert!(err.to_string().contains("not among the sealers"), "{err}");
+    assert!(refusal(&err).contains("not among the sealers"), "{err}");
 
     // Proofs of an older state under the current (genuine) header.
     f.reviewer.approve(f.job(25, false).await).await.unwrap();
@@ -918,7 +902,7 @@ async fn a_forged_header_or_a_proof_of_another_state_is_refused() {
         proofs: genuine.proofs.clone(),
     })
     .unwrap_err();
-    assert!(err.to_string().contains("does not verify"), "{err}");
+    assert!(refusal(&err).contains("does not verify"), "{err}");
 
     // A proof left out: the fact is unproven, not assumed.
     let err = begin(ChainView {
@@ -926,7 +910,7 @@ async fn a_forged_header_or_a_proof_of_another_state_is_refused() {
         proofs: newer.proofs[..1].to_vec(),
     })
     .unwrap_err();
-    assert!(err.to_string().contains("does not prove"), "{err}");
+    assert!(refusal(&err).contains("does not prove"), "{err}");
 
     // Control: the genuine view is accepted.
     begin(newer).unwrap();
@@ -1050,6 +1034,23 @@ async fn a_record_whose_budget_is_spent_is_excluded_and_every_use_is_debited() {
     );
 }
 
+/// What the enclave refused, as its refusal crossed the ecall boundary: a message (the
+/// enclave's errors do not cross as types). Panics on any other error.
+fn refusal(err: &medshare_enclave_api::Error) -> &str {
+    match err {
+        medshare_enclave_api::Error::Refused(why) => why,
+        other => panic!("not a refusal of the enclave: {other}"),
+    }
+}
+
+/// The enclave's refusal behind a party's error; panics on any other error.
+fn party_refusal(err: &PartyError) -> &str {
+    match err {
+        PartyError::Enclave(e) => refusal(e),
+        other => panic!("not a refusal of the enclave: {other}"),
+    }
+}
+
 /// The name of the contract error a party's call reverted with.
 fn err_name(e: &PartyError) -> Option<&'static str> {
     match e {
@@ -1141,10 +1142,7 @@ async fn the_difference_attack_no_longer_recovers_a_patient() {
                 .collect(),
             label: Some(row.record.values["area_mean"]),
         };
-        let id = Identity::random();
-        let chain = f.admin.as_party(wallet(&f.backend, &id).await);
-        let patient = Patient::new(id, chain, f.store.clone());
-        patient.register().await.unwrap();
+        let patient = setup::patient(&f.admin, f.store.clone()).await.unwrap();
         let owned = patient
             .upload(&data_type, &[record], f.tee.address(), &|_| {})
             .await

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use medshare_ledger::{Ledger, rpc::RpcLedger};
-use medshare_storage::ObjectStore;
+use medshare_storage::Store;
 use std::{path::PathBuf, sync::Arc};
 
 /// Where a party finds the others: the ledger, the contracts, the store.
@@ -28,7 +28,7 @@ impl Connect {
     }
 
     /// The store.
-    pub(crate) fn store(&self) -> Result<Arc<dyn ObjectStore>> {
+    pub(crate) fn store(&self) -> Result<Arc<dyn Store>> {
         medshare_storage::open(&self.store)
             .with_context(|| format!("opening the store {}", self.store))
     }

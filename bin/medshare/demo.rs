@@ -18,9 +18,9 @@ use medshare_node::{
     embedded::{ChainConfig, EmbeddedChain},
     server::RpcServer,
 };
-use medshare_parties::{demander::Demander, reviewer::Reviewer, user::Patient};
+use medshare_parties::{setup, user::Patient};
 use medshare_records::Schema;
-use medshare_storage::{LocalStore, ObjectStore};
+use medshare_storage::{LocalStore, Store};
 use medshare_training::Metrics;
 use serde::Serialize;
 use std::{
@@ -173,8 +173,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     let ledger: Arc<dyn Ledger> = Arc::new(chain);
     let server = RpcServer::start(ledger.clone(), SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let store_dir = dir.join("store");
-    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(&store_dir)?);
-    let wallet = |id: &Identity| Wallet::new(ledger.clone(), id.signer().clone());
+    let store: Arc<dyn Store> = Arc::new(LocalStore::open(&store_dir)?);
 
     say(
         "Setup: governance deploys Registration, Data, Model, Authorization and Audit on the embedded chain,",
@@ -183,11 +182,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         "       accepts simulated attestation evidence and allowlists the medshare-enclave program (its SHA-256).",
     );
     let measurement = crate::spawn::Spawn::measurement()?;
-    let admin = medshare_parties::setup::deploy_for_simulation(
-        wallet(&Identity::random()).await?,
-        measurement,
-    )
-    .await?;
+    let admin_wallet = Wallet::new(ledger.clone(), Identity::random().signer().clone()).await?;
+    let admin = setup::deploy_for_simulation(admin_wallet, measurement).await?;
     admin.save_deployment(&dir.join("deployment.json"))?;
     let endpoint = server.endpoint();
     let (deployment_file, enclave_dir) = (dir.join("deployment.json"), dir.join("enclave"));
@@ -209,7 +205,6 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     say(&format!(
         "       and sealer, and submitted PK_T {tee} with its evidence; governance verified the evidence and admitted it."
     ));
-    medshare_parties::setup::admit(&admin, tee).await?;
     // The data type's rules: the default cohort floor of 50 (or every patient of a smaller
     // demo), and ε = ∞ only if this run asks for it.
     let min_cohort = u32::try_from(imported.len().min(50))?;
@@ -219,7 +214,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         allow_non_private: !args.epsilon.is_finite(),
         schema_hash: alloy_primitives::B256::ZERO,
     };
-    admin.set_data_type_rules(data_type.id(), &rules).await?;
+    let setup::Parties { demander, reviewer } =
+        setup::admit_and_register(&admin, tee, data_type.id(), &rules, store.clone()).await?;
     say(&format!(
         "       Governance's rules for {}: a job trains on at least {min_cohort} patients, {}.",
         schema.name,
@@ -229,16 +225,6 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
             "with differential privacy"
         }
     ));
-
-    let demander_id = Identity::random();
-    let demander_chain = admin.as_party(wallet(&demander_id).await?);
-    let demander = Demander::new(demander_id, demander_chain, store.clone());
-    demander.register().await?;
-    let reviewer_id = Identity::random();
-    admin
-        .appoint_reviewer(reviewer_id.public_key_uncompressed())
-        .await?;
-    let reviewer = Reviewer::new(admin.as_party(wallet(&reviewer_id).await?));
 
     say(&format!(
         "Step 5: {} patients each make a key pair, encrypt their record (AES-256-GCM, fresh key), store it,",
@@ -254,10 +240,11 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     let mut registrations = JoinSet::new();
     let mut registered: Vec<Option<Arc<Patient>>> = (0..imported.len()).map(|_| None).collect();
     for i in 0..imported.len() {
-        let identity = Identity::random();
-        let chain = admin.as_party(wallet(&identity).await?);
-        let patient = Arc::new(Patient::new(identity, chain, store.clone()));
-        registrations.spawn(async move { patient.register().await.map(|()| (i, patient)) });
+        let (admin, store) = (admin.clone(), store.clone());
+        registrations.spawn(async move {
+            let patient = setup::patient(&admin, store).await?;
+            Ok::<_, medshare_parties::Error>((i, Arc::new(patient)))
+        });
         if registrations.len() >= CONCURRENCY {
             let (i, p) = registrations
                 .join_next()

@@ -3,7 +3,7 @@
 use crate::password;
 use anyhow::{Context, Result};
 use clap::Args;
-use medshare_chain::{Medshare, Wallet};
+use medshare_chain::{ContractClient, Wallet};
 use medshare_crypto::open_keystore;
 use medshare_ledger::{Ledger, rpc::RpcLedger};
 use serde::Serialize;
@@ -47,15 +47,15 @@ pub(crate) async fn run(args: DeployArgs) -> Result<()> {
     let wallet = Wallet::new(ledger, identity.signer().clone())
         .await
         .with_context(|| format!("connecting to the node at {}", args.rpc))?;
-    let medshare = Medshare::deploy(wallet)
+    let client = ContractClient::deploy(wallet)
         .await
         .context("deploying the contracts")?;
-    medshare.save_deployment(&args.out)?;
+    client.save_deployment(&args.out)?;
     let out = Deployed {
-        chain_id: medshare.chain_id(),
+        chain_id: client.chain_id(),
         deployer: identity.address().to_checksum(None),
         file: args.out.display().to_string(),
-        contracts: *medshare.deployment(),
+        contracts: *client.deployment(),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);

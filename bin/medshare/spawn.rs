@@ -5,6 +5,13 @@ use crate::sibling::ENCLAVE;
 use anyhow::{Context, Result};
 use tokio::io::AsyncBufReadExt;
 
+/// The simulation backend's measurement of an enclave program: the SHA-256 of its file (what
+/// governance allowlists for a program it built or checked itself).
+pub(crate) fn program_measurement(path: &std::path::Path) -> Result<alloy_primitives::B256> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(medshare_crypto::sha256(&bytes))
+}
+
 /// Where a spawned `medshare-enclave` finds the chain, the contracts, the store and its key.
 pub(crate) struct Spawn<'a> {
     /// The node's JSON-RPC endpoint.
@@ -23,11 +30,9 @@ impl Spawn<'_> {
         ENCLAVE.locate()
     }
 
-    /// The simulation backend's measurement of the enclave program: the SHA-256 of its file.
+    /// The simulation backend's measurement of the enclave program ([`program_measurement`]).
     pub(crate) fn measurement() -> Result<alloy_primitives::B256> {
-        let path = Self::program()?;
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        Ok(medshare_crypto::sha256(&bytes))
+        program_measurement(&Self::program()?)
     }
 
     /// `medshare-enclave COMMAND --json` with this spawn's connection flags, then `extra`.

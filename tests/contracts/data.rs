@@ -4,8 +4,9 @@ use crate::support::{BUDGET, refused, world};
 use alloy_primitives::B256;
 use medshare_chain::{Contract, Data};
 use medshare_crypto::eip712::{Record, record_commitment};
+use medshare_parties::user::OwnedRecord;
 use medshare_primitives::Role;
-use medshare_testkit::{Backend, OwnedRecord, Party, World};
+use medshare_testkit::{Backend, Party, World};
 
 fn batch(records: &[OwnedRecord]) -> Vec<Record> {
     records.iter().map(|r| r.record.clone()).collect()

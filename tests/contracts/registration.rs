@@ -205,7 +205,7 @@ pub(crate) async fn a_self_submitted_tee_is_never_active_until_governance_admits
     // The measurement it would claim is allowlisted and simulation is accepted: still nothing.
     assert!(
         admin
-            .is_measurement_allowed(World::tee_measurement())
+            .is_measurement_allowed(medshare_testkit::simulated_measurement())
             .await
             .unwrap()
     );
@@ -243,7 +243,7 @@ pub(crate) async fn a_self_submitted_tee_is_never_active_until_governance_admits
 
     // Admission names exactly the submitted evidence, an allowlisted measurement, and a kind
     // the deployment accepts.
-    let m = World::tee_measurement();
+    let m = medshare_testkit::simulated_measurement();
     refused(
         admin
             .admit_tee(
@@ -341,7 +341,7 @@ pub(crate) async fn an_admitted_tee_stays_active_only_while_governance_allows_it
     let job = w.approved_job("tee").await.unwrap();
     let view = w.view_block().await.unwrap();
     let sig = w.tee_verification(job, keccak256("model"), view).unwrap();
-    let m = World::tee_measurement();
+    let m = medshare_testkit::simulated_measurement();
 
     // Delisting the measurement deactivates the TEE; relisting reactivates it.
     assert!(admin.is_active_tee(w.tee.address()).await.unwrap());

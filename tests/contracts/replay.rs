@@ -7,8 +7,9 @@ use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_signer::SignerSync;
 use medshare_crypto::eip712::{Consent, Domain, Signature};
 use medshare_ledger::Error as LedgerError;
+use medshare_parties::{now, user::OwnedRecord};
 use medshare_primitives::JobId;
-use medshare_testkit::{Backend, OwnedRecord, Party, World, now};
+use medshare_testkit::{Backend, Party, World};
 
 /// `signer`'s consent to release `record` to `job`, in `domain`, with the owner's current nonce.
 async fn consent(

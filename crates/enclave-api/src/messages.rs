@@ -1,7 +1,8 @@
 //! The requests the host makes and the enclave's responses.
 
 use crate::Evidence;
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_consensus::TxEip1559;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 use medshare_contracts::UseOutcome;
 use medshare_crypto::eip712::Record;
@@ -226,6 +227,24 @@ pub struct UnsignedTx {
     pub to: Address,
     /// Calldata.
     pub input: Bytes,
+}
+
+impl UnsignedTx {
+    /// The EIP-1559 transaction this describes (no value, no access list): what the enclave
+    /// signs, and what the host sends with its signature.
+    pub fn into_transaction(self) -> TxEip1559 {
+        TxEip1559 {
+            chain_id: self.chain_id,
+            nonce: self.nonce,
+            gas_limit: self.gas_limit,
+            max_fee_per_gas: self.max_fee_per_gas,
+            max_priority_fee_per_gas: self.max_priority_fee_per_gas,
+            to: TxKind::Call(self.to),
+            value: U256::ZERO,
+            access_list: Default::default(),
+            input: self.input,
+        }
+    }
 }
 
 /// The finished job.

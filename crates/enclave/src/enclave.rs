@@ -7,8 +7,8 @@ use crate::{
     seal,
     view::View,
 };
-use alloy_consensus::{SignableTransaction, TxEip1559};
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy_consensus::SignableTransaction;
+use alloy_primitives::{Address, B256, Bytes, keccak256};
 use alloy_signer::SignerSync;
 use medshare_crypto::Identity;
 use medshare_enclave_api::{
@@ -250,17 +250,7 @@ impl Enclave {
                 tx.gas_limit
             )));
         }
-        let unsigned = TxEip1559 {
-            chain_id: tx.chain_id,
-            nonce: tx.nonce,
-            gas_limit: tx.gas_limit,
-            max_fee_per_gas: tx.max_fee_per_gas,
-            max_priority_fee_per_gas: tx.max_priority_fee_per_gas,
-            to: TxKind::Call(tx.to),
-            value: U256::ZERO,
-            access_list: Default::default(),
-            input: tx.input,
-        };
+        let unsigned = tx.into_transaction();
         let signature = self
             .identity
             .signer()

@@ -1,11 +1,11 @@
 //! The demander (paper §5.3.1, Algorithm 2; §5.5.3, Algorithm 7).
 
 use crate::{
-    Error, Result,
+    Error, Result, ResultFault,
     meta::{self, ResultMeta},
 };
 use alloy_primitives::{Address, Bytes, keccak256};
-use medshare_chain::Medshare;
+use medshare_chain::ContractClient;
 use medshare_crypto::{
     Identity, ciphertext_hash,
     eip712::{self, Domain, ModelSubmission, Signature, TrainingResult},
@@ -13,23 +13,20 @@ use medshare_crypto::{
 };
 use medshare_primitives::{DataType, JobId, Role};
 use medshare_records::DataRequirement;
-use medshare_storage::{Key, ObjectStore};
+use medshare_storage::{Key, Store};
 use medshare_training::{ModelSpec, TrainingOutput};
-use std::{
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::sync::Arc;
 
 /// A research institute.
 pub struct Demander {
     identity: Identity,
-    chain: Medshare,
-    store: Arc<dyn ObjectStore>,
+    chain: ContractClient,
+    store: Arc<dyn Store>,
 }
 
 impl Demander {
     /// The demander `identity`, whose wallet `chain` holds.
-    pub fn new(identity: Identity, chain: Medshare, store: Arc<dyn ObjectStore>) -> Self {
+    pub fn new(identity: Identity, chain: ContractClient, store: Arc<dyn Store>) -> Self {
         Self {
             identity,
             chain,
@@ -53,48 +50,38 @@ impl Demander {
     /// Algorithm 2: validates the spec against the requirement, hashes both, signs the
     /// submission (SM_j, EIP-712) and submits IM_j. Returns the job id.
     pub async fn submit(&self, spec: &ModelSpec, requirement: &DataRequirement) -> Result<JobId> {
-        spec.validate()
-            .map_err(|e| Error::Missing(format!("model spec: {e}")))?;
+        spec.validate().map_err(Error::InvalidSpec)?;
         requirement.validate()?;
         if let Some(f) = spec
             .features
             .iter()
             .find(|f| !requirement.features.contains(f))
         {
-            return Err(Error::Missing(format!(
-                "the model reads {f:?}, which the requirement does not ask for"
-            )));
+            return Err(Error::FeatureNotRequested(f.clone()));
         }
         if spec.label != requirement.label {
-            return Err(Error::Missing(
-                "the model's label is not the requirement's".into(),
-            ));
+            return Err(Error::LabelMismatch {
+                spec: spec.label.clone(),
+                requirement: requirement.label.clone(),
+            });
         }
-        let model = serde_json::to_vec(spec).map_err(|e| Error::Missing(e.to_string()))?;
-        let requirement_bytes = requirement.to_json();
-        let data_type = DataType::new(requirement.data_type.clone())
-            .map_err(|e| Error::Missing(e.to_string()))?;
-        let epsilon_milli =
-            medshare_contracts::epsilon_milli(spec.privacy.epsilon).ok_or_else(|| {
-                Error::Missing(format!(
-                    "model spec: ε = {} is not a positive multiple of 0.001 (or \"inf\")",
-                    spec.privacy.epsilon
-                ))
-            })?;
-        let min_cohort = u32::try_from(requirement.min_cohort).map_err(|_| {
-            Error::Missing(format!(
-                "data requirement: min_cohort {} is too large",
-                requirement.min_cohort
-            ))
+        let model = serde_json::to_vec(spec).map_err(|source| Error::Serialization {
+            what: "the model spec",
+            source,
         })?;
+        let requirement_bytes = requirement.to_json();
+        let data_type =
+            DataType::new(requirement.data_type.clone()).map_err(Error::InvalidDataType)?;
+        let epsilon_milli = medshare_contracts::epsilon_milli(spec.privacy.epsilon)
+            .ok_or(Error::UnrepresentableEpsilon(spec.privacy.epsilon))?;
+        let min_cohort = u32::try_from(requirement.min_cohort)
+            .map_err(|_| Error::CohortTooLarge(requirement.min_cohort))?;
         let submission = ModelSubmission {
             demander: self.address(),
             modelHash: keccak256(&model),
             requirementHash: keccak256(&requirement_bytes),
             dataType: data_type.id(),
-            timestamp: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            timestamp: crate::now(),
             minCohort: min_cohort,
             epsilonMilli: epsilon_milli,
         };
@@ -120,7 +107,7 @@ impl Demander {
             .chain
             .result_of(job)
             .await?
-            .ok_or_else(|| Error::Missing(format!("no result posted for job {}", job.0)))?;
+            .ok_or(Error::NoResult(job))?;
         match self
             .check(
                 job,
@@ -132,17 +119,16 @@ impl Demander {
             .await
         {
             Ok(output) => Ok(output),
-            Err(reason) => {
-                self.chain.report_result_failure(job, &reason).await?;
-                Err(Error::ResultRejected {
-                    job: job.0.to_string(),
-                    reason,
-                })
+            Err(fault) => {
+                self.chain
+                    .report_result_failure(job, &fault.to_string())
+                    .await?;
+                Err(Error::ResultRejected { job, fault })
             }
         }
     }
 
-    /// The checks of Algorithm 7; the error is the reason reported on chain.
+    /// The checks of Algorithm 7; the error is what is reported on chain.
     async fn check(
         &self,
         job: JobId,
@@ -150,36 +136,32 @@ impl Demander {
         result_hash: alloy_primitives::B256,
         view_block: u64,
         view_hash: alloy_primitives::B256,
-    ) -> std::result::Result<TrainingOutput, String> {
+    ) -> std::result::Result<TrainingOutput, ResultFault> {
         let ciphertext = self
             .store
             .get(&Key::result(&result_hash.0))
             .await
-            .map_err(|e| format!("the encrypted result is not in storage: {e}"))?;
+            .map_err(|e| ResultFault::NotStored(e.to_string()))?;
         if ciphertext_hash(&ciphertext).0 != result_hash {
-            return Err("the stored result does not hash to HCMRT_j on chain".into());
+            return Err(ResultFault::HashMismatch);
         }
         let meta_bytes = self
             .store
             .get(&Key::result_meta(&result_hash.0))
             .await
-            .map_err(|e| format!("the result's signature is not in storage: {e}"))?;
-        let meta: ResultMeta =
-            meta::parse(&meta_bytes, "the result's signature").map_err(|e| e.to_string())?;
+            .map_err(|e| ResultFault::SignatureNotStored(e.to_string()))?;
+        let meta: ResultMeta = meta::parse(&meta_bytes, "the result's signature")
+            .map_err(|e| ResultFault::MalformedSignature(e.to_string()))?;
         let info = match self.chain.role_of(tee).await {
             Ok(Some(Role::Tee)) => self
                 .chain
                 .tee_info(tee)
                 .await
-                .map_err(|e| format!("cannot read the TEE's registration: {e}"))?,
-            _ => {
-                return Err(
-                    "the result was posted by an account that is not a registered TEE".into(),
-                );
-            }
+                .map_err(|e| ResultFault::TeeUnreadable(e.to_string()))?,
+            _ => return Err(ResultFault::NotATee),
         };
         if !info.admitted {
-            return Err("the result was posted by a TEE governance never admitted".into());
+            return Err(ResultFault::TeeNotAdmitted);
         }
         let domain = Domain::new(self.chain.chain_id(), self.chain.deployment().model);
         let statement = TrainingResult {
@@ -191,13 +173,12 @@ impl Demander {
         };
         let signer = Signature::from_slice(&meta.signature)
             .and_then(|sig| eip712::recover(&domain, &statement, &sig))
-            .map_err(|e| format!("SMRT_j is not a valid signature: {e}"))?;
+            .map_err(|e| ResultFault::InvalidSignature(e.to_string()))?;
         if signer != tee || meta.job != job.0 {
-            return Err(
-                "SMRT_j is not the posting TEE's signature over this job and result".into(),
-            );
+            return Err(ResultFault::WrongSigner);
         }
-        let plain = open_result(&self.identity, job, &ciphertext).map_err(|e| e.to_string())?;
-        serde_json::from_slice(&plain).map_err(|e| format!("MRT_j does not parse: {e}"))
+        let plain = open_result(&self.identity, job, &ciphertext)
+            .map_err(|e| ResultFault::Undecryptable(e.to_string()))?;
+        serde_json::from_slice(&plain).map_err(|e| ResultFault::Unparsable(e.to_string()))
     }
 }

@@ -24,7 +24,7 @@
 use crate::{Error, Result};
 use alloy_primitives::{Address, B256, keccak256};
 use medshare_attestation::{Collateral, Policy, QuoteKind, verify_quote};
-use medshare_chain::{EvidenceKind, Medshare};
+use medshare_chain::{ContractClient, EvidenceKind};
 use medshare_crypto::{address_of, public_key_from_bytes};
 use medshare_enclave_api::Evidence;
 
@@ -204,12 +204,12 @@ pub fn verify_admission(
 
 /// An admin's handle for admitting TEEs.
 pub struct Governance {
-    chain: Medshare,
+    chain: ContractClient,
 }
 
 impl Governance {
     /// Governance acting through `chain` (an admin's account).
-    pub fn new(chain: Medshare) -> Self {
+    pub fn new(chain: ContractClient) -> Self {
         Self { chain }
     }
 

@@ -1,7 +1,7 @@
 //! The parties' workflows (paper §5.2–§5.5, the 11 steps of §5.6).
 //!
 //! Each party has its own key and talks to the others only through the ledger
-//! ([`medshare_chain::Medshare`]) and the off-chain store ([`medshare_storage::ObjectStore`]):
+//! ([`medshare_chain::ContractClient`]) and the off-chain store ([`medshare_storage::Store`]):
 //!
 //! * [`user`]: the patient (Algorithm 1): encrypt each record under a fresh key, share the key
 //!   to an attested TEE, store ciphertext and TD_i, register by hash; consent per job or by
@@ -14,6 +14,8 @@
 //! * [`tee`]: the TEE's untrusted host runtime: it reads the chain and the store, feeds the
 //!   enclave through its ecall boundary, stores the encrypted result, and sends the transactions
 //!   the enclave wrote and signed (Algorithms 3–6).
+//! * [`setup`]: one process setting up a deployment with every party, for demos, benchmarks and
+//!   tests (the admission it runs is governance's real one).
 //!
 //! # Invariants
 //!
@@ -38,4 +40,12 @@ pub mod setup;
 pub mod tee;
 pub mod user;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, ResultFault};
+
+/// Seconds since the Unix epoch by this machine's clock (0 if the clock is before 1970): the
+/// time parties stamp records and submissions with and check attestation collateral at.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -32,13 +32,18 @@ pub struct ResultMeta {
 pub(crate) const MAX_META_BYTES: usize = 64 * 1024;
 
 /// Parses metadata JSON, refusing oversized input.
-pub(crate) fn parse<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> crate::Result<T> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    what: &'static str,
+) -> crate::Result<T> {
     if bytes.len() > MAX_META_BYTES {
-        return Err(crate::Error::Missing(format!(
-            "{what} is {} bytes: not metadata",
-            bytes.len()
-        )));
+        return Err(crate::Error::MalformedMetadata {
+            what,
+            reason: format!("{} bytes: not metadata", bytes.len()),
+        });
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| crate::Error::Missing(format!("{what} is malformed: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| crate::Error::MalformedMetadata {
+        what,
+        reason: e.to_string(),
+    })
 }

@@ -2,7 +2,7 @@
 
 use crate::Result;
 use alloy_primitives::{Address, B256};
-use medshare_chain::{JobStatus, Medshare};
+use medshare_chain::{ContractClient, JobStatus};
 use medshare_primitives::JobId;
 use medshare_records::DataRequirement;
 use medshare_training::ModelSpec;
@@ -26,12 +26,12 @@ pub struct Submission {
 
 /// A reviewer appointed by governance.
 pub struct Reviewer {
-    chain: Medshare,
+    chain: ContractClient,
 }
 
 impl Reviewer {
     /// The reviewer whose wallet `chain` holds.
-    pub fn new(chain: Medshare) -> Self {
+    pub fn new(chain: ContractClient) -> Self {
         Self { chain }
     }
 

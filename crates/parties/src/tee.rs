@@ -18,7 +18,7 @@ use crate::{
 };
 use alloy_consensus::TxEip1559;
 use alloy_primitives::{Address, B256, Bytes, Signature};
-use medshare_chain::{Call, Deployment, JobStatus, Medshare, Wallet};
+use medshare_chain::{Call, ContractClient, Deployment, JobStatus, Wallet};
 use medshare_contracts::layout::registration;
 use medshare_enclave_api::{
     AuthoredTx, ChainView, EnclaveApi, Evidence, JobContext, RecordInput, RecordOutcome, Request,
@@ -27,7 +27,7 @@ use medshare_enclave_api::{
 };
 use medshare_ledger::{Ledger, wallet::TxSigner};
 use medshare_primitives::JobId;
-use medshare_storage::{Key, ObjectStore};
+use medshare_storage::{Key, Store};
 use std::sync::{Arc, Mutex};
 
 /// Records passed to the enclave per ecall (bounds the memory of a job: the enclave keeps only
@@ -38,9 +38,7 @@ pub const RECORD_BATCH: usize = 64;
 pub type SharedEnclave = Arc<Mutex<Box<dyn EnclaveApi>>>;
 
 fn ecall(enclave: &SharedEnclave, request: &Request) -> Result<Response> {
-    let mut guard = enclave
-        .lock()
-        .map_err(|_| Error::Missing("the enclave lock is poisoned".into()))?;
+    let mut guard = enclave.lock().map_err(|_| Error::EnclavePoisoned)?;
     Ok(call(guard.as_mut(), request)?)
 }
 
@@ -87,15 +85,12 @@ impl TxSigner for EnclaveSigner {
 /// Fails for a node whose headers carry no seal (e.g. anvil).
 pub async fn sealers_of(ledger: &dyn Ledger) -> Result<Vec<Address>> {
     let number = ledger.block_number().await?;
-    let header = ledger
-        .header(number)
-        .await?
-        .ok_or_else(|| Error::Missing(format!("the node has no block {number}")))?;
-    let sealer = medshare_light::header::sealer_of(&header).map_err(|e| {
-        Error::Missing(format!(
-            "block {number} carries no valid seal ({e}): the node's headers are not signed"
-        ))
-    })?;
+    let header = ledger.header(number).await?.ok_or(Error::NoBlock(number))?;
+    let sealer =
+        medshare_light::header::sealer_of(&header).map_err(|source| Error::HeadersNotSealed {
+            block: number,
+            source,
+        })?;
     Ok(vec![sealer])
 }
 
@@ -139,8 +134,8 @@ struct Candidate {
 /// The TEE host runtime.
 pub struct TeeHost {
     enclave: SharedEnclave,
-    chain: Medshare,
-    store: Arc<dyn ObjectStore>,
+    chain: ContractClient,
+    store: Arc<dyn Store>,
     address: Address,
     public_key: Bytes,
     evidence: Evidence,
@@ -154,7 +149,7 @@ impl TeeHost {
         enclave: Box<dyn EnclaveApi>,
         ledger: Arc<dyn Ledger>,
         deployment: Option<Deployment>,
-        store: Arc<dyn ObjectStore>,
+        store: Arc<dyn Store>,
     ) -> Result<Self> {
         let enclave: SharedEnclave = Arc::new(Mutex::new(enclave));
         let Response::Identity {
@@ -169,10 +164,10 @@ impl TeeHost {
         if let Some(d) = deployment
             && d != anchored
         {
-            return Err(Error::Missing(format!(
-                "the enclave's key was sealed for the deployment at Registration {}, not {}: use the enclave directory made for this deployment",
-                anchored.registration, d.registration
-            )));
+            return Err(Error::WrongDeployment {
+                sealed_for: anchored.registration,
+                given: d.registration,
+            });
         }
         let signer = Arc::new(EnclaveSigner {
             enclave: enclave.clone(),
@@ -180,13 +175,12 @@ impl TeeHost {
         });
         let wallet = Wallet::with_signer(ledger, signer).await?;
         if wallet.chain_id() != evidence.anchors.chainId {
-            return Err(Error::Missing(format!(
-                "the node serves chain id {}, but the enclave's key was sealed for chain id {}",
-                wallet.chain_id(),
-                evidence.anchors.chainId
-            )));
+            return Err(Error::WrongChain {
+                node: wallet.chain_id(),
+                sealed_for: evidence.anchors.chainId,
+            });
         }
-        let chain = Medshare::attach(wallet, anchored).await?;
+        let chain = ContractClient::attach(wallet, anchored).await?;
         Ok(Self {
             enclave,
             chain,
@@ -218,7 +212,7 @@ impl TeeHost {
     }
 
     /// The chain handle (the TEE's account).
-    pub fn chain(&self) -> &Medshare {
+    pub fn chain(&self) -> &ContractClient {
         &self.chain
     }
 
@@ -240,7 +234,10 @@ impl TeeHost {
                     .collect(),
             )
             .await
-            .map_err(|e| Error::Missing(format!("{}: {e}", what.join(", "))))?;
+            .map_err(|source| Error::TransactionFailed {
+                what: what.join(", "),
+                source: Box::new(source),
+            })?;
         Ok(())
     }
 
@@ -266,10 +263,7 @@ impl TeeHost {
     /// A view of the chain at block `number`.
     pub async fn view_at(&self, number: u64, request: &SlotRequest) -> Result<ChainView> {
         let ledger = self.chain.ledger();
-        let header = ledger
-            .header(number)
-            .await?
-            .ok_or_else(|| Error::Missing(format!("the node has no block {number}")))?;
+        let header = ledger.header(number).await?.ok_or(Error::NoBlock(number))?;
         let mut proofs = Vec::with_capacity(request.len());
         for (address, slots) in request {
             proofs.push(ledger.proof(*address, slots.clone(), number).await?);
@@ -326,10 +320,7 @@ impl TeeHost {
         // Approved: first run. Deployed: a run that stopped before its result (e.g. the process
         // died, or training failed); the model is verified again, not re-posted.
         if !matches!(status, JobStatus::Approved | JobStatus::Deployed) {
-            return Err(Error::Missing(format!(
-                "job {} is {status:?}: only an approved job is run",
-                job.0
-            )));
+            return Err(Error::JobNotRunnable { job, status });
         }
         let ctx = self.job_context(job).await?;
         let data_type = ctx.data_type;
@@ -431,7 +422,10 @@ impl TeeHost {
                     tee: self.address,
                     signature: result.signature.clone(),
                 };
-                let json = serde_json::to_vec(&meta).map_err(|e| Error::Missing(e.to_string()))?;
+                let json = serde_json::to_vec(&meta).map_err(|source| Error::Serialization {
+                    what: "SMRT_j",
+                    source,
+                })?;
                 self.store
                     .put_many(vec![
                         (Key::result(&result.result_hash.0), result.result.to_vec()),
@@ -496,7 +490,7 @@ impl TeeHost {
             .chain
             .submission_of(job)
             .await?
-            .ok_or_else(|| Error::Missing(format!("no submission for job {}", job.0)))?
+            .ok_or(Error::NoSubmission(job))?
             .event;
         let schema = self
             .schema_of(&submitted.requirement, submitted.dataType)
@@ -525,7 +519,10 @@ impl TeeHost {
             .map(|r| r.data_type)
             .ok();
         if let Some(schema) = name.as_deref().and_then(medshare_records::Schema::builtin) {
-            let json = serde_json::to_vec(&schema).map_err(|e| Error::Missing(e.to_string()))?;
+            let json = serde_json::to_vec(&schema).map_err(|source| Error::Serialization {
+                what: "the data type's schema",
+                source,
+            })?;
             return Ok(json.into());
         }
         match self.store.get(&Key::schema(&data_type.0)).await {

@@ -2,7 +2,7 @@
 
 use crate::{Error, Result, meta::RecordMeta};
 use alloy_primitives::{Address, B256, Bytes, U256};
-use medshare_chain::{Audit, Logged, Medshare};
+use medshare_chain::{Audit, ContractClient, Logged};
 use medshare_crypto::{
     Identity, KeyShare, PublicKey, ciphertext_hash,
     eip712::{Consent, Domain, Record, Signature},
@@ -10,11 +10,8 @@ use medshare_crypto::{
 };
 use medshare_primitives::{DataType, JobId, RecordId, Role};
 use medshare_records::PatientRecord;
-use medshare_storage::{Key, ObjectStore};
-use std::{
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use medshare_storage::{Key, Store};
+use std::sync::Arc;
 
 /// Records registered per transaction.
 pub const UPLOAD_BATCH: usize = 100;
@@ -48,12 +45,6 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Algorithm 1, stage 1 and the key sharing of eq. (4): for each plaintext a fresh record id and
 /// data key, `DS_i = AES-256-GCM(KEY_i, UDATA_i)` bound to the record id and owner, `HDS_i`,
 /// `CM_i = KEY_i + r_C·PK_C + r_U·PK_T`, and TD_i signed by the owner (US_i, EIP-712, verifying
@@ -61,7 +52,7 @@ fn now() -> u64 {
 /// of the host-side crates that sees them.
 pub fn seal_records(
     owner: &Identity,
-    chain: &Medshare,
+    chain: &ContractClient,
     data_type: B256,
     tee: Address,
     tee_key: &PublicKey,
@@ -84,7 +75,7 @@ pub fn seal_records(
                 dataType: data_type,
                 storageIndex: hash,
                 ciphertextHash: hash,
-                timestamp: now(),
+                timestamp: crate::now(),
                 cm: Bytes::copy_from_slice(material.cm.as_slice()),
                 rUg: Bytes::copy_from_slice(material.r_u_g.as_slice()),
                 padCommitment: material.pad_commitment(),
@@ -162,13 +153,13 @@ impl From<Logged<Audit::AuditRecorded>> for AuditRow {
 /// A patient: its key, its handle on the chain, and the store its ciphertexts go to.
 pub struct Patient {
     identity: Identity,
-    chain: Medshare,
-    store: Arc<dyn ObjectStore>,
+    chain: ContractClient,
+    store: Arc<dyn Store>,
 }
 
 impl Patient {
     /// The patient `identity`, whose wallet `chain` holds.
-    pub fn new(identity: Identity, chain: Medshare, store: Arc<dyn ObjectStore>) -> Self {
+    pub fn new(identity: Identity, chain: ContractClient, store: Arc<dyn Store>) -> Self {
         Self {
             identity,
             chain,
@@ -182,7 +173,7 @@ impl Patient {
     }
 
     /// The patient's chain handle.
-    pub fn chain(&self) -> &Medshare {
+    pub fn chain(&self) -> &ContractClient {
         &self.chain
     }
 
@@ -260,7 +251,10 @@ impl Patient {
                 record: s.owned.record.clone(),
                 signature: s.owned.signature.to_bytes(),
             };
-            let json = serde_json::to_vec(&meta).map_err(|e| Error::Missing(e.to_string()))?;
+            let json = serde_json::to_vec(&meta).map_err(|source| Error::Serialization {
+                what: "TD_i and US_i",
+                source,
+            })?;
             objects.push((Key::record_meta(&hash.0), json));
             owned.push(s.owned);
         }

@@ -2,8 +2,9 @@
 //!
 //! # What this crate owns
 //!
-//! [`ObjectStore`] is the interface every party uses: `put` an object under a [`Key`], `get`
-//! it back. Two backends implement it:
+//! [`Store`] is the interface every party uses: `put` an object under a [`Key`], `get`
+//! it back. (It is medshare's own trait, not the `object_store` crate's `ObjectStore`, which
+//! [`S3Store`] uses inside.) Two backends implement it:
 //!
 //! * [`LocalStore`] (the default): a directory. A write goes to a temporary file in the same
 //!   directory, is flushed to disk (`fsync`), renamed over the key and the directory is flushed,
@@ -19,7 +20,7 @@
 //! # Features
 //!
 //! `s3` (off by default) compiles the S3 backend and with it `object_store`'s HTTP, TLS and
-//! AWS-signing stack. Crates that only take an [`ObjectStore`] (the parties) leave it off; the
+//! AWS-signing stack. Crates that only take a [`Store`] (the parties) leave it off; the
 //! programs that open a store from a location, `medshare` and `medshare-enclave`, turn it on.
 //! Without it, [`open`] refuses an `s3://` location with [`Error::Config`].
 //!
@@ -69,7 +70,7 @@ pub(crate) fn check_size(key: &Key, len: u64) -> Result<()> {
 
 /// Where parties put and get ciphertexts.
 #[async_trait::async_trait]
-pub trait ObjectStore: Send + Sync + std::fmt::Debug {
+pub trait Store: Send + Sync + std::fmt::Debug {
     /// Stores `bytes` under `key`, replacing what was there. When this returns `Ok`, the object
     /// is durable and complete; before, no reader sees a partial object.
     async fn put(&self, key: &Key, bytes: Vec<u8>) -> Result<()>;
@@ -96,10 +97,15 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     fn describe(&self) -> String;
 }
 
+/// The former name of [`Store`], kept only while `bin/medshare-bench` (being split on another
+/// branch) still says `ObjectStore`; rename it there and delete this alias.
+#[doc(hidden)]
+pub use Store as ObjectStore;
+
 /// Opens the store at `location`: `s3://BUCKET` (endpoint, region and credentials from the
 /// environment, see `S3Config::from_env`; needs the `s3` feature) or a directory path (created
 /// if missing).
-pub fn open(location: &str) -> Result<Arc<dyn ObjectStore>> {
+pub fn open(location: &str) -> Result<Arc<dyn Store>> {
     if let Some(bucket) = location.strip_prefix("s3://") {
         let bucket = bucket.trim_end_matches('/');
         open_s3(bucket)
@@ -109,12 +115,12 @@ pub fn open(location: &str) -> Result<Arc<dyn ObjectStore>> {
 }
 
 #[cfg(feature = "s3")]
-fn open_s3(bucket: &str) -> Result<Arc<dyn ObjectStore>> {
+fn open_s3(bucket: &str) -> Result<Arc<dyn Store>> {
     Ok(Arc::new(S3Store::new(S3Config::from_env(bucket)?)?))
 }
 
 #[cfg(not(feature = "s3"))]
-fn open_s3(bucket: &str) -> Result<Arc<dyn ObjectStore>> {
+fn open_s3(bucket: &str) -> Result<Arc<dyn Store>> {
     Err(Error::Config(format!(
         "s3://{bucket}: this program was built without the S3 backend (medshare-storage's `s3` feature)"
     )))

@@ -1,13 +1,13 @@
 //! [`LocalStore`]: objects as files under a directory, written atomically and durably.
 
-use crate::{Error, Key, MAX_OBJECT_BYTES, ObjectStore, Result, check_size, check_sizes};
+use crate::{Error, Key, MAX_OBJECT_BYTES, Result, Store, check_size, check_sizes};
 use std::{
     fs::{self, File, OpenOptions},
     io::{ErrorKind, Read, Write},
     path::{Path, PathBuf},
 };
 
-/// Threads that write and flush the objects of one [`ObjectStore::put_many`] call.
+/// Threads that write and flush the objects of one [`Store::put_many`] call.
 const FLUSH_THREADS: usize = 8;
 
 /// An object written and flushed to its temporary file, not yet renamed into place.
@@ -179,7 +179,7 @@ impl LocalStore {
 }
 
 #[async_trait::async_trait]
-impl ObjectStore for LocalStore {
+impl Store for LocalStore {
     async fn put(&self, key: &Key, bytes: Vec<u8>) -> Result<()> {
         check_size(key, bytes.len() as u64)?;
         let (this, key) = (self.clone(), key.clone());

@@ -1,6 +1,6 @@
 //! [`S3Store`]: any S3-compatible object store, through the `object_store` crate.
 
-use crate::{Error, Key, ObjectStore, Result, check_size, check_sizes};
+use crate::{Error, Key, Result, Store, check_size, check_sizes};
 use object_store::{
     ObjectStoreExt, PutPayload,
     aws::{AmazonS3, AmazonS3Builder},
@@ -58,7 +58,7 @@ impl S3Config {
     }
 }
 
-/// PUT requests in flight at once in [`ObjectStore::put_many`].
+/// PUT requests in flight at once in [`Store::put_many`].
 const CONCURRENT_PUTS: usize = 16;
 
 /// A bucket of an S3-compatible service.
@@ -107,7 +107,7 @@ impl S3Store {
 }
 
 #[async_trait::async_trait]
-impl ObjectStore for S3Store {
+impl Store for S3Store {
     async fn put(&self, key: &Key, bytes: Vec<u8>) -> Result<()> {
         check_size(key, bytes.len() as u64)?;
         self.inner

@@ -3,10 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use medshare_storage::{Error, Key, LocalStore, ObjectStore, S3Config, S3Store};
+use medshare_storage::{Error, Key, LocalStore, S3Config, S3Store, Store};
 use std::sync::Arc;
 
-async fn suite(store: Arc<dyn ObjectStore>, prefix: &str) {
+async fn suite(store: Arc<dyn Store>, prefix: &str) {
     let key = Key::new(format!("{prefix}/records/0001")).unwrap();
     assert!(matches!(store.get(&key).await, Err(Error::NotFound { .. })));
     assert!(!store.exists(&key).await.unwrap());

@@ -2,25 +2,23 @@
 
 use crate::{Backend, Result};
 use alloy_primitives::{B256, Bytes, keccak256};
-use medshare_chain::{Audit, EvidenceKind, Medshare, RecordVerification, UseOutcome, ViewBlock};
+use medshare_chain::{
+    Audit, ContractClient, EvidenceKind, RecordVerification, UseOutcome, ViewBlock,
+};
 use medshare_crypto::{
     Identity, ciphertext_hash,
-    eip712::{Domain, ModelSubmission, Record, Signature, TrainingResult, Verification, job_id},
+    eip712::{Domain, ModelSubmission, Signature, TrainingResult, Verification, job_id},
     seal_result,
 };
 use medshare_ledger::TransactionReceipt;
+use medshare_parties::{now, user::OwnedRecord};
 use medshare_primitives::{DataType, JobId, Role};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The name whose keccak256 is the enclave measurement of the simulated TEE that [`World::new`]
-/// admits (the contract suite's TEE is a bare key, not an enclave program).
-pub const SIMULATED_MEASUREMENT: &str = "medshare.testkit.simulated-tee";
-
-/// Seconds since the Unix epoch.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// The measurement the tests' simulated TEEs are admitted with: the contract suite's (a bare
+/// key, not an enclave program) and the flow tests' enclave in process. Governance allowlists it
+/// in [`World::new`].
+pub fn simulated_measurement() -> B256 {
+    keccak256("medshare.testkit.simulated-tee")
 }
 
 /// A party: its key and its handle on the deployment.
@@ -28,7 +26,7 @@ pub struct Party {
     /// The party's key (its Ethereum account).
     pub identity: Identity,
     /// Its handle on the deployment.
-    pub chain: Medshare,
+    pub chain: ContractClient,
 }
 
 impl Party {
@@ -36,21 +34,6 @@ impl Party {
     pub fn address(&self) -> alloy_primitives::Address {
         self.identity.address()
     }
-}
-
-/// A record as its owner keeps it after making it: the signed TD_i, the pad r_C·PK_C it
-/// releases on consent, and the ciphertext. TD_i, US_i and the ciphertext go to off-chain
-/// storage; the chain gets the ciphertext hash and the commitment hashStruct(TD_i).
-#[derive(Clone)]
-pub struct OwnedRecord {
-    /// TD_i.
-    pub record: Record,
-    /// US_i, the owner's EIP-712 signature over TD_i.
-    pub signature: Signature,
-    /// r_C·PK_C (33 bytes), released with consent.
-    pub pad: Bytes,
-    /// The AES-256-GCM ciphertext DS_i.
-    pub ciphertext: Vec<u8>,
 }
 
 /// Five contracts deployed and one party of each role registered.
@@ -70,12 +53,18 @@ pub struct World {
 }
 
 impl World {
-    /// Deploys the contracts from a fresh admin key; registers a user and a demander; appoints
-    /// a reviewer; allowlists [`SIMULATED_MEASUREMENT`], accepts simulated evidence, and has a
-    /// TEE submit its key and evidence and governance admit it.
+    /// Deploys the contracts from a fresh admin key, accepting simulated evidence and
+    /// allowlisting [`simulated_measurement`] (`medshare_parties::setup::deploy_for_simulation`);
+    /// registers a user and a demander; appoints a reviewer; and has a TEE submit its key and
+    /// evidence and governance admit it (directly: the contracts do not parse evidence, so the
+    /// contract suite's TEE is a bare key).
     pub async fn new(backend: &Backend) -> Result<Self> {
         let admin_id = Identity::random();
-        let admin = Medshare::deploy(backend.wallet(admin_id.signer().clone()).await?).await?;
+        let admin = medshare_parties::setup::deploy_for_simulation(
+            backend.wallet(admin_id.signer().clone()).await?,
+            simulated_measurement(),
+        )
+        .await?;
         let admin = Party {
             identity: admin_id,
             chain: admin,
@@ -97,12 +86,6 @@ impl World {
             .chain
             .appoint_reviewer(reviewer.identity.public_key_uncompressed())
             .await?;
-        let measurement = keccak256(SIMULATED_MEASUREMENT);
-        world_admin
-            .chain
-            .set_measurement_allowed(measurement, true)
-            .await?;
-        world_admin.chain.set_accept_simulated(true).await?;
         let evidence = Self::tee_evidence_bytes();
         tee.chain
             .submit_tee(tee.identity.public_key_uncompressed(), evidence.clone())
@@ -112,7 +95,7 @@ impl World {
             .admit_tee(
                 tee.identity.address(),
                 keccak256(&evidence),
-                measurement,
+                simulated_measurement(),
                 EvidenceKind::Simulated,
                 false,
             )
@@ -139,11 +122,6 @@ impl World {
         Bytes::from_static(b"testkit: simulated evidence")
     }
 
-    /// The measurement the contract suite's TEE is admitted with.
-    pub fn tee_measurement() -> B256 {
-        keccak256(SIMULATED_MEASUREMENT)
-    }
-
     /// The latest block, as a TEE's view names it (recent for the next transaction).
     pub async fn view_block(&self) -> Result<ViewBlock> {
         view_block(self.admin.chain.ledger().as_ref()).await
@@ -164,7 +142,8 @@ impl World {
     }
 
     /// `owner` encrypts `plaintexts` (one record each) under fresh keys, shares each key to
-    /// `tee`, and signs TD_i. Nothing is sent.
+    /// `tee`, and signs TD_i: the owner's copies. Nothing is sent or stored (the contracts see
+    /// hashes only).
     pub fn make_records_for(
         &self,
         owner: &Party,
@@ -180,15 +159,7 @@ impl World {
             &tee.identity.public_key(),
             &refs,
         )?;
-        Ok(sealed
-            .into_iter()
-            .map(|s| OwnedRecord {
-                record: s.owned.record,
-                signature: s.owned.signature,
-                pad: s.owned.pad,
-                ciphertext: s.ciphertext,
-            })
-            .collect())
+        Ok(sealed.into_iter().map(|s| s.owned).collect())
     }
 
     /// The user makes records shared to the world's TEE.
@@ -276,7 +247,7 @@ impl World {
     ) -> Result<(JobId, TransactionReceipt)> {
         let (submission, signature) =
             self.submission_with(model, requirement, min_cohort, epsilon_milli)?;
-        let call = Medshare::submit_model_call(
+        let call = ContractClient::submit_model_call(
             &submission,
             Bytes::copy_from_slice(model),
             Bytes::copy_from_slice(requirement),

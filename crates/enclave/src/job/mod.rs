@@ -1,0 +1,398 @@
+//! One job inside the enclave: its chain facts, model verification, record checks, training.
+//!
+//! A job's life inside the enclave, one request at a time:
+//!
+//! ```text
+//!  BeginJob       begin()             job facts, then the model: HRT_j, VT_j ─▶ a Job, or none
+//!  AddRecords     Job::add()          per record: consent, HRT_i, VT_i, budget, decrypt, load
+//!  FinishJob      Job::finish()       train ─▶ Trained and its debits, or Failed and its audit
+//!  ReleaseResult  Trained::release()  debits on chain ─▶ MRT_j sealed, postResult, audit
+//! ```
+//!
+//! Every step re-checks the job's and this TEE's facts at its view; a job's views never go back
+//! in time nor span more than [`MAX_VIEW_SPAN`] blocks. `submission` parses and checks the spec
+//! and requirement; `records` checks and loads the records.
+
+mod records;
+mod submission;
+
+use crate::{
+    Error, Result,
+    authored::{self, MAX_BATCH},
+    facts::{self, JobFacts, SelfFacts},
+    view::View,
+};
+use alloy_primitives::{Address, B256, Bytes, keccak256};
+use medshare_contracts::{Audit, UseOutcome};
+use medshare_crypto::{
+    Identity, ciphertext_hash,
+    eip712::{self, Domain, ModelSubmission, Signature, TrainingResult, Verification},
+    public_key_from_bytes, seal_result,
+};
+use medshare_enclave_api::{AuthoredTx, JobContext, JobResult};
+use medshare_primitives::JobId;
+use medshare_records::{DataRequirement, Schema};
+use medshare_training::{DatasetBuilder, ModelSpec, TrainingOutput, TrainingRules};
+use std::collections::HashSet;
+
+/// Most blocks between the oldest and the newest view of one job: with the contracts' rule that
+/// a result names a block among the 256 most recent, no fact a job rests on is older than 512
+/// blocks when its result lands.
+pub(crate) const MAX_VIEW_SPAN: u64 = 256;
+
+/// Most records per `debitBudgets` transaction (about 5,500 gas each).
+pub(crate) const DEBIT_BATCH: usize = 500;
+
+/// A job whose model verified: everything needed to check, load and train.
+pub(crate) struct Job {
+    ctx: JobContext,
+    spec: ModelSpec,
+    requirement: DataRequirement,
+    schema: Schema,
+    rules: TrainingRules,
+    dataset: DatasetBuilder,
+    seen: HashSet<B256>,
+    /// The records loaded for training (each pays the job's ε before the result is released).
+    used: Vec<B256>,
+    /// One entry per consented record; `outcome` of loaded records is settled at the end.
+    audit: Vec<Audit::AuditEntry>,
+    views: Views,
+}
+
+/// A trained job whose result waits for its debits to be on chain.
+pub(crate) struct Trained {
+    ctx: JobContext,
+    output: TrainingOutput,
+    min_cohort: u64,
+    batches: u32,
+    audit: Vec<Audit::AuditEntry>,
+    views: Views,
+}
+
+/// The outcome of verifying a job's model.
+pub(crate) struct ModelCheck {
+    pub(crate) hash_ok: bool,
+    pub(crate) signature_ok: bool,
+    pub(crate) reason: Option<String>,
+    pub(crate) tx: AuthoredTx,
+    pub(crate) job: Option<Job>,
+}
+
+/// How a finished job ended.
+pub(crate) enum Finished {
+    /// Trained; the result waits inside for the debits (`txs`) to land.
+    Trained {
+        trained: Box<Trained>,
+        txs: Vec<AuthoredTx>,
+        records_used: u64,
+    },
+    /// Training failed after records were decrypted: why, and the audit entries.
+    Failed {
+        reason: String,
+        txs: Vec<AuthoredTx>,
+    },
+}
+
+/// The enclave's fixed context: its key, anchors and who it is.
+pub(crate) struct Me<'a> {
+    pub(crate) identity: &'a Identity,
+    pub(crate) facts: SelfFacts<'a>,
+}
+
+impl Me<'_> {
+    fn model_domain(&self) -> Domain {
+        Domain::new(self.facts.anchors.chainId, self.facts.anchors.model)
+    }
+
+    /// Signs a verification statement ST (subject = model hash or ciphertext hash) naming the
+    /// view it rests on.
+    fn statement(
+        &self,
+        job: B256,
+        view: &View,
+        subject: B256,
+        hash_ok: bool,
+        signature_ok: bool,
+    ) -> Result<Bytes> {
+        let v = Verification {
+            jobId: job,
+            subject,
+            hashOk: hash_ok,
+            signatureOk: signature_ok,
+            viewBlock: view.number,
+            viewHash: view.hash,
+            headersVerified: view.headers_verified,
+        };
+        Ok(self
+            .identity
+            .sign_typed(&self.model_domain(), &v)?
+            .to_bytes())
+    }
+}
+
+/// The blocks of the views a job has accepted: its first and its newest.
+#[derive(Clone, Copy)]
+struct Views {
+    oldest: u64,
+    newest: u64,
+}
+
+impl Views {
+    /// Checks that `view` may be the job's next one — not older than its newest, at most
+    /// [`MAX_VIEW_SPAN`] blocks after its first — and that the job's and this TEE's facts hold
+    /// in it. The caller records it as the newest once its own checks passed.
+    fn check_next(&self, me: &Me<'_>, ctx: &JobContext, view: &View) -> Result<()> {
+        if view.number < self.newest {
+            return Err(Error::Refused(format!(
+                "the view of block {} is older than block {}, which this job has already seen",
+                view.number, self.newest
+            )));
+        }
+        if view.number - self.oldest > MAX_VIEW_SPAN {
+            return Err(Error::Refused(format!(
+                "the job's views span more than {MAX_VIEW_SPAN} blocks (from {} to {}); run it again",
+                self.oldest, view.number
+            )));
+        }
+        facts::check_self(view, &me.facts)?;
+        facts::check_job(view, me.facts.anchors, &job_facts(ctx))
+    }
+}
+
+fn job_facts(ctx: &JobContext) -> JobFacts<'_> {
+    JobFacts {
+        job: ctx.job.0,
+        demander: ctx.demander,
+        demander_public_key: ctx.demander_public_key.as_ref(),
+    }
+}
+
+/// Checks the job's and this TEE's facts in `view`, then verifies the model (HRT_j: hashes;
+/// VT_j: the demander's signature SM_j over the submission, and a valid spec and requirement
+/// that agree) and writes `postModelVerification` naming the view.
+pub(crate) fn begin(me: &Me<'_>, ctx: JobContext, view: &View) -> Result<ModelCheck> {
+    // The job id binds the submission (demander, hashes, data type, timestamp).
+    let submission = ModelSubmission {
+        demander: ctx.demander,
+        modelHash: ctx.model_hash,
+        requirementHash: ctx.requirement_hash,
+        dataType: ctx.data_type,
+        timestamp: ctx.timestamp,
+        minCohort: ctx.min_cohort,
+        epsilonMilli: ctx.epsilon_milli,
+    };
+    if eip712::job_id(&submission) != ctx.job {
+        return Err(Error::Refused(format!(
+            "the submission given for job {} is not the one its id commits to",
+            ctx.job.0
+        )));
+    }
+    facts::check_self(view, &me.facts)?;
+    facts::check_job(view, me.facts.anchors, &job_facts(&ctx))?;
+    let terms = facts::terms(view, me.facts.anchors, ctx.job.0, ctx.data_type)?;
+    if terms.epsilon_milli != ctx.epsilon_milli {
+        return Err(Error::Refused(format!(
+            "job {} has ε {} on chain, not the submission's",
+            ctx.job.0, terms.epsilon_milli
+        )));
+    }
+
+    let hash_ok = keccak256(&ctx.model) == ctx.model_hash
+        && keccak256(&ctx.requirement) == ctx.requirement_hash;
+    let mut reason = None;
+    if !hash_ok {
+        reason = Some(
+            "the model or requirement does not hash to what the demander submitted".to_owned(),
+        );
+    }
+    let signed = Signature::from_slice(&ctx.signature)
+        .and_then(|sig| eip712::recover(&me.model_domain(), &submission, &sig))
+        .is_ok_and(|signer| signer == ctx.demander);
+    let key_ok = public_key_from_bytes(&ctx.demander_public_key)
+        .is_ok_and(|pk| medshare_crypto::address_of(&pk) == ctx.demander);
+    let parsed = submission::parse(&ctx, &terms);
+    let signature_ok = signed && key_ok && parsed.is_ok();
+    if reason.is_none() {
+        reason = if !signed {
+            Some("SM_j is not the demander's signature over the submission".into())
+        } else if !key_ok {
+            Some("the demander's registered key does not match its address".into())
+        } else {
+            parsed.as_ref().err().cloned()
+        };
+    }
+    let st = me.statement(ctx.job.0, view, ctx.model_hash, hash_ok, signature_ok)?;
+    let tx = authored::model_verification(
+        me.facts.anchors.model,
+        ctx.job.0,
+        hash_ok,
+        signature_ok,
+        view,
+        st,
+    );
+    let job = match (hash_ok && signature_ok, parsed) {
+        (true, Ok((spec, requirement, schema, rules))) => Some(Job {
+            dataset: DatasetBuilder::new(spec.features.len()),
+            spec,
+            requirement,
+            schema,
+            rules,
+            used: Vec::new(),
+            seen: HashSet::new(),
+            audit: Vec::new(),
+            views: Views {
+                oldest: view.number,
+                newest: view.number,
+            },
+            ctx,
+        }),
+        _ => None,
+    };
+    Ok(ModelCheck {
+        hash_ok,
+        signature_ok,
+        reason,
+        tx,
+        job,
+    })
+}
+
+impl Job {
+    /// Accepts `view` as the job's next view (never older than one it has seen) and re-checks
+    /// the job's and this TEE's facts in it.
+    fn advance(&mut self, me: &Me<'_>, view: &View) -> Result<()> {
+        self.views.check_next(me, &self.ctx, view)?;
+        self.views.newest = view.number;
+        Ok(())
+    }
+
+    /// Re-checks the facts at `view` and trains. On success the result stays inside (see
+    /// [`Trained::release`]) and the `debitBudgets` transactions of the records it used are
+    /// returned; if training fails, the audit entries go out, the loaded records marked as
+    /// decrypted for a failed training.
+    pub(crate) fn finish(mut self, me: &Me<'_>, view: &View) -> Result<Finished> {
+        self.advance(me, view)?;
+        let Job {
+            ctx,
+            spec,
+            requirement,
+            schema,
+            rules,
+            dataset,
+            used,
+            mut audit,
+            views,
+            ..
+        } = self;
+        let output =
+            match medshare_training::train_with_rules(&spec, &schema, dataset.finish(), &rules) {
+                Ok(output) => output,
+                Err(e) => {
+                    for entry in &mut audit {
+                        if entry.outcome == UseOutcome::Used as u8 {
+                            entry.outcome = UseOutcome::TrainingFailed as u8;
+                        }
+                    }
+                    return Ok(Finished::Failed {
+                        reason: format!("training: {e}"),
+                        txs: audit_txs(me, view, &audit),
+                    });
+                }
+            };
+        let batches: Vec<&[B256]> = used.chunks(DEBIT_BATCH).collect();
+        let txs = batches
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                authored::debit(
+                    me.facts.anchors.model,
+                    ctx.job.0,
+                    u32::try_from(i).unwrap_or(u32::MAX),
+                    view,
+                    chunk.to_vec(),
+                )
+            })
+            .collect();
+        let records_used = output.records_used;
+        Ok(Finished::Trained {
+            trained: Box::new(Trained {
+                batches: u32::try_from(batches.len()).unwrap_or(u32::MAX),
+                min_cohort: requirement.min_cohort,
+                ctx,
+                output,
+                audit,
+                views,
+            }),
+            txs,
+            records_used,
+        })
+    }
+
+    /// The demander of the job (for messages).
+    pub(crate) fn demander(&self) -> Address {
+        self.ctx.demander
+    }
+}
+
+/// The `recordUse` batches of `audit`, naming `view`.
+fn audit_txs(me: &Me<'_>, view: &View, audit: &[Audit::AuditEntry]) -> Vec<AuthoredTx> {
+    audit
+        .chunks(MAX_BATCH)
+        .map(|chunk| authored::audit(me.facts.anchors.audit, view, chunk.to_vec()))
+        .collect()
+}
+
+impl Trained {
+    /// Releases the result once `view` shows every debit of the job on chain (and the job's
+    /// and this TEE's facts still hold): encrypts MRT_j to the demander, signs it, and writes
+    /// `postResult` and the audit entries, all naming `view`. `Err` leaves it waiting.
+    pub(crate) fn release(&mut self, me: &Me<'_>, view: &View) -> Result<JobResult> {
+        self.views.check_next(me, &self.ctx, view)?;
+        let terms = facts::terms(view, me.facts.anchors, self.ctx.job.0, self.ctx.data_type)?;
+        if terms.debit_batches != self.batches {
+            return Err(Error::Refused(format!(
+                "the chain shows {} of the job's {} budget debits: post them first",
+                terms.debit_batches, self.batches
+            )));
+        }
+        self.views.newest = view.number;
+        let ctx = &self.ctx;
+        let mrt = serde_json::to_vec(&self.output).map_err(|e| Error::Message(e.to_string()))?;
+        let demander_key = public_key_from_bytes(&ctx.demander_public_key)?;
+        let sealed = seal_result(&demander_key, JobId(ctx.job.0), &mrt)?;
+        let result_hash = ciphertext_hash(&sealed).0;
+        let signature = me
+            .identity
+            .sign_typed(
+                &me.model_domain(),
+                &TrainingResult {
+                    jobId: ctx.job.0,
+                    resultHash: result_hash,
+                    viewBlock: view.number,
+                    viewHash: view.hash,
+                    headersVerified: view.headers_verified,
+                },
+            )?
+            .to_bytes();
+        let mut txs = vec![authored::result(
+            me.facts.anchors.model,
+            ctx.job.0,
+            result_hash,
+            view,
+            self.batches,
+        )];
+        txs.extend(audit_txs(me, view, &self.audit));
+        Ok(JobResult {
+            result: Bytes::from(sealed),
+            result_hash,
+            signature,
+            view_block: view.number,
+            view_hash: view.hash,
+            records_used: self.output.records_used,
+            epsilon_milli: ctx.epsilon_milli,
+            delta: self.output.privacy.delta,
+            min_cohort: self.min_cohort,
+            txs,
+        })
+    }
+}

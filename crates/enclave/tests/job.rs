@@ -1,0 +1,433 @@
+//! A job inside the enclave, request by request (BeginJob → AddRecords → FinishJob →
+//! ReleaseResult), on a chain whose every fact reaches the enclave as a sealed header and state
+//! proofs. Each test changes one fact or one step and checks the enclave's answer: each fails if
+//! the rule it names is removed from `job` or from the dispatcher.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use alloy_sol_types::SolCall;
+use common::{Tee, Terms, refusal};
+use medshare_contracts::{Audit, EPSILON_INFINITE, JobStatus, Model, UseOutcome};
+use medshare_crypto::open_result;
+use medshare_enclave::{Request, Response};
+use medshare_enclave_api::{AuthoredTx, RecordOutcome, UnsignedTx};
+use medshare_training::{Privacy, TrainingOutput};
+
+/// The outcomes of an `AddRecords` the enclave accepted, and its transaction.
+fn checked(
+    answer: medshare_enclave_api::Result<Response>,
+) -> (Vec<RecordOutcome>, Option<AuthoredTx>) {
+    match answer.unwrap() {
+        Response::RecordsChecked { outcomes, tx } => (outcomes, tx),
+        other => panic!("not RecordsChecked: {other:?}"),
+    }
+}
+
+/// The audit entries of `recordUse` transactions.
+fn audit_entries(txs: &[AuthoredTx]) -> Vec<Audit::AuditEntry> {
+    txs.iter()
+        .filter(|tx| tx.what == "Audit.recordUse")
+        .flat_map(|tx| Audit::recordUseCall::abi_decode(&tx.input).unwrap().entries)
+        .collect()
+}
+
+fn begun(tee: &mut Tee) {
+    let Response::ModelVerified {
+        hash_ok: true,
+        signature_ok: true,
+        ..
+    } = tee.begin().unwrap()
+    else {
+        panic!("the model verifies");
+    };
+}
+
+#[test]
+fn a_job_runs_through_its_four_steps_and_only_the_demander_can_read_the_result() {
+    let mut tee = Tee::new(10, Terms::default());
+    let Response::ModelVerified {
+        hash_ok,
+        signature_ok,
+        reason,
+        tx,
+    } = tee.begin().unwrap()
+    else {
+        panic!("ModelVerified");
+    };
+    assert!(hash_ok && signature_ok, "{reason:?}");
+    let posted = Model::postModelVerificationCall::abi_decode(&tx.input).unwrap();
+    assert_eq!(posted.jobId, tee.job());
+    assert_eq!(posted.viewBlock, tee.chain.number());
+
+    let (outcomes, tx) = checked(tee.add(&(0..10).collect::<Vec<_>>()));
+    assert!(outcomes.iter().all(|o| o.used), "{outcomes:?}");
+    let verified = Model::postRecordVerificationsCall::abi_decode(&tx.unwrap().input).unwrap();
+    assert_eq!(verified.ciphertextHashes.len(), 10);
+
+    tee.chain.mine(1);
+    let Response::DebitsPending { txs, records_used } = tee.finish().unwrap() else {
+        panic!("DebitsPending");
+    };
+    assert_eq!(records_used, 10);
+    assert_eq!(txs.len(), 1, "one debit batch");
+    let debit = Model::debitBudgetsCall::abi_decode(&txs[0].input).unwrap();
+    assert_eq!(debit.ciphertextHashes.len(), 10);
+
+    tee.set_debits(1);
+    tee.chain.mine(1);
+    let Response::JobFinished(result) = tee.release().unwrap() else {
+        panic!("JobFinished");
+    };
+    assert_eq!(result.records_used, 10);
+    assert_eq!(result.view_block, tee.chain.number());
+    let entries = audit_entries(&result.txs);
+    assert_eq!(entries.len(), 10);
+    assert!(entries.iter().all(|e| e.outcome == UseOutcome::Used as u8));
+    let plain = open_result(&tee.demander, tee.ctx.job, &result.result).unwrap();
+    let output: TrainingOutput = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(output.records_used, 10);
+    // Sealed to the demander: no one else opens it.
+    assert!(
+        open_result(
+            &medshare_crypto::Identity::random(),
+            tee.ctx.job,
+            &result.result
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn requests_out_of_order_are_refused() {
+    let mut tee = Tee::new(6, Terms::default());
+    assert!(refusal(tee.add(&[0])).contains("no job is running"));
+    assert!(refusal(tee.finish()).contains("no job is running"));
+    assert!(refusal(tee.release()).contains("no trained job"));
+    begun(&mut tee);
+    assert!(refusal(tee.begin()).contains("finish it first"));
+    assert!(refusal(tee.release()).contains("no trained job"));
+    // The job still runs after the refusals.
+    let (outcomes, _) = checked(tee.add(&[0, 1, 2, 3, 4, 5]));
+    assert!(outcomes.iter().all(|o| o.used));
+    let Response::DebitsPending { .. } = tee.finish().unwrap() else {
+        panic!("DebitsPending");
+    };
+    assert!(refusal(tee.finish()).contains("no job is running"));
+}
+
+#[test]
+fn a_job_not_approved_on_chain_is_refused() {
+    for status in [JobStatus::Unknown, JobStatus::Pending, JobStatus::Rejected] {
+        let mut tee = Tee::new(0, Terms::default());
+        tee.set_job_status(status);
+        let why = refusal(tee.begin());
+        assert!(why.contains(&format!("{status:?}")), "{why}");
+    }
+}
+
+#[test]
+fn a_submission_its_job_id_does_not_commit_to_is_refused() {
+    let mut tee = Tee::new(0, Terms::default());
+    tee.ctx.timestamp += 1;
+    assert!(refusal(tee.begin()).contains("not the one its id commits to"));
+}
+
+#[test]
+fn a_model_that_does_not_hash_to_the_submission_is_reported_and_never_runs() {
+    let mut tee = Tee::new(6, Terms::default());
+    let mut model = tee.ctx.model.to_vec();
+    model.push(b' ');
+    tee.ctx.model = model.into();
+    let Response::ModelVerified {
+        hash_ok,
+        reason,
+        tx,
+        ..
+    } = tee.begin().unwrap()
+    else {
+        panic!("ModelVerified");
+    };
+    assert!(!hash_ok);
+    assert!(reason.unwrap().contains("does not hash"));
+    let posted = Model::postModelVerificationCall::abi_decode(&tx.input).unwrap();
+    assert!(!posted.hashOk, "the failure is what goes on chain");
+    assert!(refusal(tee.add(&[0])).contains("no job is running"));
+}
+
+#[test]
+fn a_requirement_below_the_data_types_floor_is_reported_invalid() {
+    let mut tee = Tee::new(
+        0,
+        Terms {
+            min_cohort: 5,
+            floor: 6,
+            ..Terms::default()
+        },
+    );
+    let Response::ModelVerified {
+        hash_ok,
+        signature_ok,
+        reason,
+        ..
+    } = tee.begin().unwrap()
+    else {
+        panic!("ModelVerified");
+    };
+    assert!(hash_ok && !signature_ok);
+    assert!(reason.unwrap().contains("below the data type's floor"));
+    assert!(refusal(tee.finish()).contains("no job is running"));
+}
+
+#[test]
+fn a_view_older_than_one_the_job_has_seen_stops_the_job() {
+    let mut tee = Tee::new(6, Terms::default());
+    tee.chain.mine(5);
+    begun(&mut tee);
+    tee.chain.mine(1);
+    checked(tee.add(&[0]));
+    // The host replays an older block (where, say, a revoked grant still stood).
+    let older = tee.chain.view_at(tee.chain.number() - 1, &tee.job_slots());
+    let why = refusal(tee.call(&Request::FinishJob { view: older }));
+    assert!(why.contains("older than block"), "{why}");
+    assert!(refusal(tee.finish()).contains("no job is running"));
+}
+
+#[test]
+fn views_spanning_more_than_256_blocks_stop_the_job() {
+    let mut tee = Tee::new(6, Terms::default());
+    begun(&mut tee);
+    tee.chain.mine(256);
+    checked(tee.add(&[0]));
+    tee.chain.mine(1);
+    let why = refusal(tee.add(&[1]));
+    assert!(why.contains("span more than 256 blocks"), "{why}");
+    assert!(refusal(tee.add(&[1])).contains("no job is running"));
+}
+
+#[test]
+fn a_revoked_tee_or_a_removed_reviewer_stops_the_job_at_its_next_step() {
+    let mut tee = Tee::new(6, Terms::default());
+    begun(&mut tee);
+    tee.revoke_tee();
+    assert!(refusal(tee.add(&[0])).contains("revoked"));
+
+    let mut tee = Tee::new(6, Terms::default());
+    begun(&mut tee);
+    checked(tee.add(&[0, 1, 2, 3, 4, 5]));
+    tee.remove_reviewer();
+    assert!(refusal(tee.finish()).contains("no longer appointed"));
+}
+
+#[test]
+fn a_record_without_a_grant_is_neither_checked_decrypted_nor_audited() {
+    let mut tee = Tee::new(6, Terms::default());
+    tee.revoke_grant(0);
+    begun(&mut tee);
+    let (outcomes, tx) = checked(tee.add(&[0]));
+    let o = &outcomes[0];
+    assert!(!o.used);
+    assert_eq!(o.audit, None);
+    assert_eq!(o.hash_ok, None, "not even checked");
+    assert!(o.excluded.as_deref().unwrap().contains("no grant"));
+    assert!(tx.is_none(), "nothing to post for it");
+    // Nor one whose Data entry is not its owner's registration.
+    let mut tee = Tee::new(6, Terms::default());
+    begun(&mut tee);
+    let mut input = tee.input(1);
+    input.owner = medshare_crypto::Identity::random().address();
+    let (outcomes, _) = checked(tee.add_inputs(vec![input]));
+    assert!(!outcomes[0].used);
+    assert!(
+        outcomes[0]
+            .excluded
+            .as_deref()
+            .unwrap()
+            .contains("not live on chain")
+    );
+}
+
+#[test]
+fn a_tampered_ciphertext_or_signature_is_refused_for_integrity_and_audited() {
+    let mut tee = Tee::new(6, Terms::default());
+    begun(&mut tee);
+    let mut tampered = tee.input(0);
+    let mut bytes = tampered.ciphertext.unwrap().to_vec();
+    bytes[40] ^= 1;
+    tampered.ciphertext = Some(bytes.into());
+    let mut forged = tee.input(1);
+    forged.signature = Some(
+        medshare_crypto::Identity::random()
+            .sign_typed(
+                &medshare_crypto::eip712::Domain::new(common::CHAIN_ID, tee.chain.deployment.data),
+                &tee.patients[1].record,
+            )
+            .unwrap()
+            .to_bytes(),
+    );
+    let (outcomes, tx) = checked(tee.add_inputs(vec![tampered, forged, tee.input(2)]));
+    assert_eq!(outcomes[0].hash_ok, Some(false));
+    assert_eq!(outcomes[0].audit, Some(UseOutcome::RefusedIntegrity));
+    assert_eq!(outcomes[1].hash_ok, Some(true));
+    assert_eq!(outcomes[1].signature_ok, Some(false));
+    assert_eq!(outcomes[1].audit, Some(UseOutcome::RefusedIntegrity));
+    assert!(outcomes[2].used);
+    let verified = Model::postRecordVerificationsCall::abi_decode(&tx.unwrap().input).unwrap();
+    assert_eq!(verified.hashOk, vec![false, true, true]);
+    assert_eq!(verified.signatureOk, vec![true, false, true]);
+}
+
+#[test]
+fn a_record_handed_in_twice_is_used_once() {
+    let mut tee = Tee::new(6, Terms::default());
+    begun(&mut tee);
+    let (outcomes, _) = checked(tee.add(&[0, 0]));
+    assert!(outcomes[0].used);
+    assert!(!outcomes[1].used);
+    assert!(
+        outcomes[1]
+            .excluded
+            .as_deref()
+            .unwrap()
+            .contains("seen before")
+    );
+    let (outcomes, _) = checked(tee.add(&[0]));
+    assert!(!outcomes[0].used, "nor in a later batch");
+}
+
+#[test]
+fn a_record_whose_budget_cannot_pay_the_jobs_epsilon_is_excluded_and_audited() {
+    let mut tee = Tee::new(
+        6,
+        Terms {
+            privacy: Privacy::new(1.0, 1e-5),
+            ..Terms::default()
+        },
+    );
+    tee.set_budget(0, 3_000, 2_500); // 0.5 left: cannot pay ε = 1
+    tee.set_budget(1, 3_000, 2_000); // exactly 1 left: can
+    tee.set_budget(2, 3_000, 0);
+    begun(&mut tee);
+    let (outcomes, _) = checked(tee.add(&[0, 1, 2]));
+    assert_eq!(outcomes[0].audit, Some(UseOutcome::RefusedBudget));
+    assert!(!outcomes[0].used);
+    assert!(outcomes[1].used && outcomes[2].used);
+
+    // A job without differential privacy draws only on unlimited budgets.
+    let mut tee = Tee::new(6, Terms::default());
+    tee.set_budget(0, 1_000_000, 0);
+    tee.set_budget(1, EPSILON_INFINITE, 0);
+    begun(&mut tee);
+    let (outcomes, _) = checked(tee.add(&[0, 1]));
+    assert_eq!(outcomes[0].audit, Some(UseOutcome::RefusedBudget));
+    assert!(outcomes[1].used);
+}
+
+#[test]
+fn a_cohort_below_the_minimum_fails_training_and_every_decrypted_record_is_audited() {
+    let mut tee = Tee::new(
+        8,
+        Terms {
+            min_cohort: 8,
+            ..Terms::default()
+        },
+    );
+    begun(&mut tee);
+    tee.revoke_grant(7);
+    let (outcomes, _) = checked(tee.add(&(0..8).collect::<Vec<_>>()));
+    assert_eq!(outcomes.iter().filter(|o| o.used).count(), 7);
+    let Response::JobFailed { reason, txs } = tee.finish().unwrap() else {
+        panic!("JobFailed");
+    };
+    assert!(reason.contains("minimum cohort"), "{reason}");
+    let entries = audit_entries(&txs);
+    assert_eq!(
+        entries.len(),
+        7,
+        "every decrypted record, not the unconsented one"
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.outcome == UseOutcome::TrainingFailed as u8 && e.epsilonMilli != 0)
+    );
+    assert!(
+        txs.iter().all(|tx| tx.what == "Audit.recordUse"),
+        "no debit, no result"
+    );
+    assert!(refusal(tee.release()).contains("no trained job"));
+}
+
+#[test]
+fn the_result_waits_inside_until_every_debit_is_on_chain() {
+    let mut tee = Tee::new(6, Terms::default());
+    begun(&mut tee);
+    checked(tee.add(&[0, 1, 2, 3, 4, 5]));
+    let Response::DebitsPending { txs, .. } = tee.finish().unwrap() else {
+        panic!("DebitsPending");
+    };
+    assert_eq!(txs.len(), 1);
+    let why = refusal(tee.release());
+    assert!(why.contains("0 of the job's 1 budget debits"), "{why}");
+    // Still waiting, not dropped: once the debit lands it is released.
+    tee.set_debits(1);
+    tee.chain.mine(1);
+    let Response::JobFinished(result) = tee.release().unwrap() else {
+        panic!("JobFinished");
+    };
+    let posted = result
+        .txs
+        .iter()
+        .find(|tx| tx.what == "Model.postResult")
+        .unwrap();
+    let call = Model::postResultCall::abi_decode(&posted.input).unwrap();
+    assert_eq!(call.resultHash, result.result_hash);
+    assert_eq!(call.debitBatches, 1);
+    assert!(
+        refusal(tee.release()).contains("no trained job"),
+        "released once"
+    );
+}
+
+#[test]
+fn the_enclave_signs_only_transactions_it_wrote_for_its_chain_within_its_fee_cap() {
+    let mut tee = Tee::new(0, Terms::default());
+    let Response::ModelVerified { tx, .. } = tee.begin().unwrap() else {
+        panic!("ModelVerified");
+    };
+    let unsigned = |to, input, chain_id, fee| UnsignedTx {
+        chain_id,
+        nonce: 0,
+        gas_limit: 1_000_000,
+        max_fee_per_gas: fee,
+        max_priority_fee_per_gas: 0,
+        to,
+        input,
+    };
+    let sign = |tee: &mut Tee, tx: UnsignedTx| tee.call(&Request::SignTransaction(tx));
+    let Response::Signed { .. } = sign(
+        &mut tee,
+        unsigned(tx.to, tx.input.clone(), common::CHAIN_ID, 1_000_000_000),
+    )
+    .unwrap() else {
+        panic!("signs what it wrote");
+    };
+    let mut other = tx.input.to_vec();
+    other.push(0);
+    let why = refusal(sign(
+        &mut tee,
+        unsigned(tx.to, other.into(), common::CHAIN_ID, 1_000_000_000),
+    ));
+    assert!(why.contains("did not write"), "{why}");
+    let why = refusal(sign(
+        &mut tee,
+        unsigned(tx.to, tx.input.clone(), common::CHAIN_ID + 1, 1_000_000_000),
+    ));
+    assert!(why.contains("chain id"), "{why}");
+    let why = refusal(sign(
+        &mut tee,
+        unsigned(tx.to, tx.input, common::CHAIN_ID, u128::MAX),
+    ));
+    assert!(why.contains("above the cap"), "{why}");
+}
