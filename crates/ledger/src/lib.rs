@@ -43,6 +43,16 @@ use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 /// Most storage slots one [`Ledger::proof`] (`eth_getProof`) call may ask for.
 pub const MAX_PROOF_SLOTS: usize = 1024;
 
+/// Refuses a [`Ledger::proof`] (`eth_getProof`) call for more than [`MAX_PROOF_SLOTS`] slots.
+pub fn check_proof_slots(slots: usize) -> Result<()> {
+    if slots > MAX_PROOF_SLOTS {
+        return Err(Error::InvalidRequest(format!(
+            "{slots} storage slots asked, at most {MAX_PROOF_SLOTS} per eth_getProof"
+        )));
+    }
+    Ok(())
+}
+
 /// The operations on an Ethereum ledger that medshare uses. Every method maps to one standard
 /// JSON-RPC method (named in its doc), so any Ethereum node can implement it.
 #[async_trait::async_trait]

@@ -224,13 +224,7 @@ impl Ledger for RpcLedger {
         slots: Vec<B256>,
         block: u64,
     ) -> Result<EIP1186AccountProofResponse> {
-        if slots.len() > crate::MAX_PROOF_SLOTS {
-            return Err(Error::InvalidRequest(format!(
-                "{} storage slots asked, at most {} per proof",
-                slots.len(),
-                crate::MAX_PROOF_SLOTS
-            )));
-        }
+        crate::check_proof_slots(slots.len())?;
         self.provider()
             .await?
             .get_proof(address, slots)

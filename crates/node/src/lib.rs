@@ -34,6 +34,5 @@ pub use medshare_ledger::{Error, Result};
 
 // The ledger's vocabulary, for the modules of this crate.
 use medshare_ledger::{
-    Block, Filter, Ledger, Log, MAX_PROOF_SLOTS, Transaction, TransactionReceipt,
-    TransactionRequest,
+    Block, Filter, Ledger, Log, Transaction, TransactionReceipt, TransactionRequest,
 };

@@ -12,7 +12,7 @@
 //! `eth_getCode`, `eth_gasPrice`, `eth_maxPriorityFeePerGas`, `eth_feeHistory`,
 //! `eth_estimateGas`, `eth_call`, `eth_sendRawTransaction`, `eth_getTransactionReceipt`,
 //! `eth_getLogs`, `eth_getBlockByNumber`, `eth_getBlockByHash`, `eth_getTransactionByHash`,
-//! `eth_getProof` (EIP-1186; at most [`crate::MAX_PROOF_SLOTS`] slots per call), and over
+//! `eth_getProof` (EIP-1186; at most [`medshare_ledger::MAX_PROOF_SLOTS`] slots per call), and over
 //! WebSocket (same port) `eth_subscribe("newHeads")` / `eth_unsubscribe`: each new block's header
 //! is pushed as soon as the block is durable, so clients wait for receipts without polling.
 //!
@@ -506,13 +506,8 @@ impl EthApiServer for Api {
         keys: Vec<JsonStorageKey>,
         block: Option<BlockId>,
     ) -> RpcResult<EIP1186AccountProofResponse> {
-        if keys.len() > crate::MAX_PROOF_SLOTS {
-            return Err(invalid(format!(
-                "{} storage keys asked, at most {} per eth_getProof",
-                keys.len(),
-                crate::MAX_PROOF_SLOTS
-            )));
-        }
+        // Refused before any key is read.
+        medshare_ledger::check_proof_slots(keys.len()).map_err(rpc_error)?;
         let number = self.resolve_id(block).await?;
         let slots = keys.iter().map(JsonStorageKey::as_b256).collect();
         let mut response = self

@@ -493,13 +493,7 @@ impl Ledger for EmbeddedChain {
         slots: Vec<B256>,
         block: u64,
     ) -> Result<EIP1186AccountProofResponse> {
-        if slots.len() > crate::MAX_PROOF_SLOTS {
-            return Err(Error::InvalidRequest(format!(
-                "{} storage slots asked, at most {} per proof",
-                slots.len(),
-                crate::MAX_PROOF_SLOTS
-            )));
-        }
+        medshare_ledger::check_proof_slots(slots.len())?;
         self.blocking(move |this| this.reader()?.proof(address, &slots, block))
             .await
     }
