@@ -15,7 +15,7 @@ use std::{
 /// How long a node may take to print its endpoint.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Where `scripts/test` installs anvil, relative to the workspace root.
+/// Where `scripts/install-foundry anvil` installs anvil, relative to the workspace root.
 const ANVIL_IN_TOOLS: &str = ".tools/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
 
 /// anvil's first dev account (mnemonic "test test … junk"), funded with 10,000 ETH at genesis.
@@ -135,13 +135,13 @@ impl Node {
 /// A running anvil.
 #[derive(Debug)]
 pub struct Anvil {
-    _child: Guarded,
+    child: Guarded,
     endpoint: String,
 }
 
 impl Anvil {
-    /// The anvil binary: `MEDSHARE_ANVIL`, else the copy `scripts/test` installs in `.tools/`,
-    /// else `anvil` on `PATH`.
+    /// The anvil binary: `MEDSHARE_ANVIL`, else the copy `scripts/install-foundry` installs in
+    /// `.tools/`, else `anvil` on `PATH`.
     pub fn binary() -> Result<PathBuf> {
         if let Some(path) = std::env::var_os("MEDSHARE_ANVIL").filter(|p| !p.is_empty()) {
             return Ok(PathBuf::from(path));
@@ -172,14 +172,36 @@ impl Anvil {
                 .strip_prefix("Listening on ")
                 .map(|addr| format!("http://{}", addr.trim()))
         })?;
-        Ok(Self {
-            _child: child,
-            endpoint,
-        })
+        Ok(Self { child, endpoint })
     }
 
     /// anvil's `http://127.0.0.1:PORT` endpoint.
     pub fn endpoint(&self) -> String {
         self.endpoint.clone()
+    }
+
+    /// anvil's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
+    /// Asks anvil to exit as Ctrl-C or a service manager would (SIGTERM, sent by `kill`), so
+    /// that it writes its `--state` / `--dump-state` file first, and waits until it has exited.
+    pub fn terminate(&mut self) -> Result<()> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .map_err(|e| spawn_error("kill", e))?;
+        if !status.success() {
+            return Err(Error::Process {
+                program: "anvil".into(),
+                reason: format!("kill -TERM failed ({status})"),
+            });
+        }
+        self.child.0.wait().map_err(|e| Error::Process {
+            program: "anvil".into(),
+            reason: format!("waiting for it to exit: {e}"),
+        })?;
+        Ok(())
     }
 }
