@@ -1,43 +1,81 @@
 #!/usr/bin/env python3
 """scikit-learn's side of `medshare bench paper`'s training comparison.
 
-Reads the synthetic cohort CSV written by the benchmark (30 feature columns, then the 0/1 label),
-holds out 25 % (stratified, seeded), standardizes with the training split's statistics, fits
-LogisticRegression (lbfgs, C = 1, the same L2 penalty and tolerance as medshare's spec) and
-prints {"seconds": ..., "accuracy": ..., "records": ...} as JSON, seconds being the median of
-REPEATS runs. The timed part is what medshare's `train` does too: split, standardize, fit,
-predict the held-out split.
+    sklearn_logreg.py COHORT.csv CONFIG.json
+
+COHORT.csv holds the records (feature columns, then the 0/1 label) in the order of medshare's own
+split: the first `test_records` rows are held out, the rest trained on. CONFIG.json gives that
+count, the features' public ranges, the L2 penalty, the tolerance, the iteration cap and the
+repeats. Each timed run does what medshare's `train` does to the same rows: clip every feature to
+its range and map it to [-1, 1], fit LogisticRegression (lbfgs, C = 1/l2) on the training rows,
+predict the held-out rows. The native thread pools are whatever OMP_NUM_THREADS /
+OPENBLAS_NUM_THREADS / MKL_NUM_THREADS allow (the caller sets them); threadpoolctl reports them.
+Prints {"seconds" (median), "accuracy", "iterations", "records", "versions", "threadpools"} as JSON.
 Run by `medshare bench` with the pinned packages of bench/requirements.txt.
 """
 import json
+import platform
 import sys
 import time
 
 
-
 def main():
-    path, seed, tol, max_iter = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-    repeats = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+    path, config_path = sys.argv[1], sys.argv[2]
     import numpy as np
+    import scipy
+    import sklearn
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_info
 
+    with open(config_path) as f:
+        config = json.load(f)
     data = np.loadtxt(path, delimiter=",", skiprows=1)
     x, y = data[:, :-1], data[:, -1]
+    n_test = config["test_records"]
+    ranges = np.asarray(config["ranges"], dtype=float)
+    low, high = ranges[:, 0], ranges[:, 1]
+    x_test, y_test = x[:n_test], y[:n_test]
+    x_train, y_train = x[n_test:], y[n_test:]
+
+    def scale(rows):
+        return 2.0 * (np.clip(rows, low, high) - low) / (high - low) - 1.0
+
     times = []
-    for _ in range(repeats):
+    for _ in range(config["repeats"]):
         start = time.perf_counter()
-        x_train, x_test, y_train, y_test = train_test_split(
-            x, y, test_size=0.25, random_state=seed, stratify=y
+        model = LogisticRegression(
+            C=1.0 / config["l2"],
+            tol=config["tolerance"],
+            max_iter=config["max_iterations"],
+            solver="lbfgs",
         )
-        scaler = StandardScaler().fit(x_train)
-        model = LogisticRegression(C=1.0, tol=tol, max_iter=max_iter, solver="lbfgs")
-        model.fit(scaler.transform(x_train), y_train)
-        accuracy = float((model.predict(scaler.transform(x_test)) == y_test).mean())
+        model.fit(scale(x_train), y_train)
+        accuracy = float((model.predict(scale(x_test)) == y_test).mean())
         times.append(time.perf_counter() - start)
-    seconds = sorted(times)[len(times) // 2]
-    print(json.dumps({"seconds": seconds, "accuracy": accuracy, "records": int(len(y))}))
+    print(
+        json.dumps(
+            {
+                "seconds": sorted(times)[len(times) // 2],
+                "accuracy": accuracy,
+                "iterations": int(model.n_iter_[0]),
+                "records": int(len(y)),
+                "versions": {
+                    "python": platform.python_version(),
+                    "numpy": np.__version__,
+                    "scipy": scipy.__version__,
+                    "scikit-learn": sklearn.__version__,
+                },
+                "threadpools": [
+                    {
+                        "api": p.get("internal_api"),
+                        "library": p.get("prefix"),
+                        "num_threads": p.get("num_threads"),
+                    }
+                    for p in threadpool_info()
+                ],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

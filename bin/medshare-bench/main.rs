@@ -6,6 +6,7 @@
 use anyhow::Result;
 use clap::Parser;
 
+mod anvil;
 mod gas;
 #[path = "../medshare/job_spec.rs"]
 mod job_spec;

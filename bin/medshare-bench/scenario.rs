@@ -5,11 +5,11 @@
 use anyhow::{Result, bail};
 use medshare_ledger::TransactionReceipt;
 
-/// The model spec `medshare demo` submits (ε = 1), as JSON.
+/// The model spec `medshare demo` submits (at its default ε), as JSON.
 pub(crate) fn sample_model() -> Result<Vec<u8>> {
     Ok(serde_json::to_vec(&crate::job_spec::demo_spec(
         &medshare_records::Schema::wdbc(),
-        1.0,
+        crate::job_spec::DEFAULT_EPSILON,
     ))?)
 }
 

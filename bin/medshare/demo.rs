@@ -53,7 +53,7 @@ pub(crate) struct DemoArgs {
     /// budgets).
     /// Default 2: the held-out accuracy the demander receives is itself noisy (±0.02 at ε = 2,
     /// ±0.03 at ε = 1, on 143 held-out patients).
-    #[arg(long, default_value = "2", value_parser = parse_epsilon)]
+    #[arg(long, default_value_t = crate::job_spec::DEFAULT_EPSILON, value_parser = parse_epsilon)]
     epsilon: f64,
     /// Print one JSON summary instead of the walkthrough.
     #[arg(long)]

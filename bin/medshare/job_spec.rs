@@ -8,6 +8,9 @@ use medshare_training::{ModelKind, ModelSpec, Privacy};
 /// δ of the demo's private runs.
 pub(crate) const DELTA: f64 = 1e-5;
 
+/// The demo's default ε (`medshare demo --epsilon`).
+pub(crate) const DEFAULT_EPSILON: f64 = 2.0;
+
 /// The demo's model spec at `epsilon` (∞: without differential privacy).
 pub(crate) fn demo_spec(schema: &Schema, epsilon: f64) -> ModelSpec {
     let private = epsilon.is_finite();

@@ -54,10 +54,5 @@ pub use model::{DataTypeRules, RecordVerification, ViewBlock};
 pub use record::{to_authorization_record, to_data_record};
 pub use registration::TeeInfo;
 
-/// The former name of [`ContractClient`], kept only while `bin/medshare-bench` (being split on
-/// another branch) still says `Medshare`; rename it there and delete this alias.
-#[doc(hidden)]
-pub type Medshare = ContractClient;
-
 /// Result alias for this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -97,11 +97,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn describe(&self) -> String;
 }
 
-/// The former name of [`Store`], kept only while `bin/medshare-bench` (being split on another
-/// branch) still says `ObjectStore`; rename it there and delete this alias.
-#[doc(hidden)]
-pub use Store as ObjectStore;
-
 /// Opens the store at `location`: `s3://BUCKET` (endpoint, region and credentials from the
 /// environment, see `S3Config::from_env`; needs the `s3` feature) or a directory path (created
 /// if missing).

@@ -13,7 +13,7 @@ pub enum Error {
     },
     /// anvil is not installed where the harness looks.
     #[error(
-        "anvil not found: run scripts/test (it installs anvil from npm into .tools/), put anvil on PATH, or set MEDSHARE_ANVIL"
+        "anvil not found: run scripts/install-foundry anvil (it installs anvil from npm into .tools/), put anvil on PATH, or set MEDSHARE_ANVIL"
     )]
     NoAnvil,
     /// The embedded chain or a remote node failed.

@@ -16,7 +16,7 @@ use std::{
 /// How long a node may take to print its endpoint.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Where `scripts/test` installs anvil, relative to the workspace root.
+/// Where `scripts/install-foundry anvil` installs anvil, relative to the workspace root.
 const ANVIL_IN_TOOLS: &str = ".tools/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
 
 /// anvil's first dev account (mnemonic "test test … junk"), funded with 10,000 ETH at genesis.
@@ -141,8 +141,8 @@ pub struct Anvil {
 }
 
 impl Anvil {
-    /// The anvil binary: `MEDSHARE_ANVIL`, else the copy `scripts/test` installs in `.tools/`,
-    /// else `anvil` on `PATH`.
+    /// The anvil binary: `MEDSHARE_ANVIL`, else the copy `scripts/install-foundry` installs in
+    /// `.tools/`, else `anvil` on `PATH`.
     pub fn binary() -> Result<PathBuf> {
         if let Some(path) = std::env::var_os("MEDSHARE_ANVIL").filter(|p| !p.is_empty()) {
             return Ok(PathBuf::from(path));
@@ -184,5 +184,33 @@ impl Anvil {
     /// anvil's `ws://127.0.0.1:PORT` endpoint (the same server).
     pub fn ws_endpoint(&self) -> String {
         self.instance.ws_endpoint()
+    }
+
+    /// anvil's process id.
+    pub fn pid(&self) -> u32 {
+        self.instance.child().id()
+    }
+
+    /// Asks anvil to exit as Ctrl-C or a service manager would (SIGTERM, sent by `kill`), so
+    /// that it writes its `--state` / `--dump-state` file first, and waits until it has exited.
+    pub fn terminate(&mut self) -> Result<()> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .map_err(|e| spawn_error("kill", e))?;
+        if !status.success() {
+            return Err(Error::Process {
+                program: "anvil".into(),
+                reason: format!("kill -TERM failed ({status})"),
+            });
+        }
+        self.instance
+            .child_mut()
+            .wait()
+            .map_err(|e| Error::Process {
+                program: "anvil".into(),
+                reason: format!("waiting for it to exit: {e}"),
+            })?;
+        Ok(())
     }
 }

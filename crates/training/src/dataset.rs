@@ -133,6 +133,15 @@ impl Dataset {
         &self.values[i * self.n_features..(i + 1) * self.n_features]
     }
 
+    /// Shuffles the records with `seed` and returns how many come first to be held out,
+    /// `ceil(n · test_fraction)`: the split [`train_with_rules`](crate::train_with_rules) makes
+    /// without differential privacy (it tests on those first records and trains on the rest).
+    /// Public so that a comparison can give another library the very same split.
+    pub fn shuffle_for_holdout(&mut self, seed: u64, test_fraction: f64) -> usize {
+        self.shuffle(seed);
+        (self.n_records() as f64 * test_fraction).ceil() as usize
+    }
+
     /// Puts the records in an order drawn from `seed` (Fisher–Yates, in place, no copy).
     pub(crate) fn shuffle(&mut self, seed: u64) {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);

@@ -7,9 +7,13 @@
 //! and evaluates the cost and the gradient in separate passes. Here one pass over the row-major
 //! records, split into a fixed number of chunks summed in a fixed order (so the result does not
 //! depend on the machine's core count), yields both; the line search asks for the cost and then
-//! the gradient at the same point, and the second comes from a one-entry cache.
+//! the gradient at the same point, and the second comes from a one-entry cache. The chunks run
+//! on rayon's pool: the caller's (`ThreadPool::install`) if any, else the global one, which
+//! `RAYON_NUM_THREADS` sizes.
 
 use std::sync::Mutex;
+
+use rayon::prelude::*;
 
 use argmin::core::{CostFunction, Executor, Gradient};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
@@ -23,6 +27,8 @@ const CHUNKS: usize = 4;
 pub(crate) struct Fitted {
     pub(crate) weights: Vec<f64>,
     pub(crate) intercept: f64,
+    /// L-BFGS iterations run.
+    pub(crate) iterations: u64,
 }
 
 /// Fits `P(label = 1)` on `values` (row-major, `d` scaled features per record) with
@@ -58,6 +64,7 @@ pub(crate) fn fit(
     Ok(Fitted {
         weights: params.iter().take(d).copied().collect(),
         intercept: params[d],
+        iterations: result.state.iter,
     })
 }
 
@@ -97,21 +104,13 @@ impl Problem<'_> {
         let b = p[d];
         let n = self.signs.len();
         let per_chunk = n.div_ceil(CHUNKS).max(1);
-        // Each chunk: (summed loss, summed gradient with the intercept's last).
-        let partials: Vec<(f64, Vec<f64>)> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..n)
-                .step_by(per_chunk)
-                .map(|start| {
-                    let rows = start..(start + per_chunk).min(n);
-                    let w = &w;
-                    scope.spawn(move || self.partial(rows, w, b))
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        });
+        // Each chunk: (summed loss, summed gradient with the intercept's last), collected in
+        // chunk order whatever thread ran it.
+        let starts: Vec<usize> = (0..n).step_by(per_chunk).collect();
+        let partials: Vec<(f64, Vec<f64>)> = starts
+            .into_par_iter()
+            .map(|start| self.partial(start..(start + per_chunk).min(n), &w, b))
+            .collect();
         let mut cost = 0.5 * self.alpha * dot(&w, &w);
         let mut gradient = Array1::zeros(d + 1);
         for (loss, g) in partials {

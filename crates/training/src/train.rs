@@ -52,16 +52,15 @@ pub fn train_with_rules(
         }
         data.partition(&held_out)
     } else {
-        data.shuffle(spec.seed);
         // test_fraction is validated to be in (0, 0.5], so this is in 1..=ceil(n / 2).
-        (n as f64 * spec.test_fraction).ceil() as usize
+        data.shuffle_for_holdout(spec.seed, spec.test_fraction)
     };
     if n_test == 0 || n - n_test < 2 {
         return Err(Error::TooFewRecords { records: n });
     }
     let test = 0..n_test;
     let train = n_test..n;
-    let (parameters, mut report) = fit_rows(spec, &columns, rules, &mut data, train.clone())?;
+    let (parameters, mut report, _) = fit_rows(spec, &columns, rules, &mut data, train.clone())?;
     let (metrics, rho_test) = evaluate(spec, &columns, &parameters, &data, test.clone())?;
     if let (Some(rho), Some(delta)) = (rho_test, spec.privacy.delta) {
         // Training and evaluation see disjoint records: the guarantee is the larger of the two.
@@ -89,6 +88,9 @@ pub struct Fitted {
     pub parameters: Parameters,
     /// The guarantee it was released under.
     pub privacy: PrivacyReport,
+    /// Optimizer iterations run, for the iterative fit (non-private logistic regression's
+    /// L-BFGS); `None` for the others.
+    pub iterations: Option<u64>,
 }
 
 /// Fits `spec` on all of `data` under `rules`, with the same checks and mechanisms as
@@ -102,10 +104,11 @@ pub fn fit(
 ) -> Result<Fitted> {
     let columns = check(spec, schema, &data, rules)?;
     let n = data.n_records();
-    let (parameters, privacy) = fit_rows(spec, &columns, rules, &mut data, 0..n)?;
+    let (parameters, privacy, iterations) = fit_rows(spec, &columns, rules, &mut data, 0..n)?;
     Ok(Fitted {
         parameters,
         privacy,
+        iterations,
     })
 }
 
@@ -159,14 +162,15 @@ fn check(
     Ok(columns)
 }
 
-/// Clips `rows` and fits on them; returns the parameters and what the fit spent.
+/// Clips `rows` and fits on them; returns the parameters, what the fit spent and the
+/// optimizer's iterations (for iterative fits).
 fn fit_rows(
     spec: &ModelSpec,
     columns: &Columns,
     rules: &TrainingRules,
     data: &mut Dataset,
     rows: Range<usize>,
-) -> Result<(Parameters, PrivacyReport)> {
+) -> Result<(Parameters, PrivacyReport, Option<u64>)> {
     let label_range = match columns.label {
         LabelColumn::Numeric(r) => Some(r),
         LabelColumn::Binary => None,
@@ -185,6 +189,7 @@ fn fit_rows(
         coefficients,
         intercept,
     };
+    let mut iterations = None;
     let (parameters, rho, mechanism) = match spec.kind {
         ModelKind::LogisticRegression {
             l2,
@@ -226,6 +231,7 @@ fn fit_rows(
                         tolerance * rows.len() as f64,
                     )
                     .map_err(|e| fit_error("logistic regression", e))?;
+                    iterations = Some(model.iterations);
                     let p = linear(model.weights, model.intercept);
                     (Parameters::LogisticRegression(p), None, non_private())
                 }
@@ -330,7 +336,7 @@ fn fit_rows(
             mechanism,
         },
     };
-    Ok((parameters, report))
+    Ok((parameters, report, iterations))
 }
 
 fn non_private() -> String {

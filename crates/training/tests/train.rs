@@ -825,3 +825,45 @@ fn quadratic_form_inverse(a: &[Vec<f64>], x: &[f64]) -> f64 {
     }
     x.iter().zip(&v).map(|(a, b)| a * b).sum()
 }
+
+// ------------------------------------------------------------------ threads and the split
+
+#[test]
+fn non_private_logistic_regression_is_the_same_on_any_thread_count() {
+    let d = 5;
+    let data = logistic_cohort(2_000, d, 21);
+    let spec = spec(logistic(), d, Privacy::non_private());
+    let schema = logistic_schema(d);
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| train_with_rules(&spec, &schema, data.clone(), &open_rules()).unwrap())
+    };
+    let one = on(1);
+    assert_eq!(one, on(3));
+    let fitted = fit(&spec, &schema, data.clone(), &open_rules()).unwrap();
+    let iterations = fitted.iterations.unwrap();
+    assert!((1..=100).contains(&iterations), "{iterations} iterations");
+}
+
+#[test]
+fn shuffle_for_holdout_is_the_split_training_uses() {
+    let d = 4;
+    let data = logistic_cohort(1_001, d, 5);
+    let spec = spec(logistic(), d, Privacy::non_private());
+    let mut split = data.clone();
+    let n_test = split.shuffle_for_holdout(spec.seed, spec.test_fraction);
+    assert_eq!(n_test, 251); // ceil(1001 · 0.25)
+    let output = train_with_rules(&spec, &logistic_schema(d), data, &open_rules()).unwrap();
+    assert_eq!(output.test_size, n_test as u64);
+    // Fitting on the records after the held-out ones gives the model training released.
+    let mut train = DatasetBuilder::new(d);
+    for i in n_test..split.n_records() {
+        let (row, label) = split.record(i).unwrap();
+        train.push(row, label).unwrap();
+    }
+    let fitted = fit(&spec, &logistic_schema(d), train.finish(), &open_rules()).unwrap();
+    assert_eq!(fitted.parameters, output.parameters);
+}

@@ -5,12 +5,11 @@ use medshare_records::{Feature, Label, Schema};
 use medshare_training::{Dataset, DatasetBuilder};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use rand_distr::StandardNormal;
 
-/// A standard normal draw (Box–Muller).
+/// A standard normal draw.
 pub fn normal(rng: &mut ChaCha20Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.r#gen::<f64>(); // in (0, 1]
-    let u2: f64 = rng.r#gen::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    rng.sample(StandardNormal)
 }
 
 /// The true coefficients of [`logistic_cohort`]: between -1 and 1.
