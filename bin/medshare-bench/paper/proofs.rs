@@ -112,7 +112,7 @@ pub(super) async fn proof_cost(records: usize) -> Result<ProofCost> {
             })
             .sum()
     };
-    rig.server.stop().await;
+    rig.stop().await;
     Ok(ProofCost {
         records: batch.len(),
         storage_proofs: view.proofs.iter().map(|p| p.storage_proof.len()).sum(),

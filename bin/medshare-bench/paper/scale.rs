@@ -192,7 +192,7 @@ pub(super) async fn enclave_memory(records: usize, quiet: bool) -> Result<(u64, 
     let job = rig.demander.submit(&spec, &requirement).await?;
     rig.reviewer.approve(job).await?;
     let report = rig.run_report_in_own_process(job).await?;
-    rig.server.stop().await;
+    rig.stop().await;
     Ok((
         report["peak_memory_kib"]
             .as_u64()

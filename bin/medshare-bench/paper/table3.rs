@@ -287,6 +287,12 @@ impl Rig {
             .context("records_used")
     }
 
+    /// Ends the enclave worker (so that it does not see its node go away), then stops the node.
+    pub(super) async fn stop(self) {
+        drop(self.worker);
+        self.server.stop().await;
+    }
+
     /// The report of `job` run by this rig's enclave worker (its own process).
     pub(super) async fn run_report_in_own_process(&self, job: JobId) -> Result<serde_json::Value> {
         self.worker.lock().await.run(job).await
@@ -401,7 +407,7 @@ pub(super) async fn table3(runs: usize, quiet: bool) -> Result<Vec<Table3Row>> {
                 features_parsed_per_flow: records * features_per_record,
             },
         });
-        rig.server.stop().await;
+        rig.stop().await;
     }
     bar.finish_and_clear();
     Ok(rows)
