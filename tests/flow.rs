@@ -996,7 +996,11 @@ async fn a_record_whose_budget_is_spent_is_excluded_and_every_use_is_debited() {
         .await
         .unwrap();
     let report = f.run(first).await;
-    assert_eq!(report.records_used, 12);
+    assert_eq!(
+        report.records_used, 12,
+        "model: {:?}, training: {:?}",
+        report.model_reason, report.training_failure
+    );
     assert_eq!(report.epsilon_milli, Some(1_000));
     for (i, (p, r)) in f.patients.iter().enumerate() {
         let (total, spent) = p.budget(r.record.ciphertextHash).await.unwrap();

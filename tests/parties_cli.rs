@@ -296,7 +296,13 @@ fn each_party_in_its_own_process() {
         &job,
     ]);
     assert_eq!(result["records_used"], 15);
-    assert!(result["metrics"]["accuracy"].as_f64().is_some());
+    // Under differential privacy each record is held out on its own coin: with 15 records, one
+    // run in about 75 holds out none and is released without metrics.
+    if result["test_size"] != 0 {
+        assert!(result["metrics"]["accuracy"].as_f64().is_some(), "{result}");
+    } else {
+        assert!(result["metrics"].is_null(), "{result}");
+    }
     let trail = env.json(&["user", "audit", "--keystore", &ks(&env, "alice")]);
     let trail = trail.as_array().unwrap();
     assert_eq!(trail.len(), 7);

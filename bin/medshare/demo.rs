@@ -336,8 +336,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         "Step 11: the demander downloads the encrypted result, checks its hash and the TEE's signature, decrypts it.",
     );
     let output = demander.fetch_result(job).await?;
-    let Metrics::Classification { accuracy, roc_auc } = output.metrics else {
-        bail!("a logistic regression reported regression metrics");
+    let Some(Metrics::Classification { accuracy, roc_auc }) = output.metrics else {
+        bail!("the logistic regression reported no classification metrics");
     };
     let (first, first_record) = &patients[0];
     let trail = first.audit_trail().await?;

@@ -277,8 +277,9 @@ fn medshare(
         let start = Instant::now();
         let output = pool.install(|| train_with_rules(spec, schema, data, rules))?;
         times.push(start.elapsed().as_secs_f64());
-        let medshare_training::Metrics::Classification { accuracy: a, .. } = output.metrics else {
-            bail!("logistic regression gave regression metrics");
+        let Some(medshare_training::Metrics::Classification { accuracy: a, .. }) = output.metrics
+        else {
+            bail!("logistic regression gave no classification metrics");
         };
         accuracy = Some(a);
     }

@@ -92,11 +92,15 @@ pub(crate) async fn demander(command: DemanderCommand) -> Result<()> {
                     output.records_used
                 );
                 match output.metrics {
-                    Metrics::Classification { accuracy, roc_auc } => println!(
+                    None => println!(
+                        "no held-out metrics: no record was held out (each is held out on its own \
+                         coin under differential privacy; a small cohort can hold out none)"
+                    ),
+                    Some(Metrics::Classification { accuracy, roc_auc }) => println!(
                         "held-out accuracy {accuracy:.4}, ROC AUC {}",
                         roc_auc.map_or("n/a".into(), |a| format!("{a:.4}"))
                     ),
-                    Metrics::Regression { rmse, r2 } => {
+                    Some(Metrics::Regression { rmse, r2 }) => {
                         println!(
                             "held-out RMSE {rmse:.4}, R² {}",
                             r2.map_or("n/a".into(), |a| format!("{a:.4}"))

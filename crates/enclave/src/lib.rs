@@ -17,8 +17,8 @@
 //!   the key the result is encrypted to; this TEE is admitted, unrevoked and allowlisted; each
 //!   record is live as its owner registered it and consented to this job (a grant of that
 //!   version or a standing policy). No boolean from the host decides anything: a fact without a
-//!   proof does not exist. Views of one job never go back in time and span at most
-//!   256 blocks, and every statement it signs names its view's block, which the contracts accept
+//!   proof does not exist. Views of one job never go back in time and span at most an
+//!   hour of chain time (the sealed headers' timestamps), and every statement it signs names its view's block, which the contracts accept
 //!   only while it is recent.
 //! * **The job.** [`Enclave`] implements [`EnclaveApi`]: it verifies the model and its
 //!   requirement (HRT_j, VT_j), verifies each consented record (HRT_i, VT_i), recovers the data

@@ -19,6 +19,9 @@ pub(crate) struct View {
     pub(crate) number: u64,
     /// The block hash (keccak256 of the header's RLP).
     pub(crate) hash: B256,
+    /// The header's timestamp, in seconds: the enclave's only clock (authenticated with the
+    /// header's seal).
+    pub(crate) timestamp: u64,
     /// Whether the header's seal was checked against the anchors' sealers.
     pub(crate) headers_verified: bool,
     slots: HashMap<(Address, B256), U256>,
@@ -83,6 +86,7 @@ impl View {
         Ok(Self {
             number: header.number,
             hash: keccak256(bytes),
+            timestamp: header.timestamp,
             headers_verified: anchors.headersVerified,
             slots,
         })

@@ -194,16 +194,22 @@ fn a_view_older_than_one_the_job_has_seen_stops_the_job() {
     assert!(refusal(tee.finish()).contains("no job is running"));
 }
 
+/// A job's views may cover many blocks (the host posts a transaction per batch of records) but
+/// not more than an hour of chain time: a host cannot keep a job's records loaded while their
+/// owners withdraw consent, and release the model later.
 #[test]
-fn views_spanning_more_than_256_blocks_stop_the_job() {
+fn views_spanning_more_than_an_hour_of_chain_time_stop_the_job() {
     let mut tee = Tee::new(6, Terms::default());
     begun(&mut tee);
-    tee.chain.mine(256);
+    tee.chain.mine(2_000);
     checked(tee.add(&[0]));
-    tee.chain.mine(1);
-    let why = refusal(tee.add(&[1]));
-    assert!(why.contains("span more than 256 blocks"), "{why}");
-    assert!(refusal(tee.add(&[1])).contains("no job is running"));
+    // The first view was at 1_700_000_100; 2,000 blocks later plus this wait is 3,600 s.
+    tee.chain.wait(1_599);
+    checked(tee.add(&[1]));
+    tee.chain.wait(1);
+    let why = refusal(tee.add(&[2]));
+    assert!(why.contains("span more than 3600 s of chain time"), "{why}");
+    assert!(refusal(tee.add(&[2])).contains("no job is running"));
 }
 
 #[test]

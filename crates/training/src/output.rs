@@ -21,8 +21,10 @@ pub struct TrainingOutput {
     /// The fitted model, complete enough to make predictions with.
     pub parameters: Parameters,
     /// Metrics on the held-out split, computed from `parameters` exactly as a user would; noisy
-    /// under differential privacy (see [`Metrics`]).
-    pub metrics: Metrics,
+    /// under differential privacy (see [`Metrics`]). `None` when no record was held out: under
+    /// differential privacy each record is held out on its own coin (probability
+    /// `test_fraction`), so a small cohort can hold out none.
+    pub metrics: Option<Metrics>,
     /// The guarantee the parameters and metrics were released under.
     pub privacy: PrivacyReport,
     /// Records used: `train_size + test_size`.

@@ -55,13 +55,22 @@ pub fn train_with_rules(
         // test_fraction is validated to be in (0, 0.5], so this is in 1..=ceil(n / 2).
         data.shuffle_for_holdout(spec.seed, spec.test_fraction)
     };
-    if n_test == 0 || n - n_test < 2 {
+    // Under differential privacy each record is held out on its own coin, so a small cohort
+    // can hold out none: the model is then fitted on every record and released without
+    // metrics (redrawing until some record is held out would make one record's side depend
+    // on the others', which the guarantee below does not allow).
+    if n - n_test < 2 {
         return Err(Error::TooFewRecords { records: n });
     }
     let test = 0..n_test;
     let train = n_test..n;
     let (parameters, mut report, _) = fit_rows(spec, &columns, rules, &mut data, train.clone())?;
-    let (metrics, rho_test) = evaluate(spec, &columns, &parameters, &data, test.clone())?;
+    let (metrics, rho_test) = if test.is_empty() {
+        (None, None)
+    } else {
+        let (metrics, rho) = evaluate(spec, &columns, &parameters, &data, test.clone())?;
+        (Some(metrics), rho)
+    };
     if let (Some(rho), Some(delta)) = (rho_test, spec.privacy.delta) {
         // Training and evaluation see disjoint records: the guarantee is the larger of the two.
         report.epsilon = report.epsilon.max(epsilon_for(rho, delta)?);

@@ -10,8 +10,9 @@
 //! ```
 //!
 //! Every step re-checks the job's and this TEE's facts at its view; a job's views never go back
-//! in time nor span more than [`MAX_VIEW_SPAN`] blocks. `submission` parses and checks the spec
-//! and requirement; `records` checks and loads the records.
+//! in time nor span more than [`MAX_VIEW_SECONDS`] of chain time (the sealed headers'
+//! timestamps). `submission` parses and checks the spec and requirement; `records` checks and
+//! loads the records.
 
 mod records;
 mod submission;
@@ -35,13 +36,26 @@ use medshare_records::{DataRequirement, Schema};
 use medshare_training::{DatasetBuilder, ModelSpec, TrainingOutput, TrainingRules};
 use std::collections::HashSet;
 
-/// Most blocks between the oldest and the newest view of one job: with the contracts' rule that
-/// a result names a block among the 256 most recent, no fact a job rests on is older than 512
-/// blocks when its result lands.
-pub(crate) const MAX_VIEW_SPAN: u64 = 256;
+/// Most chain time, in seconds of the sealed headers' timestamps, between the first and the
+/// newest view of one job: a record's consent is checked when it is loaded, so a job cannot
+/// hold a record whose consent was withdrawn more than an hour before its result. Time, not
+/// blocks: the host posts a transaction per batch of records, so a job's block count grows
+/// with its size (100,000 records take some 1,600 blocks), while its time does not have to.
+/// Every step re-proves the job's and this TEE's facts, and every statement names its view's
+/// block, which the contracts accept only among the 256 most recent.
+pub(crate) const MAX_VIEW_SECONDS: u64 = 3600;
 
-/// Most records per `debitBudgets` transaction (about 5,500 gas each).
-pub(crate) const DEBIT_BATCH: usize = 500;
+/// Most records per `debitBudgets` transaction: about 5,500 gas each, so some 11 M gas a
+/// batch, under the 2²⁴ gas a transaction may use since EIP-7825. The debits all name the
+/// view `FinishJob` was given and land one block each, which the contracts accept only while
+/// that block is among the 256 most recent: a job can use at most [`MAX_USED`] records
+/// (`AddRecords` refuses a batch that would take it past them).
+pub(crate) const DEBIT_BATCH: usize = 2_000;
+
+/// Most records one job may use: as many `debitBudgets` batches as can land while
+/// `FinishJob`'s view is still among the 256 most recent blocks (255, one block left for the
+/// result), 510,000 records.
+pub(crate) const MAX_USED: usize = 255 * DEBIT_BATCH;
 
 /// A job whose model verified: everything needed to check, load and train.
 pub(crate) struct Job {
@@ -130,17 +144,24 @@ impl Me<'_> {
     }
 }
 
-/// The blocks of the views a job has accepted: its first and its newest.
+/// The views a job has accepted: the time of its first, the block of its newest.
 #[derive(Clone, Copy)]
 struct Views {
-    oldest: u64,
+    first_time: u64,
     newest: u64,
 }
 
 impl Views {
+    fn starting_at(view: &View) -> Self {
+        Self {
+            first_time: view.timestamp,
+            newest: view.number,
+        }
+    }
+
     /// Checks that `view` may be the job's next one — not older than its newest, at most
-    /// [`MAX_VIEW_SPAN`] blocks after its first — and that the job's and this TEE's facts hold
-    /// in it. The caller records it as the newest once its own checks passed.
+    /// [`MAX_VIEW_SECONDS`] after its first — and that the job's and this TEE's facts hold in
+    /// it. The caller records it as the newest once its own checks passed.
     fn check_next(&self, me: &Me<'_>, ctx: &JobContext, view: &View) -> Result<()> {
         if view.number < self.newest {
             return Err(Error::Refused(format!(
@@ -148,10 +169,12 @@ impl Views {
                 view.number, self.newest
             )));
         }
-        if view.number - self.oldest > MAX_VIEW_SPAN {
+        let elapsed = view.timestamp.saturating_sub(self.first_time);
+        if elapsed > MAX_VIEW_SECONDS {
             return Err(Error::Refused(format!(
-                "the job's views span more than {MAX_VIEW_SPAN} blocks (from {} to {}); run it again",
-                self.oldest, view.number
+                "the job's views span more than {MAX_VIEW_SECONDS} s of chain time ({elapsed} s \
+                 from its first view to block {}); run it again",
+                view.number
             )));
         }
         facts::check_self(view, &me.facts)?;
@@ -240,10 +263,7 @@ pub(crate) fn begin(me: &Me<'_>, ctx: JobContext, view: &View) -> Result<ModelCh
             used: Vec::new(),
             seen: HashSet::new(),
             audit: Vec::new(),
-            views: Views {
-                oldest: view.number,
-                newest: view.number,
-            },
+            views: Views::starting_at(view),
             ctx,
         }),
         _ => None,

@@ -4,7 +4,7 @@
 
 use super::{Job, Me};
 use crate::{
-    Result,
+    Error, Result,
     authored::{self, Checked},
     view::View,
 };
@@ -34,6 +34,13 @@ impl Job {
         inputs: Vec<RecordInput>,
         view: &View,
     ) -> Result<(Vec<RecordOutcome>, Option<AuthoredTx>)> {
+        if self.used.len() + inputs.len() > super::MAX_USED {
+            return Err(Error::Refused(format!(
+                "a job can use at most {} records (its budget debits must land while its last \
+                 view is among the 256 most recent blocks); this batch would take it past them",
+                super::MAX_USED
+            )));
+        }
         self.advance(me, view)?;
         let mut outcomes = Vec::with_capacity(inputs.len());
         let mut checked = Vec::new();

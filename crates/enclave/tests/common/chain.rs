@@ -20,6 +20,8 @@ pub(crate) struct Chain {
     pub(crate) deployment: Deployment,
     sealer: Identity,
     number: u64,
+    /// Seconds the chain's clock is ahead of `1_700_000_000 + number`.
+    clock: u64,
     storage: BTreeMap<Address, BTreeMap<B256, U256>>,
 }
 
@@ -42,6 +44,7 @@ impl Chain {
             deployment,
             sealer: Identity::random(),
             number: 100,
+            clock: 0,
             storage,
         }
     }
@@ -56,9 +59,15 @@ impl Chain {
         self.number
     }
 
-    /// Moves the chain on by `blocks`.
+    /// Moves the chain on by `blocks`, one second each.
     pub(crate) fn mine(&mut self, blocks: u64) {
         self.number += blocks;
+    }
+
+    /// Moves the chain's clock on by `seconds` and mines one block.
+    pub(crate) fn wait(&mut self, seconds: u64) {
+        self.clock += seconds;
+        self.mine(1);
     }
 
     /// Writes a storage word (zero deletes it, as the EVM does).
@@ -145,7 +154,7 @@ impl Chain {
         let mut header = Header {
             number,
             state_root,
-            timestamp: 1_700_000_000 + number,
+            timestamp: 1_700_000_000 + number + self.clock,
             extra_data: medshare_light::header::VANITY.to_vec().into(),
             ..Default::default()
         };
