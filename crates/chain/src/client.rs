@@ -200,7 +200,7 @@ impl ContractClient {
         contract: Contract,
         filter: Filter,
     ) -> Result<Vec<Logged<E>>> {
-        let logs = self.ledger().logs(&filter).await?;
+        let logs = medshare_ledger::logs_paged(self.ledger().as_ref(), &filter).await?;
         logs.into_iter()
             .map(|log| {
                 let decoded = log.log_decode::<E>().map_err(|e| Error::Decode {

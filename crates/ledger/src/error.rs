@@ -54,4 +54,17 @@ pub enum Error {
     /// inverted block range).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// An `eth_getLogs` query over a block range matched more logs than the node returns at
+    /// once; the same query over a narrower range may not (see [`crate::MAX_LOGS`]).
+    #[error(
+        "the log query over blocks {from}..={to} matches more than {limit} logs; narrow its block range"
+    )]
+    TooManyLogs {
+        /// First block of the range.
+        from: u64,
+        /// Last block of the range.
+        to: u64,
+        /// The node's limit.
+        limit: usize,
+    },
 }

@@ -38,10 +38,55 @@ pub use alloy_rpc_types_eth::{
 };
 
 use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_rpc_types_eth::EIP1186AccountProofResponse;
+use alloy_rpc_types_eth::{EIP1186AccountProofResponse, FilterBlockOption};
 
 /// Most storage slots one [`Ledger::proof`] (`eth_getProof`) call may ask for.
 pub const MAX_PROOF_SLOTS: usize = 1024;
+
+/// Most logs one `eth_getLogs` query over more than one block returns (as geth's and most
+/// providers' 10,000): a query over a single block is never refused for its count, a block's
+/// gas bounding it, so a client can always narrow its range until each query is answered
+/// ([`logs_paged`]).
+pub const MAX_LOGS: usize = 10_000;
+
+/// JSON-RPC error code of [`Error::TooManyLogs`] (EIP-1474's "limit exceeded").
+pub const LIMIT_EXCEEDED_CODE: i64 = -32005;
+
+/// The logs `filter` selects, asked of `ledger` over block ranges the node answers: a range
+/// refused with [`Error::TooManyLogs`] is halved until each half is answered. In block order.
+pub async fn logs_paged(ledger: &dyn Ledger, filter: &Filter) -> Result<Vec<Log>> {
+    let (from, to) = match filter.block_option {
+        FilterBlockOption::Range {
+            from_block,
+            to_block,
+        } if from_block.as_ref().is_some_and(|b| b.as_number().is_some()) => {
+            let from = from_block.and_then(|b| b.as_number()).unwrap_or(0);
+            let to = match to_block.and_then(|b| b.as_number()) {
+                Some(n) => n,
+                None => ledger.block_number().await?,
+            };
+            (from, to)
+        }
+        // By hash, or from a tag: one block or the node's own resolution, asked as is.
+        _ => return ledger.logs(filter).await,
+    };
+    let mut out = Vec::new();
+    // Ranges still to ask, the lowest on top.
+    let mut ranges = vec![(from, to)];
+    while let Some((lo, hi)) = ranges.pop() {
+        let page = filter.clone().from_block(lo).to_block(hi);
+        match ledger.logs(&page).await {
+            Ok(logs) => out.extend(logs),
+            Err(Error::TooManyLogs { .. }) if lo < hi => {
+                let mid = lo + (hi - lo) / 2;
+                ranges.push((mid + 1, hi));
+                ranges.push((lo, mid));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
 
 /// Refuses a [`Ledger::proof`] (`eth_getProof`) call for more than [`MAX_PROOF_SLOTS`] slots.
 pub fn check_proof_slots(slots: usize) -> Result<()> {

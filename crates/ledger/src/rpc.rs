@@ -1,8 +1,10 @@
 //! [`RpcLedger`]: any Ethereum node (anvil, geth, Besu, reth, `medshare node`) over JSON-RPC,
 //! through alloy's provider, on HTTP or WebSocket.
 //!
-//! Over WebSocket (`ws://`), [`Ledger::wait_for_receipt`] subscribes to new heads and checks for
-//! the receipt as each block arrives: no polling delay. Over HTTP it polls, starting at 1 ms and
+//! Over WebSocket (`ws://`), [`Ledger::wait_for_receipt`] checks for the receipt as each new
+//! head arrives, through one `newHeads` subscription per ledger that every wait shares: no
+//! polling delay, and no subscription per transaction (a node limits them per connection, and
+//! dropping an alloy subscription does not end it on the node). Over HTTP it polls, starting at 1 ms and
 //! doubling up to the caller's interval.
 
 use crate::{
@@ -12,7 +14,7 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_provider::{Provider, RootProvider, transport::TransportError};
 use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 use std::{sync::Arc, time::Duration};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, watch};
 
 /// A ledger reached over JSON-RPC (HTTP or WebSocket).
 #[derive(Clone, Debug)]
@@ -22,6 +24,9 @@ pub struct RpcLedger {
     endpoint: String,
     /// The endpoint is a WebSocket: subscriptions are available.
     pubsub: bool,
+    /// The latest head number the node's `newHeads` subscription announced: subscribed on the
+    /// first wait, shared by all. Its sender is gone once the subscription ended.
+    heads: Arc<OnceCell<watch::Receiver<u64>>>,
 }
 
 impl RpcLedger {
@@ -47,7 +52,37 @@ impl RpcLedger {
             provider: Arc::new(provider),
             endpoint: endpoint.to_owned(),
             pubsub,
+            heads: Arc::new(OnceCell::new()),
         })
+    }
+
+    /// A receiver of new heads, subscribing on first use: a task forwards each head the node
+    /// announces (or a wake-up when some were missed) until the subscription ends.
+    async fn heads(&self) -> Result<watch::Receiver<u64>> {
+        let heads = self
+            .heads
+            .get_or_try_init(|| async {
+                let mut subscription = self
+                    .provider()
+                    .await?
+                    .subscribe_blocks()
+                    .await
+                    .map_err(map_err(&self.endpoint, false))?;
+                let (tx, rx) = watch::channel(0);
+                tokio::spawn(async move {
+                    use tokio::sync::broadcast::error::RecvError;
+                    loop {
+                        match subscription.recv().await {
+                            Ok(header) => tx.send_modify(|n| *n = header.number),
+                            Err(RecvError::Lagged(_)) => tx.send_modify(|_| {}),
+                            Err(RecvError::Closed) => break,
+                        }
+                    }
+                });
+                Ok::<_, Error>(rx)
+            })
+            .await?;
+        Ok(heads.clone())
     }
 
     /// The provider, connecting a WebSocket on first use.
@@ -191,7 +226,21 @@ impl Ledger for RpcLedger {
             .await?
             .get_logs(filter)
             .await
-            .map_err(map_err(&self.endpoint, false))
+            .map_err(|e| match &e {
+                // medshare node's code (EIP-1474 "limit exceeded"), and the words geth and
+                // hosted providers use for the same refusal.
+                TransportError::ErrorResp(payload)
+                    if payload.code == crate::LIMIT_EXCEEDED_CODE
+                        || payload.message.contains("query returned more than") =>
+                {
+                    Error::TooManyLogs {
+                        from: filter.get_from_block().unwrap_or(0),
+                        to: filter.get_to_block().unwrap_or(u64::MAX),
+                        limit: crate::MAX_LOGS,
+                    }
+                }
+                _ => map_err(&self.endpoint, false)(e),
+            })
     }
 
     async fn block(&self, number: u64) -> Result<Option<Block>> {
@@ -241,23 +290,19 @@ impl Ledger for RpcLedger {
         let deadline = tokio::time::Instant::now() + timeout;
         let timed_out = || Error::Timeout(hash);
         if self.pubsub {
-            // Subscribe first, then look: a block sealed in between is still announced.
-            let mut heads = self
-                .provider()
-                .await?
-                .subscribe_blocks()
-                .await
-                .map_err(map_err(&self.endpoint, false))?;
+            // Listen first, then look: a block sealed in between is still announced.
+            let mut heads = self.heads().await?;
+            heads.mark_unchanged();
             loop {
                 if let Some(receipt) = self.receipt(hash).await? {
                     return Ok(receipt);
                 }
-                match tokio::time::timeout_at(deadline, heads.recv()).await {
+                match tokio::time::timeout_at(deadline, heads.changed()).await {
                     Err(_) => return Err(timed_out()),
-                    // A new head, or heads missed while lagging: look again.
-                    Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+                    // A new head (or a wake-up after missed ones): look again.
+                    Ok(Ok(())) => {}
                     // The subscription ended (e.g. the socket closed): poll from here on.
-                    Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
+                    Ok(Err(_)) => break,
                 }
             }
         }

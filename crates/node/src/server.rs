@@ -21,7 +21,18 @@
 //! As geth, anvil and reth answer: a revert is error code `3`, message `execution reverted`,
 //! with the revert data as a hex string in `data` (alloy decodes it as revert data); a
 //! transaction the node refuses is `-32000` with the reason; a malformed request is `-32602`;
-//! a store failure is `-32603`.
+//! a store failure is `-32603`; a log query over the limit below is `-32005` ("limit
+//! exceeded", EIP-1474).
+//!
+//! # Limits
+//!
+//! Whatever a stranger sends, the work and memory of one request are bounded, and each refusal
+//! says what and why: a body over 32 MiB (HTTP 413); a batch of more than
+//! [`MAX_BATCH_REQUESTS`] requests; `eth_feeHistory` over more than 1,024 blocks (capped, as
+//! geth does) or with more than [`MAX_FEE_HISTORY_PERCENTILES`] or unordered percentiles;
+//! `eth_getProof` for more than [`medshare_ledger::MAX_PROOF_SLOTS`] slots; `eth_getLogs`
+//! matching more than [`medshare_ledger::MAX_LOGS`] logs over more than one block (a client
+//! narrows its range: [`medshare_ledger::logs_paged`]); more than 100 connections.
 //!
 //! # What it does not do
 //!
@@ -43,7 +54,7 @@ use jsonrpsee::{
     PendingSubscriptionSink, SubscriptionSink,
     core::{RpcResult, SubscriptionResult, async_trait},
     proc_macros::rpc,
-    server::{Server, ServerConfig, ServerHandle},
+    server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
     types::{ErrorObject, ErrorObjectOwned},
 };
 use std::{net::SocketAddr, sync::Arc};
@@ -59,6 +70,11 @@ const HEAD_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 const MAX_HEADS_PER_ROUND: u64 = 64;
 /// Most blocks one `eth_feeHistory` call may ask for (geth's limit).
 const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;
+/// Most reward percentiles one `eth_feeHistory` call may ask for (geth's limit): the rewards
+/// are a blocks × percentiles table.
+pub const MAX_FEE_HISTORY_PERCENTILES: usize = 100;
+/// Most requests in one JSON-RPC batch (geth's default `--rpc.batch-request-limit`).
+pub const MAX_BATCH_REQUESTS: u32 = 1000;
 
 /// JSON-RPC error code for a revert (geth, anvil, reth).
 const REVERT_CODE: i32 = 3;
@@ -180,6 +196,7 @@ impl RpcServer {
         let config = ServerConfig::builder()
             .max_request_body_size(MAX_REQUEST_BYTES)
             .max_response_body_size(MAX_RESPONSE_BYTES)
+            .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH_REQUESTS))
             .build();
         let server = Server::builder()
             .set_config(config)
@@ -231,6 +248,11 @@ fn rpc_error(e: Error) -> ErrorObjectOwned {
         Error::InvalidRequest(reason) => {
             ErrorObject::owned(INVALID_PARAMS_CODE, reason, None::<()>)
         }
+        e @ Error::TooManyLogs { .. } => ErrorObject::owned(
+            medshare_ledger::LIMIT_EXCEEDED_CODE as i32,
+            e.to_string(),
+            None::<()>,
+        ),
         other => ErrorObject::owned(INTERNAL_ERROR_CODE, other.to_string(), None::<()>),
     }
 }
@@ -411,6 +433,25 @@ impl EthApiServer for Api {
         newest: BlockNumberOrTag,
         percentiles: Option<Vec<f64>>,
     ) -> RpcResult<FeeHistory> {
+        // Refused before anything is read or allocated, as geth refuses them.
+        if let Some(p) = &percentiles {
+            if p.len() > MAX_FEE_HISTORY_PERCENTILES {
+                return Err(invalid(format!(
+                    "{} reward percentiles asked for; at most {MAX_FEE_HISTORY_PERCENTILES}",
+                    p.len()
+                )));
+            }
+            let mut last = 0.0;
+            for &q in p {
+                if !(0.0..=100.0).contains(&q) || q < last {
+                    return Err(invalid(format!(
+                        "invalid reward percentile {q}: each must be in [0, 100] and not below \
+                         the one before"
+                    )));
+                }
+                last = q;
+            }
+        }
         let count = block_count.to::<u64>().min(MAX_FEE_HISTORY_BLOCKS);
         let tip = self.ledger.block_number().await.map_err(rpc_error)?;
         let newest = self.resolve(newest).await?.min(tip);

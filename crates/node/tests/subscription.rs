@@ -98,6 +98,39 @@ async fn receipts_are_awaited_over_websocket_and_http() {
     }
 }
 
+/// Every wait for a receipt shares one subscription: a ledger that waits for more receipts
+/// than the node allows subscriptions on a connection (1,024) still gets each of them. (With a
+/// subscription per wait, the 1,025th failed with "Too many subscriptions on the connection".)
+#[tokio::test]
+async fn many_waits_share_one_subscription() {
+    let node = node().await;
+    let ledger = RpcLedger::connect(&node.server.ws_endpoint()).unwrap();
+    let wallet = Wallet::new(Arc::new(ledger.clone()), node.funded.clone())
+        .await
+        .unwrap();
+    let receipt = wallet
+        .transfer(Address::random(), U256::from(1))
+        .await
+        .unwrap();
+    for _ in 0..1_100 {
+        let again = ledger
+            .wait_for_receipt(
+                receipt.transaction_hash,
+                Duration::from_millis(20),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.transaction_hash, receipt.transaction_hash);
+    }
+    // And a new transaction after all that is still awaited through it.
+    let later = wallet
+        .transfer(Address::random(), U256::from(2))
+        .await
+        .unwrap();
+    assert!(later.status());
+}
+
 /// A node that is not there is a clear error naming it, not a hang.
 #[tokio::test]
 async fn an_unreachable_websocket_is_a_clear_error() {

@@ -31,6 +31,7 @@ use super::{
     trie::{self, NODES, Owner, ROOTS, STATE_HISTORY},
 };
 use crate::{Error, Result};
+use medshare_ledger::MAX_LOGS;
 
 /// One read snapshot of the store.
 pub(crate) struct Reader<'p> {
@@ -250,6 +251,20 @@ impl<'p> Reader<'p> {
         }
         let logs_table = self.table(LOGS)?;
         let mut positions: BTreeSet<(u64, u32)> = BTreeSet::new();
+        // Over more than one block, at most MAX_LOGS logs (and 10× as many candidates read
+        // from the index): memory stays bounded whatever the chain holds. One block is always
+        // answered, its gas bounding its logs, so a client can narrow until it is.
+        let too_many = |found: usize| {
+            if from < to && found > 10 * MAX_LOGS {
+                Err(Error::TooManyLogs {
+                    from,
+                    to,
+                    limit: MAX_LOGS,
+                })
+            } else {
+                Ok(())
+            }
+        };
         // Every field the filter constrains, most specific first (a topic naming one owner or
         // record beats the event signature, which beats the contract address).
         let mut fields: Vec<(u8, Vec<B256>)> = [3usize, 2, 1, 0]
@@ -292,6 +307,7 @@ impl<'p> Reader<'p> {
                 for entry in scan(*field, v)? {
                     let (k, _) = entry.map_err(store_err)?;
                     positions.insert(index_key_position(k.value()));
+                    too_many(positions.len())?;
                 }
             }
         } else {
@@ -303,6 +319,7 @@ impl<'p> Reader<'p> {
             {
                 let (k, _) = entry.map_err(store_err)?;
                 positions.insert(split_log_key(k.value()));
+                too_many(positions.len())?;
             }
         }
         let mut metas = HashMap::new();
@@ -314,6 +331,13 @@ impl<'p> Reader<'p> {
             }
             let meta = self.block_meta(&mut metas, block)?;
             out.push(rpc_log(log, block, meta, index));
+            if from < to && out.len() > MAX_LOGS {
+                return Err(Error::TooManyLogs {
+                    from,
+                    to,
+                    limit: MAX_LOGS,
+                });
+            }
         }
         Ok(out)
     }
