@@ -2,45 +2,19 @@
 //! and `eth_feeHistory` tables. Each is sent as a client would send it, over plain HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::{net::SocketAddr, sync::Arc};
 
 use alloy_eips::BlockNumberOrTag;
 use alloy_primitives::{U256, hex};
 use alloy_provider::{Provider, RootProvider};
-use alloy_signer_local::PrivateKeySigner;
+use common::node;
 use medshare_ledger::{
     Error, Filter, Ledger, MAX_LOGS, logs_paged, rpc::RpcLedger, wallet::Wallet,
 };
-use medshare_node::{
-    embedded::{ChainConfig, EmbeddedChain},
-    server::{MAX_BATCH_REQUESTS, MAX_FEE_HISTORY_PERCENTILES, RpcServer},
-};
+use medshare_node::server::{MAX_BATCH_REQUESTS, MAX_FEE_HISTORY_PERCENTILES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn server() -> (RpcServer, tempfile::TempDir) {
-    let (server, _, _, dir) = funded_server().await;
-    (server, dir)
-}
-
-async fn funded_server() -> (
-    RpcServer,
-    EmbeddedChain,
-    PrivateKeySigner,
-    tempfile::TempDir,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let funded = PrivateKeySigner::random();
-    let config = ChainConfig::new(PrivateKeySigner::random())
-        .with_balance(funded.address(), U256::from(10).pow(U256::from(24)));
-    let chain = EmbeddedChain::open(&dir.path().join("chain"), config).unwrap();
-    let server = RpcServer::start(
-        Arc::new(chain.clone()),
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .unwrap();
-    (server, chain, funded, dir)
-}
 
 /// Creation code of a contract that emits as many empty `LOG0`s as the 32-byte number it is
 /// called with (hand-assembled: a loop of `LOG0`, then `STOP`).
@@ -82,7 +56,8 @@ fn batch(n: u32) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_batch_over_the_limit_is_refused_whole() {
-    let (server, _dir) = server().await;
+    let node = node().await;
+    let server = &node.server;
     let (status, body) = post(server.address(), &batch(MAX_BATCH_REQUESTS)).await;
     assert_eq!(status, 200, "{body}");
     let answers: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
@@ -101,7 +76,8 @@ async fn a_batch_over_the_limit_is_refused_whole() {
 
 #[tokio::test]
 async fn a_body_over_32_mib_is_refused_before_it_is_parsed() {
-    let (server, _dir) = server().await;
+    let node = node().await;
+    let server = &node.server;
     let mut body = br#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[""#.to_vec();
     body.resize(body.len() + 33 * 1024 * 1024, b'a');
     body.extend_from_slice(br#""]}"#);
@@ -114,7 +90,8 @@ async fn a_body_over_32_mib_is_refused_before_it_is_parsed() {
 
 #[tokio::test]
 async fn fee_history_refuses_too_many_or_unordered_percentiles() {
-    let (server, _dir) = server().await;
+    let node = node().await;
+    let server = &node.server;
     let provider: RootProvider = RootProvider::new_http(server.endpoint().parse().unwrap());
     let ok: Vec<f64> = (0..MAX_FEE_HISTORY_PERCENTILES).map(|i| i as f64).collect();
     let history = provider
@@ -154,8 +131,11 @@ async fn fee_history_refuses_too_many_or_unordered_percentiles() {
 /// narrows its range on that error (`logs_paged`) gets every log, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_query_over_the_limit_is_refused_and_paged_queries_get_every_log() {
-    let (server, chain, funded, _dir) = funded_server().await;
-    let wallet = Wallet::new(Arc::new(chain.clone()), funded).await.unwrap();
+    let node = node().await;
+    let (server, chain) = (&node.server, &node.chain);
+    let wallet = Wallet::new(Arc::new(chain.clone()), node.funded.clone())
+        .await
+        .unwrap();
     let (logger, _) = wallet.deploy(hex::decode(LOGGER).unwrap()).await.unwrap();
     let per_block = MAX_LOGS / 2 + 1000;
     let mut blocks = Vec::new();
@@ -174,7 +154,7 @@ async fn a_log_query_over_the_limit_is_refused_and_paged_queries_get_every_log()
         .address(logger)
         .from_block(blocks[0])
         .to_block(blocks[2]);
-    for ledger in [&chain as &dyn Ledger, &remote] {
+    for ledger in [chain as &dyn Ledger, &remote] {
         let err = ledger.logs(&all).await.unwrap_err();
         assert!(
             matches!(

@@ -2,43 +2,14 @@
 //! [`RpcLedger`] that waits for receipts through it instead of polling.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+mod common;
+
+use std::{sync::Arc, time::Duration};
 
 use alloy_primitives::{Address, U256};
 use alloy_provider::{Provider, RootProvider};
-use alloy_signer_local::PrivateKeySigner;
+use common::node;
 use medshare_ledger::{Ledger, rpc::RpcLedger, wallet::Wallet};
-use medshare_node::{
-    embedded::{ChainConfig, EmbeddedChain},
-    server::RpcServer,
-};
-
-struct Node {
-    chain: EmbeddedChain,
-    server: RpcServer,
-    funded: PrivateKeySigner,
-    _dir: tempfile::TempDir,
-}
-
-async fn node() -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let funded = PrivateKeySigner::random();
-    let config = ChainConfig::new(PrivateKeySigner::random())
-        .with_balance(funded.address(), U256::from(10).pow(U256::from(24)));
-    let chain = EmbeddedChain::open(&dir.path().join("chain"), config).unwrap();
-    let server = RpcServer::start(
-        Arc::new(chain.clone()),
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .unwrap();
-    Node {
-        chain,
-        server,
-        funded,
-        _dir: dir,
-    }
-}
 
 /// A subscriber is sent each new block's header, in order, as the block is sealed.
 #[tokio::test]
