@@ -7,7 +7,8 @@
 //! [`S3Store`] uses inside.) Two backends implement it:
 //!
 //! * [`LocalStore`] (the default): a directory. A write goes to a temporary file in the same
-//!   directory, is flushed to disk (`fsync`), renamed over the key and the directory is flushed,
+//!   directory, is flushed to disk (`fsync`; for a `put_many` on Linux, one `syncfs` of the
+//!   file system for all its objects), renamed over the key and the directory is flushed,
 //!   so an object is either absent or complete, and a `put` that returned survives a crash.
 //!   Written by hand rather than with `object_store`'s `LocalFileSystem`, which renames
 //!   atomically but does not `fsync`.
