@@ -55,11 +55,15 @@ pub const LIMIT_EXCEEDED_CODE: i64 = -32005;
 /// The logs `filter` selects, asked of `ledger` over block ranges the node answers: a range
 /// refused with [`Error::TooManyLogs`] is halved until each half is answered. In block order.
 pub async fn logs_paged(ledger: &dyn Ledger, filter: &Filter) -> Result<Vec<Log>> {
-    let (from, to) = match filter.block_option {
-        FilterBlockOption::Range {
-            from_block,
-            to_block,
-        } if from_block.as_ref().is_some_and(|b| b.as_number().is_some()) => {
+    // Asked whole first: only a refused query costs the tip lookup and the halving.
+    let (from, to) = match (ledger.logs(filter).await, &filter.block_option) {
+        (
+            Err(Error::TooManyLogs { .. }),
+            FilterBlockOption::Range {
+                from_block,
+                to_block,
+            },
+        ) if from_block.is_some_and(|b| b.as_number().is_some()) => {
             let from = from_block.and_then(|b| b.as_number()).unwrap_or(0);
             let to = match to_block.and_then(|b| b.as_number()) {
                 Some(n) => n,
@@ -67,8 +71,8 @@ pub async fn logs_paged(ledger: &dyn Ledger, filter: &Filter) -> Result<Vec<Log>
             };
             (from, to)
         }
-        // By hash, or from a tag: one block or the node's own resolution, asked as is.
-        _ => return ledger.logs(filter).await,
+        // Answered, or by hash or from a tag (the node's own resolution): as the node said.
+        (answer, _) => return answer,
     };
     let mut out = Vec::new();
     // Ranges still to ask, the lowest on top.
