@@ -439,6 +439,126 @@ async fn a_tampered_ciphertext_is_detected_excluded_and_audited_and_the_job_comp
     f.demander.fetch_result(job).await.unwrap();
 }
 
+/// Whatever is wrong with one record's objects in the store (missing, truncated, a directory or
+/// a FIFO in place of the ciphertext, a directory in place of TD_i), that record is excluded,
+/// its owner's audit trail says it was refused, and the job completes with the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_the_store_cannot_serve_is_excluded_and_audited_and_the_job_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = LocalStore::open(dir.path().join("store")).unwrap();
+    let f = Flow::with_store(14, Arc::new(local.clone()), dir).await;
+    let job = f.job(16, true).await;
+    f.grant_all(job, &[]).await;
+    let ciphertext =
+        |i: usize| local.path_of(&Key::record(&f.patients[i].1.record.ciphertextHash.0));
+    std::fs::remove_file(ciphertext(1)).unwrap();
+    let bytes = std::fs::read(ciphertext(2)).unwrap();
+    std::fs::write(ciphertext(2), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::remove_file(ciphertext(3)).unwrap();
+    std::fs::create_dir(ciphertext(3)).unwrap();
+    std::fs::remove_file(ciphertext(4)).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(ciphertext(4))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let meta = local.path_of(&Key::record_meta(&f.patients[5].1.record.ciphertextHash.0));
+    std::fs::remove_file(&meta).unwrap();
+    std::fs::create_dir(&meta).unwrap();
+
+    let report = f.run(job).await;
+    assert_eq!(report.records_used, 9, "{report:?}");
+    for i in 1..=5 {
+        assert!(
+            !Flow::outcome(&report, &f.patients[i].1).used,
+            "patient {i}"
+        );
+        let trail = f.patients[i].0.audit_trail().await.unwrap();
+        let entry = trail.iter().find(|r| r.job == job.0).expect("audited");
+        assert_eq!(entry.outcome, UseOutcome::RefusedIntegrity, "patient {i}");
+    }
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Completed);
+    f.demander.fetch_result(job).await.unwrap();
+}
+
+/// A store that cannot be reached at all (its directory gone) stops the job before any record
+/// is checked, rather than excluding every record; once the store is back the job runs again
+/// and completes once, with one audit entry per record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_store_is_unavailable_stops_and_runs_again_once_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = LocalStore::open(dir.path().join("store")).unwrap();
+    let root = local.root().to_path_buf();
+    let moved = dir.path().join("store-away");
+    let f = Flow::with_store(10, Arc::new(local), dir).await;
+    let job = f.job(17, true).await;
+    f.grant_all(job, &[]).await;
+    // The operator's first run, in its own enclave process (as `medshare enclave run` is).
+    let first = TeeHost::new(
+        Box::new(f.raw_enclave()),
+        f.admin.ledger().clone(),
+        Some(*f.admin.deployment()),
+        Arc::new(LocalStore::open(&root).unwrap()),
+    )
+    .await
+    .unwrap();
+    std::fs::rename(&root, &moved).unwrap();
+    let err = first.run_job(job, &|_, _| {}).await.unwrap_err();
+    assert!(
+        matches!(&err, PartyError::Storage(e) if e.is_unavailable()),
+        "{err}"
+    );
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Deployed);
+    assert_eq!(f.audited(0, job).await, 0, "nothing was checked");
+    std::fs::rename(&moved, &root).unwrap();
+    let report = f.run(job).await;
+    assert_eq!(report.records_used, 10);
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Completed);
+    for i in 0..10 {
+        assert_eq!(f.audited(i, job).await, 1, "patient {i}");
+    }
+}
+
+/// The same on Garage: a host whose S3 service does not answer stops the job (after its
+/// retries); the host with the running service then completes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_s3_service_is_down_stops_and_completes_on_the_running_service() {
+    let Ok(bucket) = std::env::var("MEDSHARE_TEST_S3_BUCKET") else {
+        panic!(
+            "MEDSHARE_TEST_S3_BUCKET is not set: run scripts/test, which starts Garage with scripts/garage-up"
+        );
+    };
+    let config = S3Config::from_env(&bucket).unwrap();
+    let store: Arc<dyn Store> = Arc::new(S3Store::new(config.clone()).unwrap());
+    let f = Flow::with_store(8, store, tempfile::tempdir().unwrap()).await;
+    let job = f.job(18, true).await;
+    f.grant_all(job, &[]).await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener); // nothing answers there now
+    let down = S3Config {
+        endpoint: Some(down),
+        retry_timeout: std::time::Duration::from_secs(1),
+        ..config
+    };
+    let host = TeeHost::new(
+        Box::new(f.raw_enclave()),
+        f.admin.ledger().clone(),
+        Some(*f.admin.deployment()),
+        Arc::new(S3Store::new(down).unwrap()),
+    )
+    .await
+    .unwrap();
+    let err = host.run_job(job, &|_, _| {}).await.unwrap_err();
+    assert!(
+        matches!(&err, PartyError::Storage(e) if e.is_unavailable()),
+        "{err}"
+    );
+    let report = f.run(job).await;
+    assert_eq!(report.records_used, 8);
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Completed);
+}
+
 /// A training that fails after records were decrypted (here: too few for the minimum cohort)
 /// releases no result, but every decrypted record gets an audit entry saying so; the job runs
 /// once enough patients consent.

@@ -536,22 +536,33 @@ impl TeeHost {
     /// Collects what the enclave needs about one consented record. Missing or malformed
     /// storage objects are passed as absent: the enclave then reports the record as failing
     /// verification (and audits it).
+    /// One object of a record. An error about that object (missing, unreadable, not a file, too
+    /// large, refused by the service) is `None`: the enclave then refuses the record and the
+    /// refusal lands in its owner's audit trail, and the job goes on with the others. A store
+    /// that cannot be reached at all stops the job (it can be run again).
+    async fn fetch(&self, key: &Key) -> Result<Option<Vec<u8>>> {
+        match self.store.get(key).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.is_unavailable() => Err(e.into()),
+            Err(medshare_storage::Error::NotFound { .. }) => Ok(None),
+            Err(e) => {
+                tracing::warn!("{e}: the record is excluded from the job");
+                Ok(None)
+            }
+        }
+    }
+
     async fn gather(
         &self,
         c: &Candidate,
         pads: &std::collections::HashMap<B256, Bytes>,
     ) -> Result<RecordInput> {
         let hash = c.ciphertext_hash;
-        let meta: Option<RecordMeta> = match self.store.get(&Key::record_meta(&hash.0)).await {
-            Ok(bytes) => meta::parse(&bytes, "TD_i").ok(),
-            Err(medshare_storage::Error::NotFound { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
-        let ciphertext = match self.store.get(&Key::record(&hash.0)).await {
-            Ok(bytes) => Some(Bytes::from(bytes)),
-            Err(medshare_storage::Error::NotFound { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
+        let meta: Option<RecordMeta> = self
+            .fetch(&Key::record_meta(&hash.0))
+            .await?
+            .and_then(|bytes| meta::parse(&bytes, "TD_i").ok());
+        let ciphertext = self.fetch(&Key::record(&hash.0)).await?.map(Bytes::from);
         Ok(RecordInput {
             ciphertext_hash: hash,
             owner: c.owner,

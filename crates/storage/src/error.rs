@@ -48,4 +48,22 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// The store cannot be reached at all (connection refused or timed out after retries, its
+    /// directory gone): nothing is known about any one object. A job stops rather than
+    /// excluding records for it, and can be run again.
+    #[error("storage {store} is unavailable: {reason}")]
+    Unavailable {
+        /// The store.
+        store: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Whether the store as a whole is unreachable ([`Error::Unavailable`]), as opposed to an
+    /// error about one object (missing, unreadable, too large, refused by the service).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
 }

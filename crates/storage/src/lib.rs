@@ -43,7 +43,7 @@ pub use error::{Error, Result};
 pub use key::Key;
 pub use local::LocalStore;
 #[cfg(feature = "s3")]
-pub use s3::{S3Config, S3Store};
+pub use s3::{DEFAULT_RETRY_TIMEOUT, S3Config, S3Store};
 
 use std::sync::Arc;
 

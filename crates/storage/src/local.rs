@@ -7,6 +7,19 @@ use std::{
     path::{Path, PathBuf},
 };
 
+/// Opens `path` for reading without blocking on it: a FIFO put in place of an object must not
+/// hang the reader (on Linux; elsewhere a plain open).
+fn open_for_reading(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    options.open(path)
+}
+
 /// Threads that write and flush the objects of one [`Store::put_many`] call.
 const FLUSH_THREADS: usize = 8;
 
@@ -171,14 +184,22 @@ impl LocalStore {
 
     fn get_blocking(&self, key: &Key) -> Result<Vec<u8>> {
         let path = self.path_of(key);
-        let mut file = File::open(&path).map_err(|e| match e.kind() {
+        let mut file = open_for_reading(&path).map_err(|e| match e.kind() {
+            ErrorKind::NotFound if !self.root.is_dir() => Error::Unavailable {
+                store: self.describe(),
+                reason: "the store's directory is gone".into(),
+            },
             ErrorKind::NotFound => Error::NotFound {
                 key: key.to_string(),
                 store: self.describe(),
             },
             _ => self.io("get", key, e),
         })?;
-        let len = file.metadata().map_err(|e| self.io("get", key, e))?.len();
+        let meta = file.metadata().map_err(|e| self.io("get", key, e))?;
+        if !meta.is_file() {
+            return Err(self.io("get", key, "not a regular file"));
+        }
+        let len = meta.len();
         check_size(key, len)?;
         let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         // Read at most the limit even if the file grows meanwhile.

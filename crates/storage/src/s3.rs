@@ -2,10 +2,17 @@
 
 use crate::{Error, Key, Result, Store, check_size, check_sizes};
 use object_store::{
-    ObjectStoreExt, PutPayload,
+    ObjectStoreExt, PutPayload, RetryConfig,
     aws::{AmazonS3, AmazonS3Builder},
+    client::{HttpError, HttpErrorKind},
     path::Path,
 };
+use std::time::Duration;
+
+/// How long a request is retried (with exponential backoff) before its error is returned, by
+/// default: long enough to ride out a restart of the service, short enough that a job whose
+/// store is down stops within a minute.
+pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where an S3 bucket is and how to reach it.
 #[derive(Clone)]
@@ -20,6 +27,9 @@ pub struct S3Config {
     pub access_key_id: String,
     /// Secret access key.
     pub secret_access_key: String,
+    /// How long a failing request is retried before its error is returned
+    /// ([`DEFAULT_RETRY_TIMEOUT`]; `MEDSHARE_S3_RETRY_SECONDS`).
+    pub retry_timeout: Duration,
 }
 
 impl std::fmt::Debug for S3Config {
@@ -37,7 +47,8 @@ impl std::fmt::Debug for S3Config {
 impl S3Config {
     /// The bucket `bucket` with the endpoint, region and credentials from the environment:
     /// `MEDSHARE_S3_ENDPOINT` (or `AWS_ENDPOINT_URL`), `AWS_REGION` (default `us-east-1`),
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, and `MEDSHARE_S3_RETRY_SECONDS` (default
+    /// [`DEFAULT_RETRY_TIMEOUT`]).
     pub fn from_env(bucket: &str) -> Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let need = |name: &str| {
@@ -54,6 +65,14 @@ impl S3Config {
             region: var("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
             access_key_id: need("AWS_ACCESS_KEY_ID")?,
             secret_access_key: need("AWS_SECRET_ACCESS_KEY")?,
+            retry_timeout: match var("MEDSHARE_S3_RETRY_SECONDS") {
+                None => DEFAULT_RETRY_TIMEOUT,
+                Some(v) => Duration::from_secs(v.parse().map_err(|_| {
+                    Error::Config(format!(
+                        "MEDSHARE_S3_RETRY_SECONDS must be a whole number of seconds, not {v:?}"
+                    ))
+                })?),
+            },
         })
     }
 }
@@ -75,7 +94,11 @@ impl S3Store {
             .with_bucket_name(&config.bucket)
             .with_region(&config.region)
             .with_access_key_id(&config.access_key_id)
-            .with_secret_access_key(&config.secret_access_key);
+            .with_secret_access_key(&config.secret_access_key)
+            .with_retry(RetryConfig {
+                retry_timeout: config.retry_timeout,
+                ..RetryConfig::default()
+            });
         if let Some(endpoint) = &config.endpoint {
             builder = builder
                 .with_endpoint(endpoint)
@@ -96,6 +119,10 @@ impl S3Store {
                 key: key.to_string(),
                 store: self.describe.clone(),
             },
+            other if unreachable(&other) => Error::Unavailable {
+                store: self.describe.clone(),
+                reason: other.to_string(),
+            },
             other => Error::Io {
                 store: self.describe.clone(),
                 op,
@@ -104,6 +131,26 @@ impl S3Store {
             },
         }
     }
+}
+
+/// Whether `e` says the service could not be reached at all (connecting, sending the request or
+/// waiting for the answer failed, after the retries), as opposed to an answer about one object
+/// (a 4xx, or a 5xx that outlasted the retries).
+fn unreachable(e: &object_store::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(http) = s.downcast_ref::<HttpError>() {
+            return matches!(
+                http.kind(),
+                HttpErrorKind::Connect
+                    | HttpErrorKind::Request
+                    | HttpErrorKind::Timeout
+                    | HttpErrorKind::Interrupted
+            );
+        }
+        source = s.source();
+    }
+    false
 }
 
 #[async_trait::async_trait]

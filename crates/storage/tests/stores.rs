@@ -85,6 +85,56 @@ async fn local_directory() {
     );
 }
 
+/// What a damaged directory can hold in place of an object is an error about that object, never
+/// a hang (a FIFO) or a panic; a store whose directory is gone is unavailable as a whole.
+#[tokio::test]
+async fn local_faults_are_errors_about_one_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path().join("objects")).unwrap();
+    let (dir_key, fifo_key) = (Key::new("f/dir").unwrap(), Key::new("f/fifo").unwrap());
+    store
+        .put(&Key::new("f/ok").unwrap(), b"ok".to_vec())
+        .await
+        .unwrap();
+    std::fs::create_dir(store.path_of(&dir_key)).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(store.path_of(&fifo_key))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for key in [&dir_key, &fifo_key] {
+        let err = store.get(key).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Io { reason, .. } if reason == "not a regular file"),
+            "{err}"
+        );
+        assert!(!err.is_unavailable());
+    }
+    std::fs::rename(store.root(), dir.path().join("moved")).unwrap();
+    let err = store.get(&Key::new("f/ok").unwrap()).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+}
+
+/// An S3 service nobody answers at is unavailable (after the configured retries), not a missing
+/// or damaged object.
+#[tokio::test]
+async fn an_unreachable_s3_service_is_unavailable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener); // nothing listens there now
+    let store = S3Store::new(S3Config {
+        bucket: "medshare".into(),
+        endpoint: Some(format!("http://127.0.0.1:{port}")),
+        region: "garage".into(),
+        access_key_id: "GK00000000000000000000000".into(),
+        secret_access_key: "0".repeat(64),
+        retry_timeout: std::time::Duration::from_secs(1),
+    })
+    .unwrap();
+    let err = store.get(&Key::new("x/y").unwrap()).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+}
+
 fn walk(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
