@@ -9,7 +9,7 @@
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolCall;
 use medshare_chain::Registration;
-use medshare_crypto::{Identity, create_keystore};
+use medshare_crypto::{Identity, KdfCost, create_keystore_with};
 use medshare_ledger::{
     Block, Filter, Ledger, Log, Result, Transaction, TransactionReceipt, TransactionRequest,
 };
@@ -121,7 +121,8 @@ async fn a_substituted_tee_key_makes_the_upload_fail_and_shares_nothing() {
         .save_deployment(&dir.path().join("deployment.json"))
         .unwrap();
     // A patient with a keystore, registered on the world's deployment.
-    let (patient, keystore) = create_keystore(dir.path(), "patient.json", TEST_PASSWORD).unwrap();
+    let (patient, keystore) =
+        create_keystore_with(dir.path(), "patient.json", TEST_PASSWORD, KdfCost::Light).unwrap();
     let chain = w
         .admin
         .chain

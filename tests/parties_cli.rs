@@ -86,7 +86,7 @@ impl Env {
 
     fn key(&self, name: &str) -> Value {
         let path = self.path(&format!("{name}.json"));
-        self.json(&["key", "new", path.to_str().unwrap()])
+        self.json(&["key", "new", "--light-kdf", path.to_str().unwrap()])
     }
 }
 

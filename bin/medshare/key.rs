@@ -3,7 +3,7 @@
 use crate::password;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use medshare_crypto::{Identity, create_keystore, open_keystore};
+use medshare_crypto::{Identity, KdfCost, create_keystore_with, open_keystore};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -22,6 +22,11 @@ pub(crate) struct NewArgs {
     /// Read the password from this file (else MEDSHARE_PASSWORD, else a prompt).
     #[arg(long)]
     password_file: Option<PathBuf>,
+    /// Encrypt with geth's light scrypt cost (n = 2^12, p = 6: milliseconds to open) instead of
+    /// its standard one (n = 2^18: 256 MiB and about a second, so each password guess costs as
+    /// much). For tests and keys that guard nothing of value.
+    #[arg(long)]
+    light_kdf: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -60,7 +65,12 @@ pub(crate) fn run(command: KeyCommand) -> Result<()> {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .context("the keystore path needs a UTF-8 file name")?;
-            let (identity, path) = create_keystore(&dir, name, password.as_bytes())?;
+            let cost = if a.light_kdf {
+                KdfCost::Light
+            } else {
+                KdfCost::Standard
+            };
+            let (identity, path) = create_keystore_with(&dir, name, password.as_bytes(), cost)?;
             (path, identity, a.json)
         }
         KeyCommand::Show(a) => {

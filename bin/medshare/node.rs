@@ -4,7 +4,7 @@ use crate::password;
 use alloy_primitives::{Address, U256};
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use medshare_crypto::{create_keystore, open_keystore};
+use medshare_crypto::{KdfCost, create_keystore_with, open_keystore};
 use medshare_ledger::Ledger;
 use medshare_node::{
     embedded::{ChainConfig, DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, EmbeddedChain},
@@ -38,6 +38,10 @@ pub(crate) struct NodeArgs {
     /// Read the sealing key's password from this file (else MEDSHARE_PASSWORD, else a prompt).
     #[arg(long)]
     password_file: Option<PathBuf>,
+    /// Create the sealing keystore (on first start) at geth's light scrypt cost instead of its
+    /// standard one, as `medshare key new --light-kdf`. For tests.
+    #[arg(long)]
+    light_kdf: bool,
     /// Genesis balance `ADDRESS=WEI` (repeatable), for clients that pay a gas tip (alloy's
     /// fillers, cast). Used when the chain is created; must match when it is reopened.
     #[arg(long = "alloc", value_parser = parse_alloc)]
@@ -103,7 +107,12 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
             true,
         )?;
         let dir = keystore.parent().context("the keystore has a directory")?;
-        create_keystore(dir, SEALER_KEYSTORE, password.as_bytes())?.0
+        let cost = if args.light_kdf {
+            KdfCost::Light
+        } else {
+            KdfCost::Standard
+        };
+        create_keystore_with(dir, SEALER_KEYSTORE, password.as_bytes(), cost)?.0
     };
 
     let mut config = ChainConfig::new(sealer.signer().clone())

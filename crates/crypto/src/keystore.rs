@@ -7,11 +7,14 @@
 //! `eth-keystore` indexes into the parsed JSON without checking lengths, so a hostile or
 //! corrupt file could panic it; [`open_keystore`] therefore checks the structure (lengths, KDF
 //! parameters, resource limits) itself before handing the file over, and reports what is wrong.
-//! New keystores use scrypt with `n = 2^13, r = 8, p = 1` (eth-keystore's default: tens of
-//! milliseconds, not geth's 2^18).
+//! New keystores are written here, not by eth-keystore, whose writer fixes scrypt's cost at
+//! `n = 2^13`: [`KdfCost::Standard`] is geth's standard (`n = 2^18, r = 8, p = 1`: 256 MiB and
+//! about a second to open, so a stolen file costs an attacker as much per guess), and
+//! [`KdfCost::Light`] geth's `--lightkdf` (`n = 2^12, p = 6`) for tests and throwaway keys. Files
+//! of any cost within the limits below open (the cost is read from the file).
 
 use std::fs::{self, OpenOptions};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use alloy_signer_local::{LocalSignerError, PrivateKeySigner};
@@ -28,13 +31,45 @@ const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
 /// Largest PBKDF2 iteration count accepted.
 const MAX_PBKDF2_ROUNDS: u32 = 10_000_000;
 
-/// Creates a new random identity and writes it, encrypted with `password`, to `dir/name`.
+/// How costly a new keystore's password is to try: scrypt's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KdfCost {
+    /// geth's standard: `n = 2^18, r = 8, p = 1` (256 MiB, about a second per try).
+    #[default]
+    Standard,
+    /// geth's `--lightkdf`: `n = 2^12, r = 8, p = 6` (4 MiB, milliseconds): for tests and keys
+    /// that guard nothing of value.
+    Light,
+}
+
+impl KdfCost {
+    /// `(log2 n, r, p)`.
+    fn params(self) -> (u8, u32, u32) {
+        match self {
+            Self::Standard => (18, 8, 1),
+            Self::Light => (12, 8, 6),
+        }
+    }
+}
+
+/// Creates a new random identity and writes it, encrypted with `password` at
+/// [`KdfCost::Standard`], to `dir/name`.
 ///
 /// Fails if `name` is not a plain file name, if `dir/name` already exists, or on I/O errors.
 pub fn create_keystore(
     dir: impl AsRef<Path>,
     name: &str,
     password: impl AsRef<[u8]>,
+) -> Result<(Identity, PathBuf)> {
+    create_keystore_with(dir, name, password, KdfCost::Standard)
+}
+
+/// [`create_keystore`] at the scrypt cost `cost`.
+pub fn create_keystore_with(
+    dir: impl AsRef<Path>,
+    name: &str,
+    password: impl AsRef<[u8]>,
+    cost: KdfCost,
 ) -> Result<(Identity, PathBuf)> {
     let dir = dir.as_ref();
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
@@ -47,19 +82,71 @@ pub fn create_keystore(
 
     let identity = Identity::random();
     let secret = Zeroizing::new(<[u8; 32]>::from(identity.signer().to_bytes()));
-    let written = PrivateKeySigner::encrypt_keystore(
-        dir,
-        &mut rand::rngs::OsRng,
-        secret.as_slice(),
-        password,
-        Some(name),
-    );
-    if let Err(e) = written {
-        // Remove the empty placeholder; the key was never stored anywhere.
+    let written =
+        encrypt_v3(&secret, password.as_ref(), identity.address(), cost).and_then(|json| {
+            let mut file = OpenOptions::new().write(true).open(&path)?;
+            file.write_all(json.as_bytes())?;
+            file.sync_all()
+        });
+    if let Err(source) = written {
+        // Remove the placeholder; the key was never stored anywhere.
         let _ = fs::remove_file(&path);
-        return Err(map_signer_error(e, &path));
+        return Err(Error::KeystoreIo { path, source });
     }
     Ok((identity, path))
+}
+
+/// A v3 keystore of `secret`: scrypt at `cost` over `password` and a fresh salt, AES-128-CTR under
+/// the first half of the derived key, and keccak256(second half ‖ ciphertext) as the MAC, as geth
+/// writes it.
+fn encrypt_v3(
+    secret: &[u8; 32],
+    password: &[u8],
+    address: alloy_primitives::Address,
+    cost: KdfCost,
+) -> std::io::Result<String> {
+    use aes::cipher::{KeyIvInit, StreamCipher};
+    use rand::RngCore;
+
+    let (log_n, r, p) = cost.params();
+    let mut rng = rand::rngs::OsRng;
+    let (mut salt, mut iv, mut id) = ([0u8; 32], [0u8; 16], [0u8; 16]);
+    rng.fill_bytes(&mut salt);
+    rng.fill_bytes(&mut iv);
+    rng.fill_bytes(&mut id);
+    let params =
+        scrypt::Params::new(log_n, r, p).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut derived = Zeroizing::new([0u8; 32]);
+    scrypt::scrypt(password, &salt, &params, derived.as_mut_slice())
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut ciphertext = *secret;
+    let mut cipher = ctr::Ctr128BE::<aes::Aes128>::new(derived[..16].into(), (&iv).into());
+    cipher.apply_keystream(&mut ciphertext);
+    let mac = alloy_primitives::keccak256([&derived[16..], &ciphertext[..]].concat());
+    // A random (version 4) UUID.
+    id[6] = (id[6] & 0x0f) | 0x40;
+    id[8] = (id[8] & 0x3f) | 0x80;
+    let h = alloy_primitives::hex::encode(id);
+    let json = serde_json::json!({
+        "address": alloy_primitives::hex::encode(address),
+        "crypto": {
+            "cipher": "aes-128-ctr",
+            "cipherparams": { "iv": alloy_primitives::hex::encode(iv) },
+            "ciphertext": alloy_primitives::hex::encode(ciphertext),
+            "kdf": "scrypt",
+            "kdfparams": {
+                "dklen": 32,
+                "n": 1u32 << log_n,
+                "p": p,
+                "r": r,
+                "salt": alloy_primitives::hex::encode(salt),
+            },
+            "mac": alloy_primitives::hex::encode(mac),
+        },
+        "id": format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]),
+        "version": 3,
+    });
+    Ok(json.to_string())
 }
 
 /// Creates `path` empty, owner read/write only, failing if it exists.
@@ -203,6 +290,13 @@ fn hex_field(name: &str, value: &str, len: Option<usize>) -> std::result::Result
         None if bytes.is_empty() => Err(format!("{name} is empty")),
         _ => Ok(bytes),
     }
+}
+
+/// Checks, without decrypting, that `text` is a v3 keystore [`open_keystore`] would hand to the
+/// decryption (structure, field lengths, supported cipher and KDF, KDF cost within limits);
+/// the error says what is wrong. [`open_keystore`] runs this first.
+pub fn check_keystore_json(text: &str) -> std::result::Result<(), String> {
+    check_structure(text).map(|_| ())
 }
 
 /// Checks everything `eth-keystore` assumes without checking, and resource limits on the KDF.

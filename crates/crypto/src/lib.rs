@@ -84,7 +84,9 @@ pub use error::Error;
 pub use identity::{Identity, address_of, public_key_from_bytes};
 pub use k256::PublicKey;
 pub use keyshare::{KeyShare, KeyShareMaterial, pk_c};
-pub use keystore::{create_keystore, open_keystore};
+pub use keystore::{
+    KdfCost, check_keystore_json, create_keystore, create_keystore_with, open_keystore,
+};
 pub use record::{DataKey, ciphertext_hash, open_record, seal_record, sha256};
 pub use result::{open_result, seal_result};
 

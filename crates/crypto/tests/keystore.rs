@@ -1,17 +1,29 @@
-//! Keystore files: round trip, wrong password, malformed and missing files, and that the key
-//! never reaches the disk in the clear. Each create/open runs scrypt (n = 2^13): a few tens of
-//! milliseconds in release, longer in debug builds.
+//! Keystore files: round trip, wrong password, malformed and missing files, geth's scrypt costs,
+//! old files (eth-keystore's n = 2^13) still open, and that the key never reaches the disk in the
+//! clear. A create or open at the standard cost runs scrypt at n = 2^18 (256 MiB, about a second;
+//! scrypt is optimized in test builds, see the workspace's Cargo.toml).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
 
-use medshare_crypto::{Error, create_keystore, open_keystore};
+use medshare_crypto::{
+    Error, Identity, KdfCost, create_keystore, create_keystore_with, open_keystore,
+};
+
+/// A keystore at the light cost (the tests of what the cost does not change).
+fn light(
+    dir: impl AsRef<std::path::Path>,
+    name: &str,
+    password: &str,
+) -> medshare_crypto::Result<(Identity, std::path::PathBuf)> {
+    create_keystore_with(dir, name, password, KdfCost::Light)
+}
 
 #[test]
 fn round_trip_and_wrong_password() {
     let dir = tempfile::tempdir().unwrap();
-    let (id, path) = create_keystore(dir.path(), "alice.json", "correct horse").unwrap();
+    let (id, path) = light(dir.path(), "alice.json", "correct horse").unwrap();
     assert_eq!(path, dir.path().join("alice.json"));
     let opened = open_keystore(&path, "correct horse").unwrap();
     assert_eq!(opened.address(), id.address());
@@ -25,7 +37,7 @@ fn round_trip_and_wrong_password() {
 #[test]
 fn file_holds_no_plaintext_key_and_is_private() {
     let dir = tempfile::tempdir().unwrap();
-    let (id, path) = create_keystore(dir.path(), "k", "pw").unwrap();
+    let (id, path) = light(dir.path(), "k", "pw").unwrap();
     let text = fs::read_to_string(&path).unwrap();
     let secret = hex::encode(id.signer().to_bytes());
     assert!(!text.to_lowercase().contains(&secret));
@@ -45,16 +57,16 @@ fn file_holds_no_plaintext_key_and_is_private() {
 #[test]
 fn never_overwrites_and_rejects_bad_names() {
     let dir = tempfile::tempdir().unwrap();
-    let (id, path) = create_keystore(dir.path(), "k", "pw").unwrap();
+    let (id, path) = light(dir.path(), "k", "pw").unwrap();
     assert!(matches!(
-        create_keystore(dir.path(), "k", "pw"),
+        light(dir.path(), "k", "pw"),
         Err(Error::KeystoreExists { .. })
     ));
     assert_eq!(open_keystore(&path, "pw").unwrap().address(), id.address());
     for bad in ["", ".", "..", "a/b", "../x"] {
         assert!(
             matches!(
-                create_keystore(dir.path(), bad, "pw"),
+                light(dir.path(), bad, "pw"),
                 Err(Error::KeystoreBadName { .. })
             ),
             "{bad:?}"
@@ -62,7 +74,7 @@ fn never_overwrites_and_rejects_bad_names() {
     }
     let missing_dir = dir.path().join("nope");
     assert!(matches!(
-        create_keystore(&missing_dir, "k", "pw"),
+        light(&missing_dir, "k", "pw"),
         Err(Error::KeystoreIo { .. })
     ));
 }
@@ -81,7 +93,7 @@ fn missing_and_malformed_files() {
     assert!(matches!(err, Error::KeystoreMalformed { .. }), "{err}");
 
     // A real keystore with its iv cut short: eth-keystore alone would panic on this.
-    let (_, path) = create_keystore(dir.path(), "k", "pw").unwrap();
+    let (_, path) = light(dir.path(), "k", "pw").unwrap();
     let mut json: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     json["crypto"]["cipherparams"]["iv"] = "00".into();
@@ -103,7 +115,7 @@ fn missing_and_malformed_files() {
 #[test]
 fn tampered_ciphertext_is_caught_by_the_mac() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, path) = create_keystore(dir.path(), "k", "pw").unwrap();
+    let (_, path) = light(dir.path(), "k", "pw").unwrap();
     let mut json: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     let ct = json["crypto"]["ciphertext"].as_str().unwrap().to_owned();
@@ -116,4 +128,49 @@ fn tampered_ciphertext_is_caught_by_the_mac() {
         open_keystore(&path, "pw"),
         Err(Error::KeystoreWrongPassword { .. })
     ));
+}
+
+fn kdf_params(path: &std::path::Path) -> (u64, u64, u64) {
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    let p = &json["crypto"]["kdfparams"];
+    (
+        p["n"].as_u64().unwrap(),
+        p["r"].as_u64().unwrap(),
+        p["p"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn new_keystores_use_geths_standard_scrypt_cost_and_light_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, path) = create_keystore(dir.path(), "standard", "pw").unwrap();
+    assert_eq!(kdf_params(&path), (1 << 18, 8, 1));
+    assert_eq!(open_keystore(&path, "pw").unwrap().address(), id.address());
+    let (id, path) = create_keystore_with(dir.path(), "light", "pw", KdfCost::Light).unwrap();
+    assert_eq!(kdf_params(&path), (1 << 12, 8, 6));
+    assert_eq!(open_keystore(&path, "pw").unwrap().address(), id.address());
+    assert!(matches!(
+        open_keystore(&path, "wrong").unwrap_err(),
+        Error::KeystoreWrongPassword { .. }
+    ));
+}
+
+#[test]
+fn keystores_written_at_eth_keystores_old_cost_still_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = alloy_signer_local::PrivateKeySigner::random();
+    alloy_signer_local::PrivateKeySigner::encrypt_keystore(
+        dir.path(),
+        &mut rand::rngs::OsRng,
+        signer.to_bytes(),
+        "pw",
+        Some("old"),
+    )
+    .unwrap();
+    let path = dir.path().join("old");
+    assert_eq!(kdf_params(&path), (1 << 13, 8, 1));
+    assert_eq!(
+        open_keystore(&path, "pw").unwrap().address(),
+        signer.address()
+    );
 }

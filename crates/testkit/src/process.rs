@@ -103,7 +103,7 @@ impl Node {
             .arg("node")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--addr", "127.0.0.1:0", "--json"])
+            .args(["--addr", "127.0.0.1:0", "--json", "--light-kdf"])
             .args(extra)
             .env("MEDSHARE_PASSWORD", TEST_PASSWORD);
         let (child, endpoint) = spawn_until("medshare node", &mut command, |line| {
