@@ -519,6 +519,38 @@ async fn a_job_whose_store_is_unavailable_stops_and_runs_again_once_it_is_back()
     }
 }
 
+/// The TEE's process dies mid-job (here: after its records were checked and their verifications
+/// posted, before training): the job runs again in a new process and completes once, with exactly
+/// one audit entry per record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_enclave_dies_midway_runs_again_and_completes_once() {
+    let n = 12;
+    let f = Arc::new(Flow::new(n).await);
+    let job = f.job(19, true).await;
+    f.grant_all(job, &[]).await;
+    let dying = TeeHost::new(
+        Box::new(f.raw_enclave()),
+        f.admin.ledger().clone(),
+        Some(*f.admin.deployment()),
+        f.store.clone(),
+    )
+    .await
+    .unwrap();
+    // The process dies as soon as a batch of records is done (the panic unwinds the task,
+    // dropping the enclave and everything it held).
+    let died =
+        tokio::spawn(async move { dying.run_job(job, &|_, _| panic!("killed")).await }).await;
+    assert!(died.unwrap_err().is_panic());
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Deployed);
+    let report = f.run(job).await;
+    assert_eq!(report.records_used, n as u64);
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Completed);
+    for i in 0..n {
+        assert_eq!(f.audited(i, job).await, 1, "patient {i}");
+    }
+    f.demander.fetch_result(job).await.unwrap();
+}
+
 /// The same on Garage: a host whose S3 service does not answer stops the job (after its
 /// retries); the host with the running service then completes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
