@@ -206,7 +206,7 @@ impl RpcServer {
         let address = server
             .local_addr()
             .map_err(|e| Error::Rpc(format!("cannot read the bound address: {e}")))?;
-        let handle = server.start(EthApiServer::into_rpc(Api { ledger }));
+        let handle = server.start(rpc_module(ledger));
         Ok(Self { handle, address })
     }
 
@@ -231,6 +231,13 @@ impl RpcServer {
         let _ = self.handle.stop();
         self.handle.stopped().await;
     }
+}
+
+/// The JSON-RPC methods [`RpcServer`] serves for `ledger`, without a transport. A caller can
+/// run one request from its JSON text with `RpcModule::raw_json_request` (the `json_rpc` fuzz
+/// target does); the server's transport limits (body size, batch length) are not applied here.
+pub fn rpc_module(ledger: Arc<dyn Ledger>) -> jsonrpsee::RpcModule<()> {
+    EthApiServer::into_rpc(Api { ledger }).remove_context()
 }
 
 /// The served ledger.
