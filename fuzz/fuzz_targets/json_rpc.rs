@@ -8,7 +8,8 @@ use libfuzzer_sys::fuzz_target;
 
 fn module() -> &'static RpcModule<()> {
     static MODULE: OnceLock<RpcModule<()>> = OnceLock::new();
-    MODULE.get_or_init(|| medshare_node::server::rpc_module(Arc::new(medshare_fuzz::chain().clone())))
+    MODULE
+        .get_or_init(|| medshare_node::server::rpc_module(Arc::new(medshare_fuzz::chain().clone())))
 }
 
 fuzz_target!(|text: &str| {
