@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the contracts' forge suite (test/: the invariant campaign — 1,000 runs × 100 calls for each
-# invariant, foundry.toml — and its unit tests) with the forge binary in $MEDSHARE_FORGE (default:
+# Runs the contracts' forge suite (test/: the invariant campaign — 1,000 runs × 100 calls, every
+# property checked after every call, foundry.toml — and its unit tests) with the forge binary in $MEDSHARE_FORGE (default:
 # `forge` on PATH), and prints forge's results. Then checks, from forge's own call metrics, that
 # every handler entry point succeeded at least once in every invariant's campaign, so the suite
 # cannot pass by doing nothing, and prints the campaign's calls per entry point.
