@@ -130,6 +130,19 @@ impl Flow {
             .unwrap()
     }
 
+    /// Another TEE host over a new handle on the flow's enclave (another process of the same
+    /// TEE, as a second `medshare enclave run` is), reading `store`.
+    async fn other_host(&self, store: Arc<dyn Store>) -> TeeHost {
+        TeeHost::new(
+            Box::new(self.raw_enclave()),
+            self.admin.ledger().clone(),
+            Some(*self.admin.deployment()),
+            store,
+        )
+        .await
+        .unwrap()
+    }
+
     /// A second handle on the flow's enclave (same sealed key and platform), outside the
     /// runtime: what a hostile host can call directly.
     fn raw_enclave(&self) -> Enclave {
@@ -494,14 +507,9 @@ async fn a_job_whose_store_is_unavailable_stops_and_runs_again_once_it_is_back()
     let job = f.job(17, true).await;
     f.grant_all(job, &[]).await;
     // The operator's first run, in its own enclave process (as `medshare enclave run` is).
-    let first = TeeHost::new(
-        Box::new(f.raw_enclave()),
-        f.admin.ledger().clone(),
-        Some(*f.admin.deployment()),
-        Arc::new(LocalStore::open(&root).unwrap()),
-    )
-    .await
-    .unwrap();
+    let first = f
+        .other_host(Arc::new(LocalStore::open(&root).unwrap()))
+        .await;
     std::fs::rename(&root, &moved).unwrap();
     let err = first.run_job(job, &|_, _| {}).await.unwrap_err();
     assert!(
@@ -528,14 +536,7 @@ async fn a_job_whose_enclave_dies_midway_runs_again_and_completes_once() {
     let f = Arc::new(Flow::new(n).await);
     let job = f.job(19, true).await;
     f.grant_all(job, &[]).await;
-    let dying = TeeHost::new(
-        Box::new(f.raw_enclave()),
-        f.admin.ledger().clone(),
-        Some(*f.admin.deployment()),
-        f.store.clone(),
-    )
-    .await
-    .unwrap();
+    let dying = f.other_host(f.store.clone()).await;
     // The process dies as soon as a batch of records is done (the panic unwinds the task,
     // dropping the enclave and everything it held).
     let died =
@@ -573,14 +574,7 @@ async fn a_job_whose_s3_service_is_down_stops_and_completes_on_the_running_servi
         retry_timeout: std::time::Duration::from_secs(1),
         ..config
     };
-    let host = TeeHost::new(
-        Box::new(f.raw_enclave()),
-        f.admin.ledger().clone(),
-        Some(*f.admin.deployment()),
-        Arc::new(S3Store::new(down).unwrap()),
-    )
-    .await
-    .unwrap();
+    let host = f.other_host(Arc::new(S3Store::new(down).unwrap())).await;
     let err = host.run_job(job, &|_, _| {}).await.unwrap_err();
     assert!(
         matches!(&err, PartyError::Storage(e) if e.is_unavailable()),

@@ -58,26 +58,25 @@ contract MedshareInvariants is InvariantTargets {
     ///    records (a ciphertext hash is registered once, ever) and consent nonces are the model's
     ///    (`checkModel`).
     function invariant_theProtocolHolds() external view {
-        _holds(handler.checkPadsNeedConsent(false));
-        _holds(handler.checkOnlyActiveTeesPost(false));
-        _holds(handler.checkBudgets(false));
-        _holds(handler.checkRevokedGrants(false));
-        _holds(handler.checkJobsNeedApproval(false));
-        _holds(handler.checkGovernance(false));
-        _holds(handler.checkModel(false));
+        _checkAll(false);
+    }
+
+    /// The seven checks; `full`: over everything, not only what the last call touched.
+    function _checkAll(bool full) internal view {
+        _holds(handler.checkPadsNeedConsent(full));
+        _holds(handler.checkOnlyActiveTeesPost(full));
+        _holds(handler.checkBudgets(full));
+        _holds(handler.checkRevokedGrants(full));
+        _holds(handler.checkJobsNeedApproval(full));
+        _holds(handler.checkGovernance(full));
+        _holds(handler.checkModel(full));
     }
 
     /// After each run: all seven invariants over everything (after each call they check what
     /// the call touched, and their violation counters, which see every log of every call), and
     /// the run did real work, so the suite cannot pass by doing nothing.
     function afterInvariant() external view {
-        _holds(handler.checkPadsNeedConsent(true));
-        _holds(handler.checkOnlyActiveTeesPost(true));
-        _holds(handler.checkBudgets(true));
-        _holds(handler.checkRevokedGrants(true));
-        _holds(handler.checkJobsNeedApproval(true));
-        _holds(handler.checkGovernance(true));
-        _holds(handler.checkModel(true));
+        _checkAll(true);
         require(handler.okTotal() >= MIN_SUCCESSES_PER_RUN, "a run of the campaign did almost nothing");
     }
 
