@@ -576,19 +576,28 @@ fn ridge_recovers_known_coefficients() {
 
 /// No line separates XOR; a tree does. At the root every split has zero gain (XOR's marginals
 /// are flat), so the private tree's first split is a random cut and it needs a level more to
-/// recover; the private case gets depth 4 (measured: 0.88 to 1.0 over 15 runs).
+/// recover; the private case gets depth 4 (measured: 0.88 to 1.0 over 15 runs, but a bad first
+/// cut now and then gives 0.68), so its accuracy is the median of seven private trainings (the
+/// noise is fresh each time): the test then fails by chance well under once in a thousand runs.
 #[test]
 fn decision_tree_beats_logistic_on_xor() {
     let s = schema(&[(-1.0, 1.0), (-1.0, 1.0)], None);
     for (privacy, depth) in [(Privacy::non_private(), 3), (Privacy::new(1.0, 1e-6), 4)] {
         let data = xor_cohort(8000, 4);
-        let tree_out = train_with_rules(
-            &spec(tree(depth), 2, privacy),
-            &s,
-            data.clone(),
-            &open_rules(),
-        )
-        .unwrap();
+        let tries = if privacy.is_private() { 7 } else { 1 };
+        let mut trees: Vec<_> = (0..tries)
+            .map(|_| {
+                train_with_rules(
+                    &spec(tree(depth), 2, privacy),
+                    &s,
+                    data.clone(),
+                    &open_rules(),
+                )
+                .unwrap()
+            })
+            .collect();
+        trees.sort_by(|a, b| accuracy(a).total_cmp(&accuracy(b)));
+        let tree_out = trees.swap_remove(tries / 2);
         let linear_out =
             train_with_rules(&spec(logistic(), 2, privacy), &s, data, &open_rules()).unwrap();
         println!(
@@ -598,7 +607,7 @@ fn decision_tree_beats_logistic_on_xor() {
         );
         assert!(
             accuracy(&tree_out) > 0.85,
-            "{privacy:?} tree {}",
+            "{privacy:?} tree (median of {tries}) {}",
             accuracy(&tree_out)
         );
         assert!(
