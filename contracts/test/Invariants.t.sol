@@ -107,13 +107,7 @@ contract MedshareInvariants is InvariantTargets {
                 (bool ok,) = address(handler).call(abi.encodePacked(s, _args(s, seed)));
                 ok;
             }
-            _holds(handler.checkPadsNeedConsent(true));
-            _holds(handler.checkOnlyActiveTeesPost(true));
-            _holds(handler.checkBudgets(true));
-            _holds(handler.checkRevokedGrants(true));
-            _holds(handler.checkJobsNeedApproval(true));
-            _holds(handler.checkGovernance(true));
-            _holds(handler.checkModel(true));
+            _checkAll(true);
             for (uint256 k = 0; k < sel.length; k++) total[k] += handler.okCalls(sel[k]);
             if (handler.okTotal() < fewest) fewest = handler.okTotal();
             vm.revertToState(start);
