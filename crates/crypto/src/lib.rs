@@ -87,7 +87,9 @@ pub use keyshare::{KeyShare, KeyShareMaterial, pk_c};
 pub use keystore::{
     KdfCost, check_keystore_json, create_keystore, create_keystore_with, open_keystore,
 };
-pub use record::{DataKey, ciphertext_hash, open_record, seal_record, sha256};
+pub use record::{
+    DataKey, RECORD_SEAL_OVERHEAD, ciphertext_hash, open_record, seal_record, sha256,
+};
 pub use result::{open_result, seal_result};
 
 /// Result alias for this crate.

@@ -18,6 +18,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::{Error, Result, aead};
 
+/// How much longer a sealed record is than its plaintext: the nonce and the tag.
+pub const RECORD_SEAL_OVERHEAD: usize = aead::NONCE_LEN + aead::TAG_LEN;
+
 /// Domain-separation prefix of the record AEAD's associated data.
 const RECORD_AAD_PREFIX: &[u8] = b"medshare/v1/record";
 /// HKDF salt for deriving a data key from `KEY_i`.
@@ -130,6 +133,15 @@ mod tests {
             ciphertext_hash(b"abc").to_string(),
             "0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn a_sealed_record_is_its_plaintext_and_the_overhead() {
+        let key = DataKey::derive(&[2u8; 33], RecordId::default());
+        for len in [0, 1, 1000] {
+            let sealed = seal_record(&key, Address::ZERO, &vec![7; len]).unwrap();
+            assert_eq!(sealed.len(), len + RECORD_SEAL_OVERHEAD);
+        }
     }
 
     #[test]

@@ -30,6 +30,13 @@ use medshare_primitives::JobId;
 use medshare_storage::{Key, Store};
 use std::sync::{Arc, Mutex};
 
+/// The largest record ciphertext the host fetches: the largest record plaintext the enclave reads
+/// ([`medshare_records::MAX_RECORD_BYTES`]), sealed. A larger object is refused by its size,
+/// unread, and its record excluded, rather than up to [`medshare_storage::MAX_OBJECT_BYTES`]
+/// held in memory and copied into the enclave.
+pub const MAX_CIPHERTEXT_BYTES: usize =
+    medshare_records::MAX_RECORD_BYTES + medshare_crypto::RECORD_SEAL_OVERHEAD;
+
 /// Records passed to the enclave per ecall (bounds the memory of a job: the enclave keeps only
 /// the features it loaded).
 pub const RECORD_BATCH: usize = 64;
@@ -533,15 +540,13 @@ impl TeeHost {
         }
     }
 
-    /// Collects what the enclave needs about one consented record. Missing or malformed
-    /// storage objects are passed as absent: the enclave then reports the record as failing
-    /// verification (and audits it).
-    /// One object of a record. An error about that object (missing, unreadable, not a file, too
-    /// large, refused by the service) is `None`: the enclave then refuses the record and the
-    /// refusal lands in its owner's audit trail, and the job goes on with the others. A store
-    /// that cannot be reached at all stops the job (it can be run again).
-    async fn fetch(&self, key: &Key) -> Result<Option<Vec<u8>>> {
-        match self.store.get(key).await {
+    /// One object of a record, of at most `max` bytes. An error about that object (missing,
+    /// unreadable, not a file, larger than `max`, refused by the service) is `None`: the enclave
+    /// then refuses the record and the refusal lands in its owner's audit trail, and the job goes
+    /// on with the others. A store that cannot be reached at all stops the job (it can be run
+    /// again).
+    async fn fetch(&self, key: &Key, max: usize) -> Result<Option<Vec<u8>>> {
+        match self.store.get_at_most(key, max as u64).await {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.is_unavailable() => Err(e.into()),
             Err(medshare_storage::Error::NotFound { .. }) => Ok(None),
@@ -552,6 +557,9 @@ impl TeeHost {
         }
     }
 
+    /// Collects what the enclave needs about one consented record. Missing or malformed
+    /// storage objects are passed as absent: the enclave then reports the record as failing
+    /// verification (and audits it).
     async fn gather(
         &self,
         c: &Candidate,
@@ -559,10 +567,13 @@ impl TeeHost {
     ) -> Result<RecordInput> {
         let hash = c.ciphertext_hash;
         let meta: Option<RecordMeta> = self
-            .fetch(&Key::record_meta(&hash.0))
+            .fetch(&Key::record_meta(&hash.0), meta::MAX_META_BYTES)
             .await?
             .and_then(|bytes| meta::parse(&bytes, "TD_i").ok());
-        let ciphertext = self.fetch(&Key::record(&hash.0)).await?.map(Bytes::from);
+        let ciphertext = self
+            .fetch(&Key::record(&hash.0), MAX_CIPHERTEXT_BYTES)
+            .await?
+            .map(Bytes::from);
         Ok(RecordInput {
             ciphertext_hash: hash,
             owner: c.owner,

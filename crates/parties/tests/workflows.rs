@@ -79,6 +79,16 @@ async fn the_host_hands_the_enclave_every_consented_record_once_and_no_other() {
         .put(&Key::record_meta(&damaged.0), b"not json".to_vec())
         .await
         .unwrap();
+    // Patient 0's ciphertext is replaced by an object one byte larger than a sealed record can
+    // be: the host refuses it by its size and hands the record over without it.
+    let oversized = patients[0].1.record.ciphertextHash;
+    w.store
+        .put(
+            &Key::record(&oversized.0),
+            vec![0; medshare_parties::tee::MAX_CIPHERTEXT_BYTES + 1],
+        )
+        .await
+        .unwrap();
 
     let report = w.tee.run_job(job, &|_, _| {}).await.unwrap();
     assert!(report.model_ok);
@@ -108,7 +118,10 @@ async fn the_host_hands_the_enclave_every_consented_record_once_and_no_other() {
             medshare_crypto::eip712::record_commitment(&owned.record)
         );
         assert_eq!(input.pad.as_ref(), Some(&owned.pad), "the released pad");
-        assert!(input.ciphertext.is_some());
+        assert_eq!(
+            input.ciphertext.is_none(),
+            input.ciphertext_hash == oversized
+        );
         if input.ciphertext_hash == damaged {
             assert!(input.record.is_none() && input.signature.is_none());
         } else {

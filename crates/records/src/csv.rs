@@ -5,19 +5,42 @@
 //! column, if present, gives each row's pseudonym; otherwise rows are numbered. Other columns are
 //! refused, so a file that carries more than the data type does not leak it into records.
 
-use crate::{Error, Imported, PatientRecord, Result, Schema};
+use crate::{Error, Imported, MAX_IMPORT_RECORDS, PatientRecord, Result, Schema};
 use std::collections::BTreeMap;
 
-/// The largest CSV text accepted (about 100,000 rows of 30 features).
+/// The largest CSV text accepted (about 1.2 million rows of WDBC's 30 features, ~220 bytes a
+/// row; at most [`MAX_IMPORT_RECORDS`] rows are read whatever their size).
 pub const MAX_CSV_BYTES: usize = 256 * 1024 * 1024;
 
-/// Reads `text` as records of `schema`.
+/// Reads `text` as records of `schema`: at most [`MAX_CSV_BYTES`] of text
+/// ([`Error::TooLarge`]) and [`MAX_IMPORT_RECORDS`] rows ([`Error::TooManyRecords`]).
 pub fn read(schema: &Schema, text: &str) -> Result<Vec<Imported>> {
+    read_at_most(schema, text, MAX_IMPORT_RECORDS)
+}
+
+/// [`read`] with a limit of `max_rows` rows.
+fn read_at_most(schema: &Schema, text: &str, max_rows: usize) -> Result<Vec<Imported>> {
     if text.len() > MAX_CSV_BYTES {
         return Err(Error::TooLarge {
             what: "CSV file",
             len: text.len(),
             max: MAX_CSV_BYTES,
+        });
+    }
+    // Count the rows first, into one reused buffer, stopping at the first past the limit: a file
+    // with too many is refused before any record is built. (A row the counter cannot read ends
+    // the count; the reading below reports it with its line.)
+    let mut counter = ::csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let mut buffer = ::csv::ByteRecord::new();
+    let mut rows = 0usize;
+    while rows <= max_rows && matches!(counter.read_byte_record(&mut buffer), Ok(true)) {
+        rows += 1;
+    }
+    if rows > max_rows {
+        return Err(Error::TooManyRecords {
+            what: "CSV file",
+            items: "rows",
+            max: max_rows,
         });
     }
     let mut reader = ::csv::ReaderBuilder::new()
@@ -55,7 +78,7 @@ pub fn read(schema: &Schema, text: &str) -> Result<Vec<Imported>> {
             reason: format!("feature {missing:?} of {:?} has no column", schema.name),
         });
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(rows);
     for (row, result) in reader.records().enumerate() {
         let line = row + 2;
         let fields = result.map_err(|e| Error::Csv {
@@ -178,5 +201,35 @@ mod tests {
                 .contains("empty")
         );
         assert!(read(&schema(), "a,b\n1,inf\n").is_err());
+    }
+
+    #[test]
+    fn rows_past_the_limit_are_refused_before_any_record_is_built() {
+        let rows = |n: usize| format!("a,b\n{}", "1,2\n".repeat(n));
+        assert_eq!(read_at_most(&schema(), &rows(3), 3).unwrap().len(), 3);
+        let e = read_at_most(&schema(), &rows(4), 3).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TooManyRecords {
+                    what: "CSV file",
+                    items: "rows",
+                    max: 3
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "CSV file has more than 3 rows, the most one import reads (split it)"
+        );
+        // Refused by count even if a later row is malformed; a malformed row within the limit
+        // is reported with its line.
+        let e = read_at_most(&schema(), &format!("{}1\n", rows(4)), 3).unwrap_err();
+        assert!(matches!(e, Error::TooManyRecords { .. }), "{e}");
+        let e = read_at_most(&schema(), "a,b\n1,2\n1\n1,2\n1,2\n1,2\n", 3)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("wrong number"), "{e}");
     }
 }

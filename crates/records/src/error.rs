@@ -42,4 +42,15 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// An import file holds more records than one import reads
+    /// ([`crate::MAX_IMPORT_RECORDS`]).
+    #[error("{what} has more than {max} {items}, the most one import reads (split it)")]
+    TooManyRecords {
+        /// The file (`CSV file`, `FHIR bundle`).
+        what: &'static str,
+        /// What it holds too many of (`rows`, `Patients`).
+        items: &'static str,
+        /// The limit.
+        max: usize,
+    },
 }

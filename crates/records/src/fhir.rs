@@ -11,7 +11,7 @@
 //! Written against `serde_json::Value` rather than a FHIR model crate: only these few paths of
 //! two resource types are read, and a full R4 model would add a large dependency for nothing.
 
-use crate::{Error, Imported, PatientRecord, Result, Schema};
+use crate::{Error, Imported, MAX_IMPORT_RECORDS, PatientRecord, Result, Schema};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -32,8 +32,15 @@ struct Observed {
     when: String,
 }
 
-/// Reads a Bundle (JSON text) as records of `schema`, one per Patient, in bundle order.
+/// Reads a Bundle (JSON text) as records of `schema`, one per Patient, in bundle order: at most
+/// [`MAX_BUNDLE_BYTES`] of text ([`Error::TooLarge`]) and [`MAX_IMPORT_RECORDS`] Patients
+/// ([`Error::TooManyRecords`]).
 pub fn read_bundle(schema: &Schema, json: &str) -> Result<Vec<Imported>> {
+    read_bundle_at_most(schema, json, MAX_IMPORT_RECORDS)
+}
+
+/// [`read_bundle`] with a limit of `max_patients` Patients.
+fn read_bundle_at_most(schema: &Schema, json: &str, max_patients: usize) -> Result<Vec<Imported>> {
     if json.len() > MAX_BUNDLE_BYTES {
         return Err(Error::TooLarge {
             what: "FHIR bundle",
@@ -74,7 +81,8 @@ pub fn read_bundle(schema: &Schema, json: &str) -> Result<Vec<Imported>> {
         ));
     }
 
-    // Patients first (references may point forward), by `Patient/<id>` and by fullUrl.
+    // Patients first (references may point forward), by `Patient/<id>` and by fullUrl; one past
+    // the limit refuses the bundle before any record is built.
     let mut patients: Vec<String> = Vec::new();
     let mut by_ref: HashMap<String, usize> = HashMap::new();
     for (i, entry) in entries.iter().enumerate() {
@@ -83,6 +91,13 @@ pub fn read_bundle(schema: &Schema, json: &str) -> Result<Vec<Imported>> {
         };
         if resource.get("resourceType").and_then(Value::as_str) != Some("Patient") {
             continue;
+        }
+        if patients.len() == max_patients {
+            return Err(Error::TooManyRecords {
+                what: "FHIR bundle",
+                items: "Patients",
+                max: max_patients,
+            });
         }
         let id = resource
             .get("id")
@@ -249,5 +264,27 @@ mod tests {
             .replace("\"value\": 72", "\"value\": \"SECRET\"");
         let e = read_bundle(&schema(), &text).unwrap_err().to_string();
         assert!(!e.contains("SECRET") && e.contains("heart_rate"), "{e}");
+    }
+
+    #[test]
+    fn patients_past_the_limit_are_refused() {
+        let bundle = include_str!("../testdata/vitals-bundle.json");
+        assert_eq!(read_bundle_at_most(&schema(), bundle, 2).unwrap().len(), 2);
+        let e = read_bundle_at_most(&schema(), bundle, 1).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TooManyRecords {
+                    what: "FHIR bundle",
+                    items: "Patients",
+                    max: 1
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "FHIR bundle has more than 1 Patients, the most one import reads (split it)"
+        );
     }
 }

@@ -14,7 +14,9 @@
 //!   [`PatientRecord::from_bytes`] reads back strictly.
 //! * Import: [`csv::read`] (one row per patient) and [`fhir::read_bundle`] (an R4 Bundle of
 //!   Patient and Observation resources, mapped to the schema by LOINC code): the patient's own
-//!   upload step splits its data into records with these.
+//!   upload step splits its data into records with these. One import reads at most
+//!   [`csv::MAX_CSV_BYTES`] or [`fhir::MAX_BUNDLE_BYTES`] of text and [`MAX_IMPORT_RECORDS`]
+//!   records.
 //! * [`DataRequirement`]: a demander's RM_j (data type, features, label, minimum cohort).
 //!
 //! # What it does not do
@@ -45,6 +47,12 @@ pub use error::{Error, Result};
 pub use record::{MAX_RECORD_BYTES, PatientRecord};
 pub use requirement::{DataRequirement, MAX_REQUIREMENT_BYTES};
 pub use schema::{Feature, Label, MAX_SCHEMA_FEATURES, Schema};
+
+/// The most records one import reads: rows of a CSV file ([`csv::read`]), Patients of a FHIR
+/// bundle ([`fhir::read_bundle`]). A larger file is refused with [`Error::TooManyRecords`]
+/// before any record is built; split it into several uploads. (Imported records of 30 features
+/// take about 2.5 kB each in memory: about 2.5 GB at the limit.)
+pub const MAX_IMPORT_RECORDS: usize = 1_000_000;
 
 /// One patient's record as imported: the patient's pseudonym in the source file, and the record.
 #[derive(Clone, PartialEq)]

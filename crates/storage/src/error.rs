@@ -23,7 +23,8 @@ pub enum Error {
         /// Why.
         reason: &'static str,
     },
-    /// An object is larger than [`crate::MAX_OBJECT_BYTES`].
+    /// An object is larger than accepted: [`crate::MAX_OBJECT_BYTES`], or the `max` of a
+    /// [`crate::Store::get_at_most`].
     #[error("object {key} is {len} bytes, more than the {max} accepted")]
     TooLarge {
         /// The key.

@@ -3,8 +3,9 @@
 //! # What this crate owns
 //!
 //! [`Store`] is the interface every party uses: `put` an object under a [`Key`], `get`
-//! it back. (It is medshare's own trait, not the `object_store` crate's `ObjectStore`, which
-//! [`S3Store`] uses inside.) Two backends implement it:
+//! it back, or `get_at_most` a size the reader expects. (It is medshare's own trait, not the
+//! `object_store` crate's `ObjectStore`, which [`S3Store`] uses inside.) Two backends implement
+//! it:
 //!
 //! * [`LocalStore`] (the default): a directory. A write goes to a temporary file in the same
 //!   directory, is flushed to disk (`fsync`; for a `put_many` on Linux, one `syncfs` of the
@@ -47,23 +48,25 @@ pub use s3::{DEFAULT_RETRY_TIMEOUT, S3Config, S3Store};
 
 use std::sync::Arc;
 
-/// The largest object a store accepts or returns (a record is far smaller).
+/// The largest object a store accepts or returns (a record is far smaller: readers that know
+/// their objects' size bound it further with [`Store::get_at_most`]).
 pub const MAX_OBJECT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Refuses a batch in which any object is larger than [`MAX_OBJECT_BYTES`], before writing any.
 pub(crate) fn check_sizes(objects: &[(Key, Vec<u8>)]) -> Result<()> {
     objects
         .iter()
-        .try_for_each(|(key, bytes)| check_size(key, bytes.len() as u64))
+        .try_for_each(|(key, bytes)| check_size(key, bytes.len() as u64, MAX_OBJECT_BYTES))
 }
 
-/// Refuses an object of `len` bytes under `key` if it is larger than [`MAX_OBJECT_BYTES`].
-pub(crate) fn check_size(key: &Key, len: u64) -> Result<()> {
-    if len > MAX_OBJECT_BYTES {
+/// Refuses an object of `len` bytes under `key` if it is larger than `max` (which callers cap at
+/// [`MAX_OBJECT_BYTES`]).
+pub(crate) fn check_size(key: &Key, len: u64, max: u64) -> Result<()> {
+    if len > max {
         return Err(Error::TooLarge {
             key: key.to_string(),
             len,
-            max: MAX_OBJECT_BYTES,
+            max,
         });
     }
     Ok(())
@@ -84,8 +87,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         }
         Ok(())
     }
-    /// The object under `key`, or [`Error::NotFound`].
-    async fn get(&self, key: &Key) -> Result<Vec<u8>>;
+    /// The object under `key`, or [`Error::NotFound`]; one larger than [`MAX_OBJECT_BYTES`] is
+    /// [`Error::TooLarge`].
+    async fn get(&self, key: &Key) -> Result<Vec<u8>> {
+        self.get_at_most(key, MAX_OBJECT_BYTES).await
+    }
+    /// The object under `key` if it is at most `max` bytes (and at most [`MAX_OBJECT_BYTES`]).
+    /// A larger one is [`Error::TooLarge`], refused by its size (the file's length, the
+    /// response's `Content-Length`) before any of its bytes is read, so that a reader that
+    /// knows how large its objects can be holds no more than that in memory.
+    async fn get_at_most(&self, key: &Key, max: u64) -> Result<Vec<u8>>;
     /// Whether an object exists under `key`.
     async fn exists(&self, key: &Key) -> Result<bool> {
         match self.get(key).await {

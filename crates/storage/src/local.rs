@@ -182,7 +182,8 @@ impl LocalStore {
         self.publish(all)
     }
 
-    fn get_blocking(&self, key: &Key) -> Result<Vec<u8>> {
+    fn get_blocking(&self, key: &Key, max: u64) -> Result<Vec<u8>> {
+        let max = max.min(MAX_OBJECT_BYTES);
         let path = self.path_of(key);
         let mut file = open_for_reading(&path).map_err(|e| match e.kind() {
             ErrorKind::NotFound if !self.root.is_dir() => Error::Unavailable {
@@ -200,14 +201,14 @@ impl LocalStore {
             return Err(self.io("get", key, "not a regular file"));
         }
         let len = meta.len();
-        check_size(key, len)?;
+        check_size(key, len, max)?;
         let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         // Read at most the limit even if the file grows meanwhile.
         Read::by_ref(&mut file)
-            .take(MAX_OBJECT_BYTES + 1)
+            .take(max + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| self.io("get", key, e))?;
-        check_size(key, bytes.len() as u64)?;
+        check_size(key, bytes.len() as u64, max)?;
         Ok(bytes)
     }
 }
@@ -215,7 +216,7 @@ impl LocalStore {
 #[async_trait::async_trait]
 impl Store for LocalStore {
     async fn put(&self, key: &Key, bytes: Vec<u8>) -> Result<()> {
-        check_size(key, bytes.len() as u64)?;
+        check_size(key, bytes.len() as u64, MAX_OBJECT_BYTES)?;
         let (this, key) = (self.clone(), key.clone());
         tokio::task::spawn_blocking(move || this.put_blocking(&key, &bytes))
             .await
@@ -230,9 +231,9 @@ impl Store for LocalStore {
             .map_err(|e| Error::Config(format!("storage task failed: {e}")))?
     }
 
-    async fn get(&self, key: &Key) -> Result<Vec<u8>> {
+    async fn get_at_most(&self, key: &Key, max: u64) -> Result<Vec<u8>> {
         let (this, key) = (self.clone(), key.clone());
-        tokio::task::spawn_blocking(move || this.get_blocking(&key))
+        tokio::task::spawn_blocking(move || this.get_blocking(&key, max))
             .await
             .map_err(|e| Error::Config(format!("storage task failed: {e}")))?
     }

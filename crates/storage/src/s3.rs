@@ -1,6 +1,6 @@
 //! [`S3Store`]: any S3-compatible object store, through the `object_store` crate.
 
-use crate::{Error, Key, Result, Store, check_size, check_sizes};
+use crate::{Error, Key, MAX_OBJECT_BYTES, Result, Store, check_size, check_sizes};
 use object_store::{
     ObjectStoreExt, PutPayload, RetryConfig,
     aws::{AmazonS3, AmazonS3Builder},
@@ -156,7 +156,7 @@ fn unreachable(e: &object_store::Error) -> bool {
 #[async_trait::async_trait]
 impl Store for S3Store {
     async fn put(&self, key: &Key, bytes: Vec<u8>) -> Result<()> {
-        check_size(key, bytes.len() as u64)?;
+        check_size(key, bytes.len() as u64, MAX_OBJECT_BYTES)?;
         self.inner
             .put(&Path::from(key.as_str()), PutPayload::from(bytes))
             .await
@@ -188,14 +188,16 @@ impl Store for S3Store {
         }
     }
 
-    async fn get(&self, key: &Key) -> Result<Vec<u8>> {
+    async fn get_at_most(&self, key: &Key, max: u64) -> Result<Vec<u8>> {
         let result = self
             .inner
             .get(&Path::from(key.as_str()))
             .await
             .map_err(|e| self.io("get", key, e))?;
-        let len = result.meta.size;
-        check_size(key, len)?;
+        // The size is the response's Content-Length (object_store refuses a response without
+        // one), known before the body is read; the HTTP client reads no more body than that.
+        // Dropping an unread response closes its connection.
+        check_size(key, result.meta.size, max.min(MAX_OBJECT_BYTES))?;
         let bytes = result.bytes().await.map_err(|e| self.io("get", key, e))?;
         Ok(bytes.to_vec())
     }
