@@ -7,9 +7,11 @@ use anyhow::Result;
 use clap::Parser;
 
 mod anvil;
+mod crash;
 mod gas;
 #[path = "../medshare/job_spec.rs"]
 mod job_spec;
+mod load;
 mod paper;
 mod privacy;
 mod python;
@@ -33,6 +35,23 @@ struct Cli {
     log: String,
     #[command(subcommand)]
     command: gas::BenchCommand,
+}
+
+/// `x` rounded to three decimals, as every report prints its figures.
+pub(crate) fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// A progress bar of `len` steps drawn with `template` on stderr (indicatif draws nothing when
+/// stderr is not a terminal), or a hidden one when `quiet` (`--json`).
+pub(crate) fn progress(len: u64, template: &str, quiet: bool) -> Result<indicatif::ProgressBar> {
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(len)
+    };
+    bar.set_style(indicatif::ProgressStyle::with_template(template)?);
+    Ok(bar)
 }
 
 fn main() -> Result<()> {

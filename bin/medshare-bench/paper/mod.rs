@@ -24,6 +24,7 @@ mod training;
 use crate::{
     REPO,
     gas::{GasReport, measure_gas},
+    round3,
 };
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -141,10 +142,6 @@ pub(crate) async fn run(args: PaperArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 fn write_results(dir: &Path, report: &Report) -> Result<()> {

@@ -8,7 +8,6 @@ use super::{
     table3::{Rig, logistic_job},
 };
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use medshare_records::PatientRecord;
 use serde::Serialize;
 use std::{sync::Arc, time::Instant};
@@ -37,14 +36,11 @@ pub(super) async fn scale(records: usize, owners: usize, quiet: bool) -> Result<
     let backend = medshare_testkit::Backend::embedded().await?;
     let world = medshare_testkit::World::new(&backend).await?;
     let per_owner = records / owners;
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new((records * 2) as u64)
-    };
-    bar.set_style(ProgressStyle::with_template(
+    let bar = crate::progress(
+        (records * 2) as u64,
         "scale   {bar:40} {pos}/{len} records and audit entries {elapsed}",
-    )?);
+        quiet,
+    )?;
     let job = world.deployed_job("scale").await?;
     let mut owner_handles = Vec::with_capacity(owners);
     for _ in 0..owners {
@@ -155,14 +151,11 @@ pub(super) async fn enclave_memory(records: usize, quiet: bool) -> Result<(u64, 
     let schema = schema(30, 30);
     let rig = Rig::new(schema.clone()).await?;
     let data_type = schema.data_type()?;
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(records as u64)
-    };
-    bar.set_style(ProgressStyle::with_template(
+    let bar = crate::progress(
+        records as u64,
         "memory  {bar:40} {pos}/{len} records uploaded {elapsed}",
-    )?);
+        quiet,
+    )?;
     let per_patient = 1_000.min(records);
     let patients = records.div_ceil(per_patient);
     let mut set = tokio::task::JoinSet::new();

@@ -11,7 +11,6 @@ use super::{
     round3,
 };
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use medshare_chain::{ContractClient, Wallet};
 use medshare_crypto::Identity;
 use medshare_enclave::{Enclave, SimulatedPlatform};
@@ -348,14 +347,11 @@ pub(super) fn logistic_job(
 }
 
 pub(super) async fn table3(runs: usize, quiet: bool) -> Result<Vec<Table3Row>> {
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new((runs * 2 * TABLE3_SIZES_KB.len()) as u64)
-    };
-    bar.set_style(ProgressStyle::with_template(
+    let bar = crate::progress(
+        (runs * 2 * TABLE3_SIZES_KB.len()) as u64,
         "Table 3 {bar:40} {pos}/{len} flows {elapsed}",
-    )?);
+        quiet,
+    )?;
     let mut rows = Vec::new();
     for (column, size_kb) in TABLE3_SIZES_KB.into_iter().enumerate() {
         let (schema, record_bytes) = sized_schema(size_kb)?;

@@ -131,6 +131,14 @@ impl Backend {
         self.endpoint.as_deref()
     }
 
+    /// The process id of the node, for the node and anvil backends (e.g. to read its memory).
+    pub fn pid(&self) -> Option<u32> {
+        self._node
+            .as_ref()
+            .map(Node::pid)
+            .or_else(|| self._anvil.as_ref().map(Anvil::pid))
+    }
+
     /// Funds `address` on chains that charge for gas (nothing to do on the others).
     pub async fn fund(&self, address: alloy_primitives::Address) -> Result<()> {
         if let Some(funder) = &self.funder {
