@@ -107,7 +107,7 @@ fn each_party_in_its_own_process() {
         dir,
         rpc: node.endpoint(),
     };
-    for party in ["admin", "alice", "bob", "lab", "reviewer"] {
+    for party in ["admin", "alice", "bob", "carol", "lab", "reviewer"] {
         env.key(party);
     }
     let reviewer_key = env.json(&["key", "show", &ks(&env, "reviewer")])["public_key"]
@@ -206,6 +206,8 @@ fn each_party_in_its_own_process() {
             7 + usize::from(name == "bob")
         );
     }
+
+    interrupted_upload_resumes(&env, &tee_address, &rows);
 
     // The lab submits; the reviewer sees it and approves.
     env.run(&["demander", "register", "--keystore", &ks(&env, "lab")]);
@@ -323,4 +325,178 @@ fn each_party_in_its_own_process() {
     );
     let text = env.run(&["user", "audit", "--keystore", &ks(&env, "alice")]);
     assert!(text.contains("ε spent 1 (budget 3, 2 left)"), "{text}");
+}
+
+/// A file over the import limit is refused by its size, before it is read (a sparse file: no
+/// disk or memory is spent on it) and before any key, node or store is touched.
+#[test]
+fn an_upload_over_the_size_limit_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    let max = medshare_records::csv::MAX_CSV_BYTES as u64;
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(max + 1)
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_medshare"))
+        .args(["user", "upload", "--keystore"])
+        .arg(dir.path().join("absent.json"))
+        .arg("--input")
+        .arg(&big)
+        .args(["--tee", "0x0000000000000000000000000000000000000001"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "is {} bytes; a CSV file is at most {max} bytes",
+            max + 1
+        )),
+        "{stderr}"
+    );
+}
+
+/// Carol's upload of 1,000 records is killed (SIGKILL) once its first batch has landed. At that
+/// moment every record of hers on chain is in her state file or in the upload's journal (never
+/// registered without its pad kept); a plain upload refuses to start over, and `--resume`
+/// finishes: each of the 1,000 records registered exactly once, all in the state file.
+fn interrupted_upload_resumes(env: &Env, tee: &str, rows: &[&str]) {
+    const RECORDS: usize = 1_000;
+    let csv = env.path("carol.csv");
+    let mut text = rows[0].to_owned() + "\n";
+    for i in 0..RECORDS {
+        text += rows[1 + i % (rows.len() - 1)];
+        text += "\n";
+    }
+    std::fs::write(&csv, text).unwrap();
+    env.run(&["user", "register", "--keystore", &ks(env, "carol")]);
+    let upload = |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_medshare"));
+        command
+            .args([
+                "user",
+                "upload",
+                "--json",
+                "--keystore",
+                &ks(env, "carol"),
+                "--input",
+            ])
+            .arg(&csv)
+            .args(["--tee", tee])
+            .args(extra)
+            .env("MEDSHARE_PASSWORD", TEST_PASSWORD)
+            .env("MEDSHARE_RPC", &env.rpc)
+            .env("MEDSHARE_DEPLOYMENT", env.path("deployment.json"))
+            .env("MEDSHARE_STORE", env.path("store"));
+        command
+    };
+    let state_path = env.path("carol.records.json");
+    let journal_path = env.path("carol.records.upload.json");
+    let state = || -> Vec<Value> {
+        std::fs::read(&state_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    };
+    let hashes = |records: &[Value]| -> std::collections::BTreeSet<String> {
+        records
+            .iter()
+            .map(|r| r["record"]["ciphertextHash"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let mut child = upload(&[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while state().is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(300),
+            "no batch landed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the upload finished before it could be interrupted"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let on_chain = carol_on_chain(env);
+    let kept = state();
+    let journal: Value = serde_json::from_slice(&std::fs::read(&journal_path).unwrap()).unwrap();
+    let mut known = hashes(&kept);
+    known.extend(hashes(journal["pending"].as_array().unwrap()));
+    assert!(
+        on_chain.len() < RECORDS,
+        "the kill came after the last batch"
+    );
+    let orphans: Vec<_> = on_chain.keys().filter(|h| !known.contains(*h)).collect();
+    assert!(
+        orphans.is_empty(),
+        "registered without a kept pad: {orphans:?}"
+    );
+
+    let out = upload(&[]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--resume"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = upload(&["--resume"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!journal_path.exists(), "the journal outlived the upload");
+    let kept = state();
+    assert_eq!(kept.len(), RECORDS);
+    assert_eq!(hashes(&kept).len(), RECORDS);
+    let on_chain = carol_on_chain(env);
+    assert_eq!(on_chain.len(), RECORDS, "every record registered");
+    assert!(
+        on_chain.values().all(|n| *n == 1),
+        "a record registered twice"
+    );
+    assert_eq!(
+        on_chain
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        hashes(&kept)
+    );
+}
+
+/// Carol's `RecordRegistered` events: how many times each ciphertext hash was registered.
+fn carol_on_chain(env: &Env) -> std::collections::BTreeMap<String, usize> {
+    use medshare_ledger::{Filter, Ledger, rpc::RpcLedger};
+    let carol: alloy_primitives::Address = env.json(&["key", "show", &ks(env, "carol")])["address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (_, deployment) = medshare_chain::read_deployment(&env.path("deployment.json")).unwrap();
+    let ledger = RpcLedger::connect(&env.rpc).unwrap();
+    let filter = Filter::new()
+        .address(deployment.data)
+        .event_signature(<medshare_contracts::Data::RecordRegistered as alloy_sol_types::SolEvent>::SIGNATURE_HASH)
+        .topic1(carol.into_word())
+        .from_block(0);
+    let logs = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(medshare_ledger::logs_paged(&ledger as &dyn Ledger, &filter))
+        .unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for log in logs {
+        // RecordRegistered(owner indexed, dataType indexed, ciphertextHash indexed, commitment).
+        *out.entry(log.topics()[3].to_string()).or_default() += 1;
+    }
+    out
 }

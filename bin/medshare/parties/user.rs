@@ -1,10 +1,11 @@
 //! `medshare user …`: the patient — upload, consent, policy, audit trail.
 
 use super::{JobArgs, Party, epsilon_text, parse_budget, print_json};
+use crate::common::read_text_at_most;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use medshare_parties::user::{OwnedRecord, Patient};
+use medshare_parties::user::{OwnedRecord, Patient, UPLOAD_BATCH};
 use medshare_primitives::DataType;
 use medshare_records::Schema;
 use std::path::{Path, PathBuf};
@@ -49,9 +50,15 @@ pub(crate) struct UploadArgs {
     #[arg(long)]
     tee: alloy_primitives::Address,
     /// Where your record copies (with the pads you release on consent) are kept; default
-    /// KEYSTORE.records.json (0600). Keep it: without it you cannot consent.
+    /// KEYSTORE.records.json (0600). Keep it: without it you cannot consent. It is written as
+    /// each batch of 100 lands; the batch in flight is kept in STATE.upload.json first.
     #[arg(long)]
     state: Option<PathBuf>,
+    /// Finish an upload that was interrupted (Ctrl-C, a crash, a lost node): the records that
+    /// landed are kept, the rest are sealed and registered. Give the same --input, --schema
+    /// and --tee.
+    #[arg(long)]
+    resume: bool,
 }
 
 #[derive(Args)]
@@ -102,6 +109,12 @@ fn load_state(path: &Path) -> Result<Vec<OwnedRecord>> {
 
 /// Writes the state atomically, 0600 (it holds the pads).
 fn save_state(path: &Path, records: &[OwnedRecord]) -> Result<()> {
+    write_private(path, &serde_json::to_vec_pretty(records)?)
+}
+
+/// Writes `bytes` to `path` atomically and durably (a flushed temporary file renamed over it,
+/// then the directory flushed), readable by the owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
@@ -111,9 +124,188 @@ fn save_state(path: &Path, records: &[OwnedRecord]) -> Result<()> {
     let mut file = options
         .open(&tmp)
         .with_context(|| format!("writing {}", tmp.display()))?;
-    file.write_all(&serde_json::to_vec_pretty(records)?)?;
+    file.write_all(bytes)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("flushing {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// An upload in progress, next to the state file (`STATE.upload.json`, 0600). The batch being
+/// stored and registered is written here, pads included, *before* anything of it leaves the
+/// machine, so a crash or Ctrl-C at any point never leaves a registered record whose pad the
+/// owner does not have; `--resume` keeps what landed and carries on.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Journal {
+    /// keccak256 of the input file's text: a resume reads the same records.
+    input: alloy_primitives::B256,
+    data_type: alloy_primitives::B256,
+    tee: alloy_primitives::Address,
+    /// Records in the input.
+    total: usize,
+    /// Records registered and in the state file (the input's first `done`).
+    done: usize,
+    /// The batch being stored and registered: sealed, perhaps registered (all or none: one
+    /// transaction).
+    pending: Vec<OwnedRecord>,
+}
+
+fn journal_path(state: &Path) -> PathBuf {
+    state.with_extension("upload.json")
+}
+
+fn load_journal(path: &Path) -> Result<Option<Journal>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("parsing {}", path.display()))?,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// `medshare user upload`: batch by batch, each kept in the journal before it is stored and
+/// registered and in the state file once it is (see [`Journal`]).
+async fn upload(args: UploadArgs) -> Result<()> {
+    let schema = schema(&args.schema)?;
+    let data_type = schema.data_type()?;
+    let format = args
+        .format
+        .unwrap_or(if args.input.extension().is_some_and(|e| e == "json") {
+            Format::Fhir
+        } else {
+            Format::Csv
+        });
+    let text = match format {
+        Format::Csv => read_text_at_most(
+            &args.input,
+            medshare_records::csv::MAX_CSV_BYTES,
+            "CSV file",
+        )?,
+        Format::Fhir => read_text_at_most(
+            &args.input,
+            medshare_records::fhir::MAX_BUNDLE_BYTES,
+            "FHIR bundle",
+        )?,
+    };
+    let input = alloy_primitives::keccak256(text.as_bytes());
+    let imported = match format {
+        Format::Csv => medshare_records::csv::read(&schema, &text)?,
+        Format::Fhir => medshare_records::fhir::read_bundle(&schema, &text)?,
+    };
+    drop(text);
+    let records: Vec<_> = imported.into_iter().map(|i| i.record).collect();
+    if records.is_empty() {
+        bail!("{} holds no records", args.input.display());
+    }
+
+    let path = state_path(&args.party, &args.state);
+    let journal_at = journal_path(&path);
+    let mut journal = match (load_journal(&journal_at)?, args.resume) {
+        (Some(j), true) => {
+            if (j.input, j.data_type, j.tee, j.total)
+                != (input, data_type.id(), args.tee, records.len())
+            {
+                bail!(
+                    "the interrupted upload in {} was of another input, data type or TEE;                      resume it with the same --input, --schema and --tee",
+                    journal_at.display()
+                );
+            }
+            j
+        }
+        (Some(j), false) => bail!(
+            "an upload was interrupted after {} of {} records ({}); run the same command with              --resume to finish it",
+            j.done,
+            j.total,
+            journal_at.display()
+        ),
+        (None, true) => bail!(
+            "there is no interrupted upload to resume ({} does not exist)",
+            journal_at.display()
+        ),
+        (None, false) => Journal {
+            input,
+            data_type: data_type.id(),
+            tee: args.tee,
+            total: records.len(),
+            done: 0,
+            pending: Vec::new(),
+        },
+    };
+
+    let (identity, chain) = args.party.open().await?;
+    let patient = Patient::new(identity, chain, args.party.connect.store()?);
+    let mut state = load_state(&path)?;
+    let mut registered: Vec<String> = Vec::new();
+    let mut keep = |state: &mut Vec<OwnedRecord>, batch: &[OwnedRecord]| {
+        for r in batch {
+            if !state
+                .iter()
+                .any(|s| s.record.ciphertextHash == r.record.ciphertextHash)
+            {
+                state.push(r.clone());
+            }
+            registered.push(r.record.ciphertextHash.to_string());
+        }
+    };
+    // A batch interrupted between the journal and the state file: one transaction registered
+    // all of it or none.
+    if !journal.pending.is_empty() {
+        let on_chain = patient.registered(&journal.pending).await?;
+        if on_chain.iter().all(|r| *r) {
+            keep(&mut state, &journal.pending);
+            save_state(&path, &state)?;
+            journal.done += journal.pending.len();
+        } else if on_chain.iter().any(|r| *r) {
+            bail!(
+                "{} holds a batch only part of which is registered; keep that file and report                  this",
+                journal_at.display()
+            );
+        }
+        journal.pending.clear();
+        write_private(&journal_at, &serde_json::to_vec(&journal)?)?;
+    }
+
+    let tee_key = patient.tee_key(args.tee).await?;
+    let bar = if args.party.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(records.len() as u64)
+    };
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} records {elapsed}",
+    )?);
+    bar.set_position(journal.done as u64);
+    while journal.done < records.len() {
+        let end = (journal.done + UPLOAD_BATCH).min(records.len());
+        let sealed = patient.seal(&data_type, &records[journal.done..end], args.tee, &tee_key)?;
+        journal.pending = sealed.iter().map(|s| s.owned.clone()).collect();
+        write_private(&journal_at, &serde_json::to_vec(&journal)?)?;
+        let owned = patient.store_and_register(sealed).await?;
+        keep(&mut state, &owned);
+        save_state(&path, &state)?;
+        journal.done = end;
+        journal.pending.clear();
+        write_private(&journal_at, &serde_json::to_vec(&journal)?)?;
+        bar.set_position(end as u64);
+    }
+    bar.finish_and_clear();
+    std::fs::remove_file(&journal_at)
+        .with_context(|| format!("removing {}", journal_at.display()))?;
+    if args.party.json {
+        print_json(&serde_json::json!({ "registered": registered, "state": path }))?;
+    } else {
+        println!(
+            "{} records encrypted, stored and registered; your copies are in {}",
+            registered.len(),
+            path.display()
+        );
+    }
     Ok(())
 }
 
@@ -127,57 +319,7 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
                 .await?;
             println!("registered {} as a user", chain.address());
         }
-        UserCommand::Upload(args) => {
-            let schema = schema(&args.schema)?;
-            let text = std::fs::read_to_string(&args.input)
-                .with_context(|| format!("reading {}", args.input.display()))?;
-            let format =
-                args.format
-                    .unwrap_or(if args.input.extension().is_some_and(|e| e == "json") {
-                        Format::Fhir
-                    } else {
-                        Format::Csv
-                    });
-            let imported = match format {
-                Format::Csv => medshare_records::csv::read(&schema, &text)?,
-                Format::Fhir => medshare_records::fhir::read_bundle(&schema, &text)?,
-            };
-            drop(text);
-            let records: Vec<_> = imported.into_iter().map(|i| i.record).collect();
-            let (identity, chain) = args.party.open().await?;
-            let patient = Patient::new(identity, chain, args.party.connect.store()?);
-            let bar = if args.party.json {
-                ProgressBar::hidden()
-            } else {
-                ProgressBar::new(records.len() as u64)
-            };
-            bar.set_style(ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} records {elapsed}",
-            )?);
-            let owned = patient
-                .upload(&schema.data_type()?, &records, args.tee, &|n| {
-                    bar.set_position(n as u64)
-                })
-                .await?;
-            bar.finish_and_clear();
-            let path = state_path(&args.party, &args.state);
-            let mut all = load_state(&path)?;
-            all.extend(owned.iter().cloned());
-            save_state(&path, &all)?;
-            let hashes: Vec<String> = owned
-                .iter()
-                .map(|o| o.record.ciphertextHash.to_string())
-                .collect();
-            if args.party.json {
-                print_json(&serde_json::json!({ "registered": hashes, "state": path }))?;
-            } else {
-                println!(
-                    "{} records encrypted, stored and registered; your copies are in {}",
-                    owned.len(),
-                    path.display()
-                );
-            }
-        }
+        UserCommand::Upload(args) => upload(args).await?,
         UserCommand::Grant(args) => consent(args, true).await?,
         UserCommand::Revoke(args) => consent(args, false).await?,
         UserCommand::Policy(args) => {

@@ -219,24 +219,52 @@ impl Patient {
         let tee_key = self.tee_key(tee).await?;
         let mut owned = Vec::with_capacity(records.len());
         for chunk in records.chunks(UPLOAD_BATCH) {
-            let plaintexts = chunk
-                .iter()
-                .map(PatientRecord::to_bytes)
-                .collect::<medshare_records::Result<Vec<_>>>()?;
-            let refs: Vec<&[u8]> = plaintexts.iter().map(|p| p.as_slice()).collect();
-            let sealed = seal_records(
-                &self.identity,
-                &self.chain,
-                data_type.id(),
-                tee,
-                &tee_key,
-                &refs,
-            )?;
-            drop(plaintexts);
+            let sealed = self.seal(data_type, chunk, tee, &tee_key)?;
             owned.extend(self.store_and_register(sealed).await?);
             progress(owned.len());
         }
         Ok(owned)
+    }
+
+    /// Algorithm 1's first stage for `records` ([`seal_records`]): encrypted, their keys shared
+    /// to `tee` (whose key `tee_key` is, checked by [`Patient::tee_key`]) and TD_i signed.
+    /// Nothing is sent: a caller that must never lose a record's pad keeps the owner's copies
+    /// before it calls [`Patient::store_and_register`].
+    pub fn seal(
+        &self,
+        data_type: &DataType,
+        records: &[PatientRecord],
+        tee: Address,
+        tee_key: &PublicKey,
+    ) -> Result<Vec<Sealed>> {
+        let plaintexts = records
+            .iter()
+            .map(PatientRecord::to_bytes)
+            .collect::<medshare_records::Result<Vec<_>>>()?;
+        let refs: Vec<&[u8]> = plaintexts.iter().map(|p| p.as_slice()).collect();
+        seal_records(
+            &self.identity,
+            &self.chain,
+            data_type.id(),
+            tee,
+            tee_key,
+            &refs,
+        )
+    }
+
+    /// Which of `records` are registered on chain now (their commitment is stored and live).
+    pub async fn registered(&self, records: &[OwnedRecord]) -> Result<Vec<bool>> {
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            out.push(
+                !self
+                    .chain
+                    .commitment_of(r.record.ciphertextHash)
+                    .await?
+                    .is_zero(),
+            );
+        }
+        Ok(out)
     }
 
     /// Stores sealed records (ciphertext, then TD_i and US_i) and registers them in one
