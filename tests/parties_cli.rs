@@ -256,6 +256,7 @@ fn each_party_in_its_own_process() {
         &ks(&env, "alice"),
         "--job",
         &job,
+        "--all",
     ]);
     env.run(&[
         "user",
@@ -264,6 +265,7 @@ fn each_party_in_its_own_process() {
         &ks(&env, "bob"),
         "--job",
         &job,
+        "--all",
     ]);
 
     // The TEE runs the job in its own process: a worker that takes job ids on stdin, over the

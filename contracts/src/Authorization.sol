@@ -106,6 +106,25 @@ contract Authorization is EIP712, Nonces, IPrivacyBudgets {
         _setBudget(rec.ciphertextHash, budgetMilli);
     }
 
+    /// `grant` for a batch of the caller's records, all to `jobId` with the same budget: all
+    /// succeed or none (a record not the caller's, not live, of another data type, already
+    /// granted, or a wrong pad reverts the batch).
+    function grantMany(Record[] calldata records, bytes32 jobId, bytes[] calldata pads, uint32 budgetMilli)
+        external
+    {
+        uint256 n = records.length;
+        if (n == 0 || n != pads.length) revert BadBatch(n, pads.length);
+        // Free each iteration's scratch memory (event encoding, hashing), as releasePads does.
+        Memory.Pointer fmp = Memory.getFreeMemoryPointer();
+        for (uint256 i = 0; i < n; ++i) {
+            Record calldata rec = records[i];
+            if (rec.owner != msg.sender) revert NotRecordOwner(msg.sender, rec.owner);
+            _grant(rec, jobId, pads[i]);
+            _setBudget(rec.ciphertextHash, budgetMilli);
+            Memory.unsafeSetFreeMemoryPointer(fmp);
+        }
+    }
+
     /// Same as `grant`, relayed by anyone: `signature` is the owner's EIP-712 Consent
     /// {ciphertextHash, jobId, rCPkC, budgetMilli, nonce: nonces(owner), deadline}. Consumes the
     /// nonce.

@@ -272,3 +272,57 @@ pub(crate) async fn nothing_is_released_to_a_revoked_tee(b: &Backend) {
         "TeeNotActive",
     );
 }
+
+/// `grantMany`: the caller's own records only, each with its own pad, all to one approved job of
+/// their type; one bad record refuses the whole batch, and a good batch grants each record.
+pub(crate) async fn a_batch_grant_is_the_owners_and_all_or_nothing(b: &Backend) {
+    let w = world(b).await;
+    let records = w.registered_records(3).await.unwrap();
+    let job = w.approved_job("grant many").await.unwrap();
+    let batch: Vec<(_, Bytes)> = records
+        .iter()
+        .map(|r| (r.record.clone(), r.pad.clone()))
+        .collect();
+    for party in [&w.demander, &w.tee, &w.admin] {
+        refused(
+            party.chain.grant_many(&batch, job, BUDGET).await,
+            "NotRecordOwner",
+        );
+    }
+    refused(w.user.chain.grant_many(&[], job, BUDGET).await, "BadBatch");
+    // One wrong pad: nothing of the batch is granted.
+    let mut wrong = batch.clone();
+    wrong[2].1 = records[0].pad.clone();
+    refused(
+        w.user.chain.grant_many(&wrong, job, BUDGET).await,
+        "PadMismatch",
+    );
+    // An unapproved job: nothing.
+    let pending = w.job("grant many, pending").await.unwrap();
+    refused(
+        w.user.chain.grant_many(&batch, pending, BUDGET).await,
+        "JobNotApproved",
+    );
+    for r in &records {
+        assert!(!w.user.chain.is_authorized(&r.record, job).await.unwrap());
+    }
+    w.user.chain.grant_many(&batch, job, BUDGET).await.unwrap();
+    for r in &records {
+        assert!(w.user.chain.is_authorized(&r.record, job).await.unwrap());
+        assert_eq!(
+            w.user
+                .chain
+                .budget_of(r.record.ciphertextHash)
+                .await
+                .unwrap()
+                .0,
+            BUDGET
+        );
+    }
+    assert_eq!(w.user.chain.grants_of_job(job).await.unwrap().len(), 3);
+    // Granted already: a second batch with any of them is refused whole.
+    refused(
+        w.user.chain.grant_many(&batch[1..], job, BUDGET).await,
+        "AlreadyGranted",
+    );
+}

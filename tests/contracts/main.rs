@@ -74,6 +74,7 @@ suite! {
         a_grant_covers_one_record_version_until_revoked,
         a_standing_policy_authorizes_approved_jobs_of_its_type,
         nothing_is_released_to_a_revoked_tee,
+        a_batch_grant_is_the_owners_and_all_or_nothing,
     }
     audit {
         only_active_tees_write_the_audit_trail,

@@ -17,14 +17,31 @@ pub(crate) enum UserCommand {
     /// Split a CSV or FHIR R4 bundle into records of a data type, encrypt each under a fresh key
     /// shared to a TEE, store them and register them by hash (Algorithm 1).
     Upload(UploadArgs),
-    /// Consent to a job for every record of its data type in the state file.
-    Grant(JobArgs),
-    /// Withdraw the consent to a job.
-    Revoke(JobArgs),
+    /// Consent to a job: release the pads of your records of its data type (`--all`, or the
+    /// ones named with `--record`), 100 records per transaction, each with a privacy budget.
+    ///
+    /// Example: medshare user grant --keystore alice.json --job 0x… --all --epsilon-budget 3
+    Grant(ConsentArgs),
+    /// Withdraw the consent to a job (`--all` of your records it was granted, or `--record`).
+    Revoke(ConsentArgs),
     /// Set (or clear) a standing consent: any reviewed model for a data type.
     Policy(PolicyArgs),
     /// List every use of your records: which demander, which model, the checks, which TEE, when.
     Audit(Party),
+}
+
+/// Which of the patient's records a consent covers.
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["all", "record"]))]
+pub(crate) struct ConsentArgs {
+    #[command(flatten)]
+    job: JobArgs,
+    /// Every record of the job's data type in your state file.
+    #[arg(long)]
+    all: bool,
+    /// One record by its ciphertext hash (0x…, as `upload --json` prints it); repeat for more.
+    #[arg(long)]
+    record: Vec<alloy_primitives::B256>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -412,7 +429,12 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
     Ok(())
 }
 
-async fn consent(args: JobArgs, grant: bool) -> Result<()> {
+async fn consent(args: ConsentArgs, grant: bool) -> Result<()> {
+    let ConsentArgs {
+        job: args,
+        all,
+        record: named,
+    } = args;
     let (identity, chain) = args.party.open().await?;
     let data_type = chain
         .submission_of(args.job)
@@ -420,26 +442,54 @@ async fn consent(args: JobArgs, grant: bool) -> Result<()> {
         .with_context(|| format!("no job {} on chain", args.job.0))?
         .event
         .dataType;
-    let records: Vec<OwnedRecord> = load_state(&state_path(&args.party, &args.state))?
-        .into_iter()
-        .filter(|r| r.record.dataType == data_type)
-        .collect();
+    let mine = load_state(&state_path(&args.party, &args.state))?;
+    let records: Vec<OwnedRecord> = if all {
+        mine.into_iter()
+            .filter(|r| r.record.dataType == data_type)
+            .collect()
+    } else {
+        let mut picked = Vec::with_capacity(named.len());
+        for hash in &named {
+            let r = mine
+                .iter()
+                .find(|r| r.record.ciphertextHash == *hash)
+                .with_context(|| format!("record {hash} is not in your state file"))?;
+            if r.record.dataType != data_type {
+                bail!("record {hash} is not of the job's data type");
+            }
+            picked.push(r.clone());
+        }
+        picked
+    };
     if records.is_empty() {
         bail!("none of your records is of the job's data type");
     }
     let patient = Patient::new(identity, chain, args.party.connect.store()?);
-    for r in &records {
-        if grant {
-            patient.grant(r, args.job, args.epsilon_budget).await?;
-        } else {
-            patient.revoke(r, args.job).await?;
-        }
+    let bar = if args.party.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(records.len() as u64)
+    };
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} records {elapsed}",
+    )?);
+    let done = if grant {
+        patient
+            .grant_all(&records, args.job, args.epsilon_budget, &|n| {
+                bar.set_position(n as u64)
+            })
+            .await?
+    } else {
+        patient
+            .revoke_all(&records, args.job, &|n| bar.set_position(n as u64))
+            .await?
+    };
+    bar.finish_and_clear();
+    let verb = if grant { "granted" } else { "revoked" };
+    if args.party.json {
+        print_json(&serde_json::json!({ verb: done, "job": args.job.0 }))?;
+    } else {
+        println!("{verb} {done} records for job {}", args.job.0);
     }
-    println!(
-        "{} {} records for job {}",
-        if grant { "granted" } else { "revoked" },
-        records.len(),
-        args.job.0
-    );
     Ok(())
 }

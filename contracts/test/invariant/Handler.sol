@@ -284,7 +284,7 @@ contract Handler {
 
     /// The entry points forge calls (everything else here is a view or the bootstrap).
     function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](32);
+        s = new bytes4[](33);
         s[0] = this.addAdmin.selector;
         s[1] = this.removeAdmin.selector;
         s[2] = this.appointReviewer.selector;
@@ -317,6 +317,7 @@ contract Handler {
         s[29] = this.debit.selector;
         s[30] = this.recordUse.selector;
         s[31] = this.advanceBlocks.selector;
+        s[32] = this.grantMany.selector;
     }
 
     // ================================================================== Registration
@@ -821,6 +822,42 @@ contract Handler {
         _ok();
     }
 
+    /// A batch grant of 0–3 records (sometimes a wrong sender, pad, job or pad count, a record
+    /// named twice, or one of another owner): all or nothing.
+    function grantMany(uint256 shapeSeed, uint256 jobSeed, uint256 senderSeed, uint256 budgetSeed) external entry {
+        bytes32 job = _job(jobSeed, JobStatus.Approved, JobStatus.Deployed);
+        address owner = patients[(senderSeed >> 2) % patients.length];
+        address sender = _choose(owner, senderSeed);
+        uint256 n = shapeSeed % 4;
+        Record[] memory batch = new Record[](n);
+        bytes[] memory batchPads = new bytes[]((shapeSeed >> 2) % 8 == 0 ? n + 1 : n);
+        uint32 budget = _budgetArg(budgetSeed);
+        bool expectOk = n > 0 && batchPads.length == n;
+        ctxKind = 1;
+        ctxConsenter = sender;
+        ctxJob = job;
+        delete ctxRecs;
+        for (uint256 k = 0; k < n; k++) {
+            uint256 i = _record(shapeSeed >> (5 + 8 * k), gJob[job].dataType, owner);
+            ctxRecs.push(i);
+            _pair(i, job);
+            tCts.push(recCt[i]);
+            _touch(recs[i].owner);
+            batch[k] = recs[i];
+            batchPads[k] = (shapeSeed >> (9 + 8 * k)) % 8 == 0 ? pads[(shapeSeed >> (12 + 8 * k)) % pads.length] : pads[i];
+            for (uint256 e = 0; e < k; e++) {
+                if (batch[e].ciphertextHash == batch[k].ciphertextHash) expectOk = false; // granted by then
+            }
+            expectOk = expectOk && batch[k].owner == sender && _grantable(batch[k], job, batchPads[k])
+                && _budgetFits(batch[k].ciphertextHash, budget);
+        }
+        if (batchPads.length > n) batchPads[n] = pads[0];
+        bytes memory call = abi.encodeCall(Authorization.grantMany, (batch, job, batchPads, budget));
+        if (!_exec(sender, address(authorization), call, expectOk)) return;
+        for (uint256 k = 0; k < n; k++) _granted(batch[k], job, budget);
+        _ok();
+    }
+
     function grantWithSignature(uint256 recSeed, uint256 jobSeed, uint256 relayerSeed, uint256 argSeed) external entry {
         bytes32 job = _job(jobSeed, JobStatus.Approved, JobStatus.Deployed);
         uint256 i = _record(recSeed, gJob[job].dataType, address(0));
@@ -1258,10 +1295,15 @@ contract Handler {
 
     function _checkGranted(Log memory l) internal {
         address owner = address(uint160(uint256(l.topics[1])));
-        if (ctxKind != 1 || ctxRecs.length != 1) return _flag(0, "a grant was made by a call that is not a grant");
-        Record memory rec = recs[ctxRecs[0]];
-        if (owner != rec.owner || owner != ctxConsenter) return _flag(0, "a grant was made without its owner's consent");
-        if (l.topics[2] != ctxJob || l.topics[3] != rec.ciphertextHash) return _flag(0, "a grant names another record or job");
+        if (ctxKind != 1) return _flag(0, "a grant was made by a call that is not a grant");
+        if (l.topics[2] != ctxJob) return _flag(0, "a grant names another job");
+        for (uint256 k = 0; k < ctxRecs.length; k++) {
+            Record memory rec = recs[ctxRecs[k]];
+            if (rec.ciphertextHash != l.topics[3]) continue;
+            if (owner != rec.owner || owner != ctxConsenter) return _flag(0, "a grant was made without its owner's consent");
+            return;
+        }
+        _flag(0, "a grant names a record the call did not name");
     }
 
     function _checkTeePost(address sender, address named) internal {

@@ -41,6 +41,26 @@ impl ContractClient {
         }
     }
 
+    /// Grants `job` the use of a batch of the caller's records in one transaction (all or
+    /// none), releasing each pad and setting each budget (0 keeps the current one).
+    pub async fn grant_many(
+        &self,
+        records: &[(Record, Bytes)],
+        job: JobId,
+        budget_milli: u32,
+    ) -> Result<TransactionReceipt> {
+        let call = Authorization::grantManyCall {
+            records: records
+                .iter()
+                .map(|(r, _)| to_authorization_record(r))
+                .collect(),
+            jobId: job.0,
+            pads: records.iter().map(|(_, p)| p.clone()).collect(),
+            budgetMilli: budget_milli,
+        };
+        self.send(Contract::Authorization, call).await
+    }
+
     /// Sets a record's privacy budget (its owner only; not below what jobs spent).
     pub async fn set_budget(
         &self,
@@ -132,6 +152,15 @@ impl ContractClient {
     pub async fn is_authorized(&self, record: &Record, job: JobId) -> Result<bool> {
         let call = Authorization::isAuthorizedCall {
             rec: to_authorization_record(record),
+            jobId: job.0,
+        };
+        self.view(Contract::Authorization, call).await
+    }
+
+    /// True if `record` (this version) is granted to `job`, whatever the job's status.
+    pub async fn is_granted(&self, record: &Record, job: JobId) -> Result<bool> {
+        let call = Authorization::isGrantedCall {
+            commitment: medshare_crypto::eip712::record_commitment(record),
             jobId: job.0,
         };
         self.view(Contract::Authorization, call).await

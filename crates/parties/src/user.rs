@@ -304,6 +304,51 @@ impl Patient {
         Ok(())
     }
 
+    /// Consents to `job` for each of `records` ([`Patient::grant`]), [`UPLOAD_BATCH`] records
+    /// per transaction (each batch all or none); `progress` is told how many are done. Records
+    /// already granted to the job are skipped. Returns how many were granted.
+    pub async fn grant_all(
+        &self,
+        records: &[OwnedRecord],
+        job: JobId,
+        budget_milli: u32,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<usize> {
+        let mut pending = Vec::with_capacity(records.len());
+        for r in records {
+            if !self.chain.is_granted(&r.record, job).await? {
+                pending.push((r.record.clone(), r.pad.clone()));
+            }
+        }
+        let mut done = records.len() - pending.len();
+        progress(done);
+        for chunk in pending.chunks(UPLOAD_BATCH) {
+            self.chain.grant_many(chunk, job, budget_milli).await?;
+            done += chunk.len();
+            progress(done);
+        }
+        Ok(pending.len())
+    }
+
+    /// Withdraws the consent to `job` for each of `records` that has one; `progress` is told how
+    /// many are done. Returns how many were revoked.
+    pub async fn revoke_all(
+        &self,
+        records: &[OwnedRecord],
+        job: JobId,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<usize> {
+        let mut revoked = 0;
+        for (i, r) in records.iter().enumerate() {
+            if self.chain.is_granted(&r.record, job).await? {
+                self.chain.revoke(&r.record, job).await?;
+                revoked += 1;
+            }
+            progress(i + 1);
+        }
+        Ok(revoked)
+    }
+
     /// A record's privacy budget: (total, spent) in thousandths of ε.
     pub async fn budget(&self, record: B256) -> Result<(u32, u32)> {
         Ok(self.chain.budget_of(record).await?)
