@@ -118,6 +118,19 @@ fn each_party_in_its_own_process() {
     // Governance.
     let out = env.path("deployment.json").display().to_string();
     env.run(&["deploy", "--keystore", &ks(&env, "admin"), "--out", &out]);
+    // A second deploy does not replace the deployment file the parties use, unless forced.
+    let again = Command::new(env!("CARGO_BIN_EXE_medshare"))
+        .args(["deploy", "--keystore", &ks(&env, "admin"), "--out", &out])
+        .env("MEDSHARE_PASSWORD", TEST_PASSWORD)
+        .env("MEDSHARE_RPC", &env.rpc)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     let enclave_program =
         Path::new(env!("CARGO_BIN_EXE_medshare")).with_file_name("medshare-enclave");
     assert!(

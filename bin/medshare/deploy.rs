@@ -23,6 +23,10 @@ pub(crate) struct DeployArgs {
     /// Where to write the deployment (chain id and the five addresses) for the other parties.
     #[arg(long, default_value = "deployment.json")]
     out: PathBuf,
+    /// Replace the deployment file if it exists (the parties using it would then talk to the
+    /// new contracts).
+    #[arg(long)]
+    force: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -37,6 +41,13 @@ struct Deployed {
 }
 
 pub(crate) async fn run(args: DeployArgs) -> Result<()> {
+    if args.out.exists() && !args.force {
+        anyhow::bail!(
+            "{} exists: the parties of that deployment use it. Pass --force to replace it, or \
+             --out another file",
+            args.out.display()
+        );
+    }
     let password = password::read(
         args.password_file.as_deref(),
         &args.keystore.display().to_string(),

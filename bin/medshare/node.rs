@@ -125,6 +125,14 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
     let chain = EmbeddedChain::open(&chain_dir, config)
         .with_context(|| format!("opening the chain in {}", chain_dir.display()))?;
     let ledger: Arc<dyn Ledger> = Arc::new(chain.clone());
+    if !args.addr.ip().is_loopback() {
+        tracing::warn!(
+            "listening on {}, which other machines can reach: medshare node has no \
+             authentication, so anyone who reaches it can read the chain and send transactions \
+             (put it behind a firewall or a proxy that authenticates)",
+            args.addr
+        );
+    }
     let server = RpcServer::start(ledger.clone(), args.addr).await?;
 
     let serving = Serving {
