@@ -128,23 +128,14 @@ pub(crate) async fn run(args: CrashArgs) -> Result<()> {
     );
     let mut report = crash(registrations, kills, clients, args.seed, args.json).await?;
     report.quick = args.quick;
-    let out = args
-        .out
-        .clone()
-        .or_else(|| (!args.quick).then(|| PathBuf::from("bench/results")));
-    if let Some(dir) = &out {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        std::fs::write(dir.join("crash.json"), serde_json::to_vec_pretty(&report)?)?;
-        std::fs::write(dir.join("crash.md"), markdown(&report))?;
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("{}", markdown(&report));
-        if let Some(dir) = &out {
-            println!("written to {}", dir.display());
-        }
-    }
+    crate::publish(
+        "crash",
+        &report,
+        &markdown(&report),
+        args.out.clone(),
+        args.quick,
+        args.json,
+    )?;
     if report.lost + report.duplicated + report.receipts_changed > 0 {
         bail!(
             "the node lost or changed acknowledged transactions: {} lost, {} duplicated, {} \

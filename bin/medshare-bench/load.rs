@@ -167,23 +167,14 @@ pub(crate) async fn run(args: LoadArgs) -> Result<()> {
         (args.clients, args.operations)
     };
     let report = load(clients, operations, args.quick).await?;
-    let out = args
-        .out
-        .clone()
-        .or_else(|| (!args.quick).then(|| PathBuf::from("bench/results")));
-    if let Some(dir) = &out {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        std::fs::write(dir.join("load.json"), serde_json::to_vec_pretty(&report)?)?;
-        std::fs::write(dir.join("load.md"), markdown(&report))?;
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("{}", markdown(&report));
-        if let Some(dir) = &out {
-            println!("written to {}", dir.display());
-        }
-    }
+    crate::publish(
+        "load",
+        &report,
+        &markdown(&report),
+        args.out.clone(),
+        args.quick,
+        args.json,
+    )?;
     let a = &report.accounting;
     if a.lost + a.duplicated + a.wrong_final_state > 0 {
         bail!(

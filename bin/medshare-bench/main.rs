@@ -54,6 +54,37 @@ pub(crate) fn progress(len: u64, template: &str, quiet: bool) -> Result<indicati
     Ok(bar)
 }
 
+/// Writes `NAME.json` and `NAME.md` to `out` (default: bench/results for a full run, nowhere
+/// for `--quick`), then prints the report: JSON with `json`, else the markdown.
+pub(crate) fn publish<T: serde::Serialize>(
+    name: &str,
+    report: &T,
+    markdown: &str,
+    out: Option<std::path::PathBuf>,
+    quick: bool,
+    json: bool,
+) -> Result<()> {
+    use anyhow::Context;
+    let out = out.or_else(|| (!quick).then(|| std::path::PathBuf::from("bench/results")));
+    if let Some(dir) = &out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(
+            dir.join(format!("{name}.json")),
+            serde_json::to_vec_pretty(report)?,
+        )?;
+        std::fs::write(dir.join(format!("{name}.md")), markdown)?;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        println!("{markdown}");
+        if let Some(dir) = &out {
+            println!("written to {}", dir.display());
+        }
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()

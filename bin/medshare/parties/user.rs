@@ -171,6 +171,20 @@ struct Journal {
     pending: Vec<OwnedRecord>,
 }
 
+/// A progress bar over `len` records (hidden for `--json`; indicatif draws nothing when stderr
+/// is not a terminal).
+fn records_bar(len: usize, hidden: bool) -> Result<ProgressBar> {
+    let bar = if hidden {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(len as u64)
+    };
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} records {elapsed}",
+    )?);
+    Ok(bar)
+}
+
 fn journal_path(state: &Path) -> PathBuf {
     state.with_extension("upload.json")
 }
@@ -289,14 +303,7 @@ async fn upload(args: UploadArgs) -> Result<()> {
     }
 
     let tee_key = patient.tee_key(args.tee).await?;
-    let bar = if args.party.json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(records.len() as u64)
-    };
-    bar.set_style(ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} records {elapsed}",
-    )?);
+    let bar = records_bar(records.len(), args.party.json)?;
     bar.set_position(journal.done as u64);
     while journal.done < records.len() {
         let end = (journal.done + UPLOAD_BATCH).min(records.len());
@@ -465,14 +472,7 @@ async fn consent(args: ConsentArgs, grant: bool) -> Result<()> {
         bail!("none of your records is of the job's data type");
     }
     let patient = Patient::new(identity, chain, args.party.connect.store()?);
-    let bar = if args.party.json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(records.len() as u64)
-    };
-    bar.set_style(ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} records {elapsed}",
-    )?);
+    let bar = records_bar(records.len(), args.party.json)?;
     let done = if grant {
         patient
             .grant_all(&records, args.job, args.epsilon_budget, &|n| {
