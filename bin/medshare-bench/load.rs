@@ -33,7 +33,10 @@ use serde::Serialize;
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -48,6 +51,9 @@ pub(crate) struct LoadArgs {
     /// Operations in all, spread evenly over the clients.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     operations: u64,
+    /// The node's page cache, MiB (`medshare node --cache-mib`; its default is 1024).
+    #[arg(long, default_value_t = 1024)]
+    node_cache_mib: u64,
     /// A reduced run for CI (8 clients, 400 operations); writes nothing unless --out is given.
     #[arg(long)]
     quick: bool,
@@ -144,6 +150,10 @@ pub(crate) struct LoadReport {
     accounting: Accounting,
     node_rss_start_mib: f64,
     node_rss_end_mib: f64,
+    /// (operations done, MiB) at each tenth of the operations.
+    node_rss_curve_mib: Vec<(u64, f64)>,
+    /// (end − middle) / middle, percent: growth over the second half of the operations.
+    node_rss_drift_second_half_percent: f64,
     /// (end − start) / start, percent.
     node_rss_drift_percent: f64,
     node: String,
@@ -166,7 +176,7 @@ pub(crate) async fn run(args: LoadArgs) -> Result<()> {
     } else {
         (args.clients, args.operations)
     };
-    let report = load(clients, operations, args.quick).await?;
+    let report = load(clients, operations, args.node_cache_mib, args.quick).await?;
     crate::publish(
         "load",
         &report,
@@ -188,14 +198,15 @@ pub(crate) async fn run(args: LoadArgs) -> Result<()> {
     Ok(())
 }
 
-async fn load(clients: u64, operations: u64, quick: bool) -> Result<LoadReport> {
+async fn load(clients: u64, operations: u64, cache_mib: u64, quick: bool) -> Result<LoadReport> {
     let medshare = crate::sibling::Sibling {
         program: "medshare",
         package: "medshare",
         env: "MEDSHARE_BIN",
     }
     .locate()?;
-    let backend = Backend::node(&medshare)
+    let cache = cache_mib.to_string();
+    let backend = Backend::node_with(&medshare, &["--cache-mib", &cache])
         .await
         .context("starting medshare node")?;
     let pid = backend.pid().context("the node runs in its own process")?;
@@ -220,12 +231,34 @@ async fn load(clients: u64, operations: u64, quick: bool) -> Result<LoadReport> 
 
     let rss_start = rss_kib(pid)?;
     let start = Instant::now();
+    // The node's memory as the operations go: one sample per tenth of them.
+    let done = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut curve = Vec::new();
+            let mut next = 0;
+            while next <= 10 {
+                let ops = done.load(Ordering::Relaxed);
+                if ops >= operations * next / 10 {
+                    if let Ok(kib) = rss_kib(pid) {
+                        curve.push((ops, round3(kib as f64 / 1024.0)));
+                    }
+                    next += 1;
+                } else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            curve
+        })
+    };
     let mut set = tokio::task::JoinSet::new();
     for (n, (identity, chain)) in parties.into_iter().enumerate() {
         let count = operations / clients + u64::from((n as u64) < operations % clients);
-        let (world, addresses) = (world.clone(), addresses.clone());
+        let (world, addresses, done) = (world.clone(), addresses.clone(), done.clone());
         set.spawn(async move {
             let client = Client {
+                done,
                 identity,
                 chain,
                 world,
@@ -243,6 +276,10 @@ async fn load(clients: u64, operations: u64, quick: bool) -> Result<LoadReport> 
     }
     let seconds = start.elapsed().as_secs_f64();
     let rss_end = rss_kib(pid)?;
+    let node_rss_curve_mib = sampler.await?;
+    let rss_half = node_rss_curve_mib
+        .get(5)
+        .map_or(rss_start as f64 / 1024.0, |(_, mib)| *mib);
 
     let accounting = account(&world, job, &told).await?;
     let mut all: Vec<(Op, Duration, bool)> = told
@@ -285,6 +322,10 @@ async fn load(clients: u64, operations: u64, quick: bool) -> Result<LoadReport> 
         accounting,
         node_rss_start_mib: round3(rss_start as f64 / 1024.0),
         node_rss_end_mib: round3(rss_end as f64 / 1024.0),
+        node_rss_drift_second_half_percent: round3(
+            (rss_end as f64 / 1024.0 - rss_half) / rss_half * 100.0,
+        ),
+        node_rss_curve_mib,
         node_rss_drift_percent: round3(
             (rss_end as f64 - rss_start as f64) / rss_start as f64 * 100.0,
         ),
@@ -314,6 +355,8 @@ struct Client {
     job: JobId,
     others: Arc<Vec<Address>>,
     rng: StdRng,
+    /// Operations done by all clients.
+    done: Arc<AtomicU64>,
     /// Its registered records and whether each is granted to the job now.
     records: Vec<(OwnedRecord, bool)>,
 }
@@ -332,6 +375,7 @@ impl Client {
             let start = Instant::now();
             let result = self.once(op, i, &mut told).await;
             told.latencies.push((op, start.elapsed(), result.is_ok()));
+            self.done.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = result {
                 told.errors.push((op, format!("{e:#}")));
             }
@@ -518,7 +562,8 @@ fn markdown(r: &LoadReport) -> String {
     s.push_str(&format!(
         "\nAcknowledged transactions: {}; lost: **{}**; duplicated: **{}**; on chain but not \
          acknowledged: {}; records in a wrong final grant state: {}.\n\nNode memory (VmRSS): {} MiB \
-         at start, {} MiB at end: **{:+} %**.\n\nNode: {}.\n\nIncludes: {}.\n",
+         at start, {} MiB at end: **{:+} %**; over the second half of the operations **{:+} %**. \
+         At each tenth of the operations (operations done: MiB): {}.\n\nNode: {}.\n\nIncludes: {}.\n",
         a.acknowledged_transactions,
         a.lost,
         a.duplicated,
@@ -527,6 +572,12 @@ fn markdown(r: &LoadReport) -> String {
         r.node_rss_start_mib,
         r.node_rss_end_mib,
         r.node_rss_drift_percent,
+        r.node_rss_drift_second_half_percent,
+        r.node_rss_curve_mib
+            .iter()
+            .map(|(ops, mib)| format!("{ops}: {mib}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         r.node,
         r.includes
     ));

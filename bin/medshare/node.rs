@@ -31,6 +31,10 @@ pub(crate) struct NodeArgs {
     /// Gas limit of every block.
     #[arg(long, default_value_t = DEFAULT_BLOCK_GAS_LIMIT)]
     block_gas_limit: u64,
+    /// The most memory the store's page cache takes, MiB (the node's memory grows with its
+    /// store until the cache is full).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    cache_mib: u64,
     /// The node's sealing key (signs every block header); default DATA_DIR/sealer.json,
     /// created with a new key on first start.
     #[arg(long)]
@@ -117,7 +121,8 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
 
     let mut config = ChainConfig::new(sealer.signer().clone())
         .with_chain_id(args.chain_id)
-        .with_block_gas_limit(args.block_gas_limit);
+        .with_block_gas_limit(args.block_gas_limit)
+        .with_cache_bytes(usize::try_from(args.cache_mib * 1024 * 1024)?);
     for (address, wei) in &args.alloc {
         config = config.with_balance(*address, *wei);
     }

@@ -81,8 +81,13 @@ impl Backend {
 
     /// `medshare node` (the binary at `bin`) on a temporary directory, reached over JSON-RPC.
     pub async fn node(bin: &Path) -> Result<Self> {
+        Self::node_with(bin, &[]).await
+    }
+
+    /// [`Backend::node`] with `extra` arguments for `medshare node`.
+    pub async fn node_with(bin: &Path, extra: &[&str]) -> Result<Self> {
         let dir = tempfile::tempdir()?;
-        let node = Node::spawn(bin, dir.path(), &[])?;
+        let node = Node::spawn(bin, dir.path(), extra)?;
         let endpoint = node.endpoint();
         Ok(Self {
             ledger: Arc::new(RpcLedger::connect(&endpoint)?),

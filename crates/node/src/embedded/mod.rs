@@ -116,7 +116,13 @@ pub struct ChainConfig {
     /// store if it is not the tip's (reads the whole state; about a second per million slots).
     /// On by default; off, only the tip's root node is checked against the stored trie.
     pub verify_state: bool,
+    /// The most memory redb keeps as its page cache, bytes ([`DEFAULT_CACHE_BYTES`]). The
+    /// node's memory grows with the store until the cache holds this much.
+    pub cache_bytes: usize,
 }
+
+/// The default page cache: redb's own default, 1 GiB.
+pub const DEFAULT_CACHE_BYTES: usize = 1024 * 1024 * 1024;
 
 impl ChainConfig {
     /// Defaults (chain id 1337, 30M gas blocks, free gas, empty genesis) with this sealing key.
@@ -129,7 +135,14 @@ impl ChainConfig {
             sealer,
             verify_store_integrity: true,
             verify_state: true,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
+    }
+
+    /// Sets the most memory redb keeps as its page cache.
+    pub fn with_cache_bytes(mut self, bytes: usize) -> Self {
+        self.cache_bytes = bytes;
+        self
     }
 
     /// Sets the chain id.

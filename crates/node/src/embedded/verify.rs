@@ -54,6 +54,7 @@ pub(crate) fn open(dir: &Path, config: &ChainConfig) -> Result<(Database, PathBu
     let path = dir.join(DB_FILE);
     let mut builder = Builder::new();
     builder.set_check_integrity_on_open(config.verify_store_integrity);
+    builder.set_cache_size(config.cache_bytes);
     let v = Verifier {
         path: &path,
         config,
