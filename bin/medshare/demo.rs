@@ -153,11 +153,9 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     let schema = Schema::wdbc();
     let data_type = schema.data_type()?;
     let text = match &args.csv {
-        Some(path) => crate::common::read_text_at_most(
-            path,
-            medshare_records::csv::MAX_CSV_BYTES,
-            "CSV file",
-        )?,
+        Some(path) => {
+            crate::input::read_text_at_most(path, medshare_records::csv::MAX_CSV_BYTES, "CSV file")?
+        }
         None => WDBC_CSV.to_owned(),
     };
     let mut imported = medshare_records::csv::read(&schema, &text)?;

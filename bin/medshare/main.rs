@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 mod common;
 mod demo;
 mod deploy;
+mod input;
 mod job_spec;
 mod key;
 mod node;

@@ -1,7 +1,7 @@
 //! `medshare user …`: the patient — upload, consent, policy, audit trail.
 
 use super::{JobArgs, Party, epsilon_text, parse_budget, print_json};
-use crate::common::read_text_at_most;
+use crate::input::read_text_at_most;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
