@@ -273,12 +273,12 @@ async fn upload(args: UploadArgs) -> Result<()> {
     let patient = Patient::new(identity, chain, args.party.connect.store()?);
     let mut state = load_state(&path)?;
     let mut registered: Vec<String> = Vec::new();
+    // The hashes already in the state file: a batch is checked against them, not the whole list.
+    let mut kept: std::collections::HashSet<alloy_primitives::B256> =
+        state.iter().map(|s| s.record.ciphertextHash).collect();
     let mut keep = |state: &mut Vec<OwnedRecord>, batch: &[OwnedRecord]| {
         for r in batch {
-            if !state
-                .iter()
-                .any(|s| s.record.ciphertextHash == r.record.ciphertextHash)
-            {
+            if kept.insert(r.record.ciphertextHash) {
                 state.push(r.clone());
             }
             registered.push(r.record.ciphertextHash.to_string());
