@@ -198,3 +198,55 @@ async fn cast_reads_and_sends() {
     let block: serde_json::Value = serde_json::from_str(&block).unwrap();
     assert_eq!(block["hash"], receipt["blockHash"]);
 }
+
+/// `medshare node` runs itself with glibc's malloc held to one arena and a fixed mmap threshold
+/// (what keeps its memory level under `medshare bench load`), and leaves an operator's own
+/// settings alone.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn node_runs_with_bounded_malloc_unless_the_operator_chose() {
+    use std::io::{BufRead, BufReader};
+    let environ_of = |preset: Option<(&str, &str)>| -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new(bin());
+        command
+            .args(["node", "--addr", "127.0.0.1:0", "--light-kdf", "--json"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("MEDSHARE_PASSWORD", "a password for a test")
+            .env_remove("MALLOC_ARENA_MAX")
+            .env_remove("MALLOC_MMAP_THRESHOLD_")
+            .stdout(std::process::Stdio::piped());
+        if let Some((name, value)) = preset {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let serving: serde_json::Value = serde_json::from_str(&line).unwrap();
+        // The process that serves is the one that was started: exec keeps the pid.
+        assert_eq!(serving["pid"].as_u64().unwrap(), u64::from(child.id()));
+        let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        environ
+            .split(|b| *b == 0)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .filter(|v| v.starts_with("MALLOC_"))
+            .collect()
+    };
+    let mut own = environ_of(None);
+    own.sort();
+    assert_eq!(
+        own,
+        ["MALLOC_ARENA_MAX=1", "MALLOC_MMAP_THRESHOLD_=131072"],
+        "the node's own malloc settings"
+    );
+    assert_eq!(
+        environ_of(Some(("MALLOC_ARENA_MAX", "4"))),
+        ["MALLOC_ARENA_MAX=4"],
+        "an operator's setting stands, and the node adds none"
+    );
+}

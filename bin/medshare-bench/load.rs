@@ -49,10 +49,12 @@ pub(crate) struct LoadArgs {
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     clients: u64,
     /// Operations in all, spread evenly over the clients.
-    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, default_value_t = 80_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     operations: u64,
-    /// The node's page cache, MiB (`medshare node --cache-mib`; its default is 1024).
-    #[arg(long, default_value_t = 1024)]
+    /// The node's page cache, MiB (`medshare node --cache-mib`; its default is 1024). The
+    /// default here is small enough that the first half of the default run fills it, so that
+    /// the second half shows whether memory keeps growing once every cache is full.
+    #[arg(long, default_value_t = 32)]
     node_cache_mib: u64,
     /// A reduced run for CI (8 clients, 400 operations); writes nothing unless --out is given.
     #[arg(long)]
@@ -152,7 +154,13 @@ pub(crate) struct LoadReport {
     node_rss_end_mib: f64,
     /// (operations done, MiB) at each tenth of the operations.
     node_rss_curve_mib: Vec<(u64, f64)>,
-    /// (end − middle) / middle, percent: growth over the second half of the operations.
+    /// The node's page cache, MiB.
+    node_cache_mib: u64,
+    /// glibc's malloc settings in the node: as set in this environment, else the ones
+    /// `medshare node` sets for itself.
+    node_malloc: String,
+    /// (end − middle) / middle, percent: growth over the second half of the operations, once
+    /// the first half has filled the page cache.
     node_rss_drift_second_half_percent: f64,
     /// (end − start) / start, percent.
     node_rss_drift_percent: f64,
@@ -193,6 +201,14 @@ pub(crate) async fn run(args: LoadArgs) -> Result<()> {
             a.lost,
             a.duplicated,
             a.wrong_final_state
+        );
+    }
+    // The target (issue 11): memory that levels off. Only a full run is long enough to say.
+    if !args.quick && report.node_rss_drift_second_half_percent >= 10.0 {
+        bail!(
+            "the node's memory grew {} % over the second half of the operations (target: under \
+             10 %)",
+            report.node_rss_drift_second_half_percent
         );
     }
     Ok(())
@@ -326,6 +342,20 @@ async fn load(clients: u64, operations: u64, cache_mib: u64, quick: bool) -> Res
             (rss_end as f64 / 1024.0 - rss_half) / rss_half * 100.0,
         ),
         node_rss_curve_mib,
+        node_cache_mib: cache_mib,
+        node_malloc: match (
+            std::env::var("MALLOC_ARENA_MAX"),
+            std::env::var("MALLOC_MMAP_THRESHOLD_"),
+        ) {
+            (Err(_), Err(_)) => "one arena, mmap threshold 128 KiB (medshare node's own \
+                                 settings)"
+                .into(),
+            (arenas, threshold) => format!(
+                "MALLOC_ARENA_MAX {}, MALLOC_MMAP_THRESHOLD_ {} (set in the environment)",
+                arenas.unwrap_or_else(|_| "unset".into()),
+                threshold.unwrap_or_else(|_| "unset".into())
+            ),
+        },
         node_rss_drift_percent: round3(
             (rss_end as f64 - rss_start as f64) / rss_start as f64 * 100.0,
         ),
@@ -561,18 +591,22 @@ fn markdown(r: &LoadReport) -> String {
     let a = &r.accounting;
     s.push_str(&format!(
         "\nAcknowledged transactions: {}; lost: **{}**; duplicated: **{}**; on chain but not \
-         acknowledged: {}; records in a wrong final grant state: {}.\n\nNode memory (VmRSS): {} MiB \
-         at start, {} MiB at end: **{:+} %**; over the second half of the operations **{:+} %**. \
-         At each tenth of the operations (operations done: MiB): {}.\n\nNode: {}.\n\nIncludes: {}.\n",
+         acknowledged: {}; records in a wrong final grant state: {}.\n\nNode memory (VmRSS), page \
+         cache {} MiB, malloc: {}: over the second half of the operations, once the \
+         first half has filled the page cache, **{:+} %**; from {} MiB at start to {} MiB at end \
+         {:+} % (the page cache filling, then the allocator's working set). At each tenth of the \
+         operations (operations done: MiB): {}.\n\nNode: {}.\n\nIncludes: {}.\n",
         a.acknowledged_transactions,
         a.lost,
         a.duplicated,
         a.unacknowledged,
         a.wrong_final_state,
+        r.node_cache_mib,
+        r.node_malloc,
+        r.node_rss_drift_second_half_percent,
         r.node_rss_start_mib,
         r.node_rss_end_mib,
         r.node_rss_drift_percent,
-        r.node_rss_drift_second_half_percent,
         r.node_rss_curve_mib
             .iter()
             .map(|(ops, mib)| format!("{ops}: {mib}"))

@@ -83,6 +83,9 @@ fn main() -> Result<()> {
         Command::Bench { args } => return sibling::BENCH.forward(args),
         other => other,
     };
+    if matches!(command, Command::Node(_)) {
+        node::bound_allocator()?;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log)?)
         .with_writer(std::io::stderr)
