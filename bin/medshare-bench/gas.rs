@@ -39,6 +39,11 @@ pub(crate) enum BenchCommand {
     /// receipt, the header chain and the state (EIP-1186 proofs against the verified tip) are
     /// checked. Results go to bench/results/crash.{json,md}.
     Crash(crate::crash::CrashArgs),
+    /// Ledger throughput alone (the rows of `bench paper`): patients registering records at
+    /// once against `medshare node`, anvil in memory, anvil with `--state`, and the embedded
+    /// chain in process, with the same client and workload. Prints the rows (`--out` writes
+    /// ledger.{json,md}).
+    Ledger(paper::ledger::LedgerArgs),
 }
 
 #[derive(Args)]
@@ -58,6 +63,7 @@ pub(crate) async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Privacy(args) => crate::privacy::run(args).await,
         BenchCommand::Load(args) => crate::load::run(args).await,
         BenchCommand::Crash(args) => crate::crash::run(args).await,
+        BenchCommand::Ledger(args) => paper::ledger::run(args).await,
     }
 }
 

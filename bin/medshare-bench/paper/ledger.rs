@@ -62,6 +62,7 @@ pub(super) struct Throughput {
 
 /// The four rows, in order: `medshare node`, anvil in memory, anvil with `--state`, and the
 /// embedded chain in this process.
+#[derive(Serialize)]
 pub(super) struct LedgerRows {
     pub(super) node: Throughput,
     pub(super) anvil: Throughput,
@@ -306,4 +307,37 @@ async fn deploy_with_tee(
     tee.register().await?;
     medshare_parties::setup::admit_with(&admin, tee.address(), &sealers).await?;
     Ok((tee, admin))
+}
+
+/// `medshare bench ledger`: the ledger rows of `bench paper` alone.
+#[derive(clap::Args)]
+pub(crate) struct LedgerArgs {
+    /// Patients uploading at once, each its own account and connection.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    patients: u64,
+    /// Records each patient uploads (in transactions of 100 records).
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    per_patient: u64,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Write ledger.json and ledger.md here (default: nowhere; `bench paper` keeps the figure
+    /// of record).
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+}
+
+pub(crate) async fn run(args: LedgerArgs) -> Result<()> {
+    let rows = ledger(
+        usize::try_from(args.patients)?,
+        usize::try_from(args.per_patient)?,
+    )
+    .await?;
+    let mut markdown = String::from("# medshare bench ledger\n");
+    super::markdown::write_ledger(
+        &mut markdown,
+        [&rows.node, &rows.anvil, &rows.anvil_state, &rows.in_process],
+    )?;
+    // Quick in the sense of `publish`: written only where --out says.
+    crate::publish("ledger", &rows, &markdown, args.out, true, args.json)
 }

@@ -151,36 +151,9 @@ fn write_report(s: &mut String, r: &Report) -> std::fmt::Result {
         r.gas.request_first_of_data_type.gas, r.gas.request_first_of_data_type.includes
     )?;
 
-    writeln!(
+    write_ledger(
         s,
-        "\n## Ledger throughput: records registered per second, same client and workload\n"
-    )?;
-    writeln!(
-        s,
-        "| node | persists | records/s | tx/s | records | seconds |"
-    )?;
-    writeln!(s, "|---|---|---:|---:|---:|---:|")?;
-    let rows: [&Throughput; 4] = [&r.ledger, &r.anvil, &r.anvil_state, &r.ledger_in_process];
-    for t in rows {
-        writeln!(
-            s,
-            "| {} | {} | {:.0} | {:.1} | {} | {:.3} |",
-            t.node, t.persists, t.records_per_s, t.tx_per_s, t.records, t.seconds
-        )?;
-    }
-    writeln!(
-        s,
-        "\nmedshare node / anvil in memory: {:.2}×; / anvil with --state: {:.2}×. anvil with --state took {} s to write its state file ({} bytes) on exit, after the timed window.",
-        r.ledger.records_per_s / r.anvil.records_per_s.max(1e-9),
-        r.ledger.records_per_s / r.anvil_state.records_per_s.max(1e-9),
-        opt(r.anvil_state.exit_dump_seconds),
-        opt(r.anvil_state.state_file_bytes)
-    )?;
-    writeln!(s, "\nEach JSON-RPC row includes: {}.", r.ledger.includes)?;
-    writeln!(
-        s,
-        "The in-process row includes: {}.",
-        r.ledger_in_process.includes
+        [&r.ledger, &r.anvil, &r.anvil_state, &r.ledger_in_process],
     )?;
 
     let t = &r.training;
@@ -263,4 +236,37 @@ fn write_report(s: &mut String, r: &Report) -> std::fmt::Result {
         r.crypto.openssl_sha256_mb_s,
         r.sha256_ratio_vs_openssl
     )
+}
+
+/// The ledger throughput section: `medshare node`, anvil in memory, anvil with `--state`, and
+/// the embedded chain in process, in that order.
+pub(crate) fn write_ledger(s: &mut String, rows: [&Throughput; 4]) -> std::fmt::Result {
+    let [node, anvil, anvil_state, in_process] = rows;
+    writeln!(
+        s,
+        "\n## Ledger throughput: records registered per second, same client and workload\n"
+    )?;
+    writeln!(
+        s,
+        "| node | persists | records/s | tx/s | records | seconds |"
+    )?;
+    writeln!(s, "|---|---|---:|---:|---:|---:|")?;
+    for t in rows {
+        writeln!(
+            s,
+            "| {} | {} | {:.0} | {:.1} | {} | {:.3} |",
+            t.node, t.persists, t.records_per_s, t.tx_per_s, t.records, t.seconds
+        )?;
+    }
+    writeln!(
+        s,
+        "\nmedshare node / anvil in memory: {:.2}×; / anvil with --state: {:.2}×. anvil with --state took {} s to write its state file ({} bytes) on exit, after the timed window.",
+        node.records_per_s / anvil.records_per_s.max(1e-9),
+        node.records_per_s / anvil_state.records_per_s.max(1e-9),
+        opt(anvil_state.exit_dump_seconds),
+        opt(anvil_state.state_file_bytes)
+    )?;
+    writeln!(s, "\nEach JSON-RPC row includes: {}.", node.includes)?;
+    writeln!(s, "The in-process row includes: {}.", in_process.includes)?;
+    Ok(())
 }

@@ -14,7 +14,7 @@ mod crypto;
 mod data;
 mod fig9;
 pub(crate) mod figures;
-mod ledger;
+pub(crate) mod ledger;
 mod markdown;
 mod proofs;
 mod scale;

@@ -37,7 +37,12 @@ fn remove_temps(staged: &[Staged]) {
     }
 }
 
-/// A directory of objects: key `a/b` is the file `ROOT/a/b`.
+/// A directory of objects: key `a/bcd` is the file `ROOT/a/bc/bcd`, fanned out by the first
+/// two characters of the key's last segment (as git fans out its objects), so that no
+/// directory holds more than a 256th of a prefix's objects: ten million records are 78,000
+/// files a directory, not twenty million in one, and writers creating files at once contend
+/// for 256 directory locks, not one. Objects a store of the earlier, flat layout (`ROOT/a/bcd`)
+/// holds are still read.
 #[derive(Clone, Debug)]
 pub struct LocalStore {
     root: PathBuf,
@@ -57,8 +62,18 @@ impl LocalStore {
         &self.root
     }
 
-    /// The file that holds `key`.
+    /// The file that holds `key` (written there; read there or, failing that, at
+    /// [`Self::flat_path_of`]).
     pub fn path_of(&self, key: &Key) -> PathBuf {
+        let key = key.as_str();
+        let (dir, name) = key.rsplit_once('/').unwrap_or(("", key));
+        // Segments are ASCII (`Key::new`), so a byte index is a character index.
+        let fan = name.get(..2).unwrap_or(name);
+        self.root.join(dir).join(fan).join(name)
+    }
+
+    /// Where the earlier, flat layout kept `key`: `ROOT/<key>`.
+    pub fn flat_path_of(&self, key: &Key) -> PathBuf {
         self.root.join(key.as_str())
     }
 
@@ -184,18 +199,22 @@ impl LocalStore {
 
     fn get_blocking(&self, key: &Key, max: u64) -> Result<Vec<u8>> {
         let max = max.min(MAX_OBJECT_BYTES);
-        let path = self.path_of(key);
-        let mut file = open_for_reading(&path).map_err(|e| match e.kind() {
-            ErrorKind::NotFound if !self.root.is_dir() => Error::Unavailable {
-                store: self.describe(),
-                reason: "the store's directory is gone".into(),
-            },
-            ErrorKind::NotFound => Error::NotFound {
-                key: key.to_string(),
-                store: self.describe(),
-            },
-            _ => self.io("get", key, e),
-        })?;
+        let mut file = open_for_reading(&self.path_of(key))
+            .or_else(|e| match e.kind() {
+                ErrorKind::NotFound => open_for_reading(&self.flat_path_of(key)),
+                _ => Err(e),
+            })
+            .map_err(|e| match e.kind() {
+                ErrorKind::NotFound if !self.root.is_dir() => Error::Unavailable {
+                    store: self.describe(),
+                    reason: "the store's directory is gone".into(),
+                },
+                ErrorKind::NotFound => Error::NotFound {
+                    key: key.to_string(),
+                    store: self.describe(),
+                },
+                _ => self.io("get", key, e),
+            })?;
         let meta = file.metadata().map_err(|e| self.io("get", key, e))?;
         if !meta.is_file() {
             return Err(self.io("get", key, "not a regular file"));

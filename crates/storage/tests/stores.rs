@@ -76,6 +76,37 @@ async fn suite(store: Arc<dyn Store>, prefix: &str) {
     assert!(!err.is_unavailable());
 }
 
+/// Records fan out over 256 directories by the first two characters of their name, and a store
+/// written in the earlier, flat layout is still read.
+#[tokio::test]
+async fn local_objects_fan_out_and_the_flat_layout_is_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let hash = [0xab; 32];
+    let key = Key::record(&hash);
+    store.put(&key, b"sealed".to_vec()).await.unwrap();
+    let name = hex::encode(hash);
+    assert!(dir.path().join("records").join("ab").join(&name).is_file());
+    assert!(!dir.path().join("records").join(&name).exists());
+
+    let old = Key::record(&[0x01; 32]);
+    std::fs::write(
+        dir.path().join("records").join(hex::encode([0x01; 32])),
+        b"written by an earlier medshare",
+    )
+    .unwrap();
+    assert_eq!(
+        store.get(&old).await.unwrap(),
+        b"written by an earlier medshare"
+    );
+    assert!(store.exists(&old).await.unwrap());
+    // A key in neither place is missing, not an I/O error.
+    assert!(matches!(
+        store.get(&Key::record(&[0x02; 32])).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
 #[tokio::test]
 async fn local_directory() {
     let dir = tempfile::tempdir().unwrap();
@@ -114,7 +145,8 @@ async fn local_faults_are_errors_about_one_object() {
         .put(&Key::new("f/ok").unwrap(), b"ok".to_vec())
         .await
         .unwrap();
-    std::fs::create_dir(store.path_of(&dir_key)).unwrap();
+    std::fs::create_dir_all(store.path_of(&dir_key)).unwrap();
+    std::fs::create_dir_all(store.path_of(&fifo_key).parent().unwrap()).unwrap();
     let made = std::process::Command::new("mkfifo")
         .arg(store.path_of(&fifo_key))
         .status()
