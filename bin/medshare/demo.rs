@@ -145,9 +145,11 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
             temp.path().to_path_buf()
         }
     };
+    // The story goes on even if its reader has gone (`| head`): the demo's work still completes.
     let say = |s: &str| {
         if !args.json {
-            println!("{s}");
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stdout().lock(), "{s}");
         }
     };
     let schema = Schema::wdbc();
@@ -372,14 +374,17 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     };
     server.stop().await;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        out!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(());
     }
-    println!(
+    out!(
         "\nResult of job {}: logistic regression trained on {} records inside the enclave (process {}, this is {}).",
-        summary.job, output.records_used, enclave_pid, summary.host_pid
+        summary.job,
+        output.records_used,
+        enclave_pid,
+        summary.host_pid
     );
-    println!(
+    out!(
         "   held-out accuracy {:.4}, ROC AUC {}  ({} train / {} test)",
         accuracy,
         roc_auc.map_or(
@@ -390,7 +395,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         output.test_size
     );
     match summary.epsilon {
-        Some(e) => println!(
+        Some(e) => out!(
             "   released under ({e}, {})-differential privacy ({}); a job trains on at least {min_cohort} patients; each record paid ε = {e} and has {} left",
             output.privacy.delta,
             output.privacy.mechanism,
@@ -398,17 +403,17 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
                 .epsilon_left_per_record
                 .map_or("an unlimited budget".to_owned(), |l| format!("ε = {l}"))
         ),
-        None => println!(
+        None => out!(
             "   trained without differential privacy (--epsilon inf, allowed by governance for this run): the model can reveal records"
         ),
     }
-    println!(
+    out!(
         "\nAudit trail of patient {} (record {}):",
         first.address(),
         first_record.record.ciphertextHash
     );
     for row in &trail {
-        println!(
+        out!(
             "   block {}: {} (ε {}) in job {} by demander {} on TEE {}; model {} (hash ok: {}), record hash ok: {}",
             row.block.unwrap_or_default(),
             row.outcome.describe(),
@@ -426,7 +431,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         );
     }
     if let Some(d) = &args.data_dir {
-        println!(
+        out!(
             "\nState kept in {} (chain, store, enclave key, deployment.json).",
             d.display()
         );

@@ -69,16 +69,16 @@ pub(crate) async fn run(args: DeployArgs) -> Result<()> {
         contracts: *client.deployment(),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        out!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         let d = &out.contracts;
-        println!("deployed on chain {} by {}", out.chain_id, out.deployer);
-        println!("  Registration  {}", d.registration);
-        println!("  Data          {}", d.data);
-        println!("  Model         {}", d.model);
-        println!("  Authorization {}", d.authorization);
-        println!("  Audit         {}", d.audit);
-        println!("written to {}", out.file);
+        out!("deployed on chain {} by {}", out.chain_id, out.deployer);
+        out!("  Registration  {}", d.registration);
+        out!("  Data          {}", d.data);
+        out!("  Model         {}", d.model);
+        out!("  Authorization {}", d.authorization);
+        out!("  Audit         {}", d.audit);
+        out!("written to {}", out.file);
     }
     Ok(())
 }

@@ -93,11 +93,11 @@ fn print(path: &std::path::Path, identity: &Identity, json: bool) -> Result<()> 
         public_key: identity.public_key_uncompressed().to_string(),
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        out!("{}", serde_json::to_string_pretty(&info)?);
     } else {
-        println!("keystore:   {}", info.path);
-        println!("address:    {}", info.address);
-        println!("public key: {}", info.public_key);
+        out!("keystore:   {}", info.path);
+        out!("address:    {}", info.address);
+        out!("public key: {}", info.public_key);
     }
     Ok(())
 }

@@ -9,6 +9,18 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+/// `println!` that returns the write's error (`?`) instead of panicking: a closed pipe
+/// (`medshare … | head`) then ends the command quietly (see `main`).
+macro_rules! out {
+    () => {
+        out!("")
+    };
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
 mod common;
 mod demo;
 mod deploy;
@@ -18,6 +30,7 @@ mod key;
 mod node;
 mod parties;
 mod password;
+mod schema;
 mod sibling;
 mod spawn;
 
@@ -66,6 +79,9 @@ enum Command {
     /// Create or inspect a party's encrypted keystore.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// The data types (schemas): their features, units, LOINC codes and public ranges.
+    #[command(subcommand)]
+    Schema(schema::SchemaCommand),
     /// Measure medshare (runs `medshare-bench`): `bench paper`, `bench gas`.
     #[command(disable_help_flag = true)]
     Bench {
@@ -76,6 +92,27 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    match run() {
+        // The reader of our output went away (`| head`): nothing is wrong, and nothing to say.
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether `error` comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run() -> Result<()> {
     let cli = Cli::parse();
     // The TEE and the benchmarks are programs of their own.
     let command = match cli.command {
@@ -103,6 +140,7 @@ fn main() -> Result<()> {
             Command::Reviewer(command) => parties::reviewer(command).await,
             Command::Governance(command) => parties::governance(command).await,
             Command::Key(command) => key::run(command),
+            Command::Schema(command) => schema::run(command),
             Command::Enclave { .. } | Command::Bench { .. } => Ok(()),
         }
     })

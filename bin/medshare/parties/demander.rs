@@ -52,7 +52,7 @@ pub(crate) async fn demander(command: DemanderCommand) -> Result<()> {
             Demander::new(identity, chain.clone(), party.connect.store()?)
                 .register()
                 .await?;
-            println!("registered {} as a demander", chain.address());
+            out!("registered {} as a demander", chain.address());
         }
         DemanderCommand::Submit(args) => {
             let spec = ModelSpec::from_json(
@@ -70,7 +70,7 @@ pub(crate) async fn demander(command: DemanderCommand) -> Result<()> {
             if args.party.json {
                 print_json(&serde_json::json!({ "job": job.0 }))?;
             } else {
-                println!("submitted job {} (pending review)", job.0);
+                out!("submitted job {} (pending review)", job.0);
             }
         }
         DemanderCommand::Result(args) => {
@@ -85,23 +85,23 @@ pub(crate) async fn demander(command: DemanderCommand) -> Result<()> {
             if args.party.json {
                 print_json(&output)?;
             } else {
-                println!(
+                out!(
                     "job {}: {} trained on {} records",
                     args.job.0,
                     output.model.name(),
                     output.records_used
                 );
                 match output.metrics {
-                    None => println!(
+                    None => out!(
                         "no held-out metrics: no record was held out (each is held out on its own \
                          coin under differential privacy; a small cohort can hold out none)"
                     ),
-                    Some(Metrics::Classification { accuracy, roc_auc }) => println!(
+                    Some(Metrics::Classification { accuracy, roc_auc }) => out!(
                         "held-out accuracy {accuracy:.4}, ROC AUC {}",
                         roc_auc.map_or("n/a".into(), |a| format!("{a:.4}"))
                     ),
                     Some(Metrics::Regression { rmse, r2 }) => {
-                        println!(
+                        out!(
                             "held-out RMSE {rmse:.4}, R² {}",
                             r2.map_or("n/a".into(), |a| format!("{a:.4}"))
                         )

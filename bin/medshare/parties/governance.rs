@@ -139,7 +139,7 @@ pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
                 _ => bail!("give either --measurement or --enclave-binary"),
             };
             chain.set_measurement_allowed(m, !args.remove).await?;
-            println!(
+            out!(
                 "measurement {m} {}",
                 if args.remove {
                     "delisted"
@@ -151,7 +151,7 @@ pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
         GovernanceCommand::AcceptSimulated(args) => {
             let (_, chain) = args.party.open().await?;
             chain.set_accept_simulated(args.accept).await?;
-            println!(
+            out!(
                 "simulated evidence {}",
                 if args.accept { "accepted" } else { "refused" }
             );
@@ -159,7 +159,7 @@ pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
         GovernanceCommand::AcceptUnverifiedHeaders(args) => {
             let (_, chain) = args.party.open().await?;
             chain.set_accept_unverified_headers(args.accept).await?;
-            println!(
+            out!(
                 "TEEs on unsigned headers {}",
                 if args.accept { "accepted" } else { "refused" }
             );
@@ -193,7 +193,7 @@ pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
             if args.party.json {
                 print_json(&admission)?;
             } else {
-                println!(
+                out!(
                     "admitted TEE {} ({:?} evidence, measurement {}{})",
                     admission.tee,
                     admission.kind,
@@ -252,7 +252,7 @@ pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
             if args.party.json {
                 print_json(&rules)?;
             } else {
-                println!(
+                out!(
                     "data type {}: minimum cohort {}, ε at most {}, {}",
                     args.data_type,
                     rules.min_cohort,
@@ -269,7 +269,7 @@ pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
         GovernanceCommand::AppointReviewer(args) => {
             let (_, chain) = args.party.open().await?;
             chain.appoint_reviewer(args.public_key).await?;
-            println!(
+            out!(
                 "appointed reviewer {}",
                 medshare_crypto::address_of(&medshare_crypto::public_key_from_bytes(
                     args.public_key.as_slice()
@@ -279,17 +279,17 @@ pub(crate) async fn governance(command: GovernanceCommand) -> Result<()> {
         GovernanceCommand::RemoveReviewer(args) => {
             let (_, chain) = args.party.open().await?;
             chain.remove_reviewer(args.address).await?;
-            println!("removed reviewer {}", args.address);
+            out!("removed reviewer {}", args.address);
         }
         GovernanceCommand::AddAdmin(args) => {
             let (_, chain) = args.party.open().await?;
             chain.add_admin(args.address).await?;
-            println!("added admin {}", args.address);
+            out!("added admin {}", args.address);
         }
         GovernanceCommand::RevokeTee(args) => {
             let (_, chain) = args.party.open().await?;
             chain.revoke_tee(args.address).await?;
-            println!("revoked TEE {}", args.address);
+            out!("revoked TEE {}", args.address);
         }
     }
     Ok(())

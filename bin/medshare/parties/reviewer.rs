@@ -44,24 +44,24 @@ pub(crate) async fn reviewer(command: ReviewerCommand) -> Result<()> {
             if party.json {
                 print_json(&rows)?;
             } else if rows.is_empty() {
-                println!("no model awaits review");
+                out!("no model awaits review");
             } else {
                 for row in rows {
-                    println!("{}", serde_json::to_string_pretty(&row)?);
+                    out!("{}", serde_json::to_string_pretty(&row)?);
                 }
             }
         }
         ReviewerCommand::Approve(args) => {
             let (_, chain) = args.party.open().await?;
             Reviewer::new(chain).approve(args.job).await?;
-            println!("approved job {}", args.job.0);
+            out!("approved job {}", args.job.0);
         }
         ReviewerCommand::Reject(args) => {
             let (_, chain) = args.job.party.open().await?;
             Reviewer::new(chain)
                 .reject(args.job.job, &args.reason)
                 .await?;
-            println!("rejected job {}", args.job.job.0);
+            out!("rejected job {}", args.job.job.0);
         }
     }
     Ok(())

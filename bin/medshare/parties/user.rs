@@ -324,7 +324,7 @@ async fn upload(args: UploadArgs) -> Result<()> {
     if args.party.json {
         print_json(&serde_json::json!({ "registered": registered, "state": path }))?;
     } else {
-        println!(
+        out!(
             "{} records encrypted, stored and registered; your copies are in {}",
             registered.len(),
             path.display()
@@ -341,7 +341,7 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
             Patient::new(identity, chain.clone(), store)
                 .register()
                 .await?;
-            println!("registered {} as a user", chain.address());
+            out!("registered {} as a user", chain.address());
         }
         UserCommand::Upload(args) => upload(args).await?,
         UserCommand::Grant(args) => consent(args, true).await?,
@@ -357,7 +357,7 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
             patient
                 .set_policy(&data_type, &records, args.allow, args.epsilon_budget)
                 .await?;
-            println!(
+            out!(
                 "standing policy for {}: {}",
                 args.data_type,
                 if args.allow {
@@ -403,7 +403,7 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
                     .collect();
                 print_json(&rows)?;
             } else if trail.is_empty() {
-                println!("no use of your records yet");
+                out!("no use of your records yet");
             } else {
                 for r in &trail {
                     let (total, spent) = budgets.get(&r.record).copied().unwrap_or_default();
@@ -412,7 +412,7 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
                     } else {
                         epsilon_text(total.saturating_sub(spent))
                     };
-                    println!(
+                    out!(
                         "block {} (t={}): record {} {} in job {} by demander {} on TEE {} (its view: block {}); ε spent {} (budget {}, {} left); model {} (hash ok: {}), record hash ok: {}",
                         r.block.unwrap_or_default(),
                         r.timestamp,
@@ -489,7 +489,7 @@ async fn consent(args: ConsentArgs, grant: bool) -> Result<()> {
     if args.party.json {
         print_json(&serde_json::json!({ verb: done, "job": args.job.0 }))?;
     } else {
-        println!("{verb} {done} records for job {}", args.job.0);
+        out!("{verb} {done} records for job {}", args.job.0);
     }
     Ok(())
 }

@@ -232,8 +232,12 @@ impl Schema {
 
     /// The built-in schema of the data type `name` (`breast-cancer-wdbc`), if there is one.
     pub fn builtin(name: &str) -> Option<Self> {
-        let wdbc = Self::wdbc();
-        (name == wdbc.name).then_some(wdbc)
+        Self::builtins().into_iter().find(|s| s.name == name)
+    }
+
+    /// Every built-in data type's schema.
+    pub fn builtins() -> Vec<Self> {
+        vec![Self::wdbc()]
     }
 
     /// The built-in `breast-cancer-wdbc` data type: the Wisconsin Diagnostic Breast Cancer
