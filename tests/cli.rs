@@ -90,3 +90,57 @@ fn a_closed_pipe_ends_output_quietly() {
     assert!(out.status.success(), "{err}");
     assert!(err.is_empty(), "{err}");
 }
+
+/// A failure under `--json` is one JSON object on stdout, `error` and `hint`, and a non-zero
+/// exit; without `--json` the hint follows the error on stderr.
+#[test]
+fn a_failure_says_what_and_what_next_in_json_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = dir.path().join("k.json");
+    let made = medshare()
+        .args(["key", "new", "--light-kdf"])
+        .arg(&keystore)
+        .env("MEDSHARE_PASSWORD", "a password for a test")
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    // Port 1 on loopback: nothing listens there.
+    let closed = [
+        "reviewer",
+        "list",
+        "--rpc",
+        "http://127.0.0.1:1",
+        "--keystore",
+    ];
+    let out = medshare()
+        .args(closed)
+        .arg(&keystore)
+        .arg("--json")
+        .env("MEDSHARE_PASSWORD", "a password for a test")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let error: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("127.0.0.1:1"),
+        "{error}"
+    );
+    assert!(
+        error["hint"].as_str().unwrap().contains("medshare node"),
+        "{error}"
+    );
+
+    let out = medshare()
+        .args(closed)
+        .arg(&keystore)
+        .env("MEDSHARE_PASSWORD", "a password for a test")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hint: nothing answers at the JSON-RPC endpoint"),
+        "{err}"
+    );
+}

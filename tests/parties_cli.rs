@@ -45,6 +45,23 @@ impl Env {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs `medshare ARGS --json`, which must fail; returns its JSON error object.
+    fn json_error(&self, args: &[&str]) -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_medshare"))
+            .args(args)
+            .arg("--json")
+            .env("MEDSHARE_PASSWORD", TEST_PASSWORD)
+            .env("MEDSHARE_RPC", &self.rpc)
+            .env("MEDSHARE_DEPLOYMENT", self.path("deployment.json"))
+            .env("MEDSHARE_STORE", self.path("store"))
+            .env("MEDSHARE_ENCLAVE_DIR", self.path("enclave"))
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "medshare {args:?} succeeded");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     fn json(&self, args: &[&str]) -> Value {
         let mut args = args.to_vec();
         args.push("--json");
@@ -251,6 +268,26 @@ fn each_party_in_its_own_process() {
         .to_owned();
     let pending = env.json(&["reviewer", "list", "--keystore", &ks(&env, "reviewer")]);
     assert_eq!(pending[0]["job"], job.as_str());
+    // Consent before the review: the contract's refusal, in plain words with the next command.
+    let early = env.json_error(&[
+        "user",
+        "grant",
+        "--keystore",
+        &ks(&env, "alice"),
+        "--job",
+        &job,
+        "--all",
+    ]);
+    assert!(
+        early["error"].as_str().unwrap().contains("JobNotApproved"),
+        "{early}"
+    );
+    let hint = early["hint"].as_str().unwrap();
+    assert!(hint.contains("has not approved"), "{hint}");
+    assert!(
+        hint.contains(&format!("medshare reviewer approve --job {job}")),
+        "{hint}"
+    );
     assert_eq!(pending[0]["requirement"]["min_cohort"], 10);
     env.run(&[
         "reviewer",
@@ -458,10 +495,11 @@ fn interrupted_upload_resumes(env: &Env, tee: &str, rows: &[&str]) {
 
     let out = upload(&[]).output().unwrap();
     assert!(!out.status.success());
+    // Under --json the error is a JSON object on stdout.
+    let refused: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--resume"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        refused["error"].as_str().unwrap().contains("--resume"),
+        "{refused}"
     );
 
     let out = upload(&["--resume"]).output().unwrap();

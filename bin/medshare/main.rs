@@ -24,6 +24,7 @@ macro_rules! out {
 mod common;
 mod demo;
 mod deploy;
+mod hint;
 mod input;
 mod job_spec;
 mod key;
@@ -91,11 +92,32 @@ enum Command {
     },
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
     match run() {
+        Ok(()) => ExitCode::SUCCESS,
         // The reader of our output went away (`| head`): nothing is wrong, and nothing to say.
-        Err(e) if is_broken_pipe(&e) => Ok(()),
-        other => other,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Says what failed, and what to do next when medshare knows (`hint`): with `--json` as one JSON
+/// object `{"error", "hint"}` on stdout, where a script reads the command's answer; else on
+/// stderr.
+fn report(error: &anyhow::Error) {
+    let hint = hint::hint(error);
+    if std::env::args_os().any(|a| a == "--json") {
+        let object = serde_json::json!({ "error": format!("{error:#}"), "hint": hint });
+        println!("{object}");
+    } else {
+        eprintln!("Error: {error:?}");
+        if let Some(hint) = hint {
+            eprintln!("\nhint: {hint}");
+        }
     }
 }
 
