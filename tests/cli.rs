@@ -68,7 +68,9 @@ fn schema_list_and_show_describe_the_built_in_data_types() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("neither a built-in data type (breast-cancer-wdbc) nor a schema file"),
+        err.contains(
+            "neither a built-in data type (breast-cancer-wdbc, cardiometabolic) nor a schema file"
+        ),
         "{err}"
     );
 }
@@ -143,4 +145,55 @@ fn a_failure_says_what_and_what_next_in_json_too() {
         err.contains("hint: nothing answers at the JSON-RPC endpoint"),
         "{err}"
     );
+}
+
+/// `demander spec --example KIND` prints a spec and a requirement that parse, fit each other and
+/// the built-in data type they name; `--json-schema` describes both formats.
+#[test]
+fn spec_examples_are_valid_and_the_formats_have_json_schemas() {
+    for kind in ["logistic_regression", "decision_tree", "ridge_regression"] {
+        let spec = medshare()
+            .args(["demander", "spec", "--example", kind])
+            .output()
+            .unwrap();
+        assert!(spec.status.success(), "{kind}");
+        let spec = medshare_training::ModelSpec::from_json(&spec.stdout).unwrap();
+        let requirement = medshare()
+            .args(["demander", "spec", "--example", kind, "--requirement"])
+            .output()
+            .unwrap();
+        let requirement =
+            medshare_records::DataRequirement::from_json(&requirement.stdout).unwrap();
+        let schema = medshare_records::Schema::builtin(&requirement.data_type).unwrap();
+        requirement.check_against(&schema).unwrap();
+        assert!(
+            spec.features
+                .iter()
+                .all(|f| requirement.features.contains(f))
+        );
+        assert_eq!(spec.label, requirement.label);
+        assert_eq!(
+            spec.kind.is_classifier(),
+            schema.label.is_categorical(),
+            "{kind}: a classifier on a categorical label, a regression on a numeric one"
+        );
+    }
+    let out = medshare()
+        .args(["demander", "spec", "--json-schema"])
+        .output()
+        .unwrap();
+    let schemas: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in ["kind", "features", "label", "seed", "privacy"] {
+        assert!(
+            schemas["model"]["properties"].get(field).is_some(),
+            "{field}"
+        );
+    }
+    for field in ["data_type", "features", "label", "min_cohort"] {
+        assert!(
+            schemas["requirement"]["properties"].get(field).is_some(),
+            "{field}"
+        );
+    }
+    assert!(schemas.to_string().contains(r#"{"const":"inf"}"#));
 }

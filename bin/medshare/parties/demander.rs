@@ -19,6 +19,97 @@ pub(crate) enum DemanderCommand {
     /// Download a job's result, check its hash and the TEE's signature, decrypt it (Algorithm 7).
     /// A result that fails the checks is reported on chain.
     Result(ResultArgs),
+    /// Print a valid example model spec (or its data requirement) to start from, or the JSON
+    /// Schemas of both formats. Nothing is sent.
+    ///
+    /// Examples:
+    ///   medshare demander spec --example logistic_regression > model.json
+    ///   medshare demander spec --example logistic_regression --requirement > requirement.json
+    ///   medshare demander submit --keystore lab.json --model model.json --requirement requirement.json
+    ///   medshare demander spec --json-schema
+    #[command(verbatim_doc_comment)]
+    Spec(SpecArgs),
+}
+
+/// The model kinds `demander spec --example` shows.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ExampleKind {
+    /// Binary logistic regression (a classifier), on `breast-cancer-wdbc`.
+    #[value(name = "logistic_regression", alias = "logistic-regression")]
+    LogisticRegression,
+    /// A decision tree on a public threshold grid (a classifier), on `breast-cancer-wdbc`.
+    #[value(name = "decision_tree", alias = "decision-tree")]
+    DecisionTree,
+    /// Ridge regression (a numeric label), on `cardiometabolic` (predicting the HbA1c).
+    #[value(name = "ridge_regression", alias = "ridge-regression")]
+    RidgeRegression,
+}
+
+#[derive(Args)]
+pub(crate) struct SpecArgs {
+    /// Print an example of this model kind: a spec `demander submit --model` takes.
+    #[arg(long, value_enum, required_unless_present = "json_schema")]
+    example: Option<ExampleKind>,
+    /// Print the example's data requirement (`demander submit --requirement`) instead.
+    #[arg(long, requires = "example")]
+    requirement: bool,
+    /// Print the JSON Schemas of the spec and requirement formats:
+    /// `{"model": …, "requirement": …}`.
+    #[arg(long, conflicts_with = "example")]
+    json_schema: bool,
+}
+
+/// A valid spec of `kind` and its requirement, on a built-in data type.
+pub(crate) fn example(kind: ExampleKind) -> (ModelSpec, DataRequirement) {
+    use medshare_training::{ModelKind, Privacy, SplitCriterion};
+    let (kind, data_type, features, label, epsilon): (_, _, &[&str], _, _) = match kind {
+        ExampleKind::LogisticRegression => (
+            ModelKind::LogisticRegression {
+                l2: 1.0,
+                max_iterations: 200,
+                tolerance: 1e-4,
+            },
+            "breast-cancer-wdbc",
+            &["radius_mean", "texture_mean", "concave_points_worst"],
+            "diagnosis",
+            1.0,
+        ),
+        ExampleKind::DecisionTree => (
+            ModelKind::DecisionTree {
+                max_depth: 4,
+                min_samples_split: 10,
+                criterion: SplitCriterion::Gini,
+                bins: 8,
+            },
+            "breast-cancer-wdbc",
+            &["radius_worst", "concave_points_worst", "texture_mean"],
+            "diagnosis",
+            2.0,
+        ),
+        ExampleKind::RidgeRegression => (
+            ModelKind::RidgeRegression { alpha: 0.01 },
+            "cardiometabolic",
+            &["age", "body_weight", "glucose_fasting", "cholesterol_total"],
+            "hba1c",
+            1.0,
+        ),
+    };
+    let features: Vec<String> = features.iter().map(|f| (*f).to_owned()).collect();
+    let spec = ModelSpec {
+        kind,
+        features: features.clone(),
+        label: label.to_owned(),
+        test_fraction: 0.25,
+        seed: 7,
+        privacy: Privacy::new(epsilon, 1e-5),
+    };
+    let requirement = DataRequirement {
+        data_type: data_type.to_owned(),
+        features,
+        label: label.to_owned(),
+        min_cohort: 100,
+    };
+    (spec, requirement)
 }
 
 #[derive(Args)]
@@ -47,6 +138,23 @@ pub(crate) struct ResultArgs {
 
 pub(crate) async fn demander(command: DemanderCommand) -> Result<()> {
     match command {
+        DemanderCommand::Spec(args) => {
+            let json = if args.json_schema {
+                serde_json::json!({
+                    "model": schemars::schema_for!(ModelSpec),
+                    "requirement": schemars::schema_for!(DataRequirement),
+                })
+            } else {
+                let kind = args.example.context("--example KIND or --json-schema")?;
+                let (spec, requirement) = example(kind);
+                if args.requirement {
+                    serde_json::to_value(requirement)?
+                } else {
+                    serde_json::to_value(spec)?
+                }
+            };
+            out!("{}", serde_json::to_string_pretty(&json)?);
+        }
         DemanderCommand::Register(party) => {
             let (identity, chain) = party.open().await?;
             Demander::new(identity, chain.clone(), party.connect.store()?)

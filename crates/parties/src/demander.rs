@@ -12,7 +12,7 @@ use medshare_crypto::{
     open_result,
 };
 use medshare_primitives::{DataType, JobId, Role};
-use medshare_records::DataRequirement;
+use medshare_records::{DataRequirement, Schema};
 use medshare_storage::{Key, Store};
 use medshare_training::{ModelSpec, TrainingOutput};
 use std::sync::Arc;
@@ -65,13 +65,26 @@ impl Demander {
                 requirement: requirement.label.clone(),
             });
         }
+        let data_type =
+            DataType::new(requirement.data_type.clone()).map_err(Error::InvalidDataType)?;
+        // Checked here, where the demander can still fix it, rather than by the enclave after a
+        // review: the requirement asks only for what the data type has.
+        let schema = match Schema::builtin(&requirement.data_type) {
+            Some(schema) => schema,
+            None => match self.store.get(&Key::schema(&data_type.id().0)).await {
+                Ok(bytes) => Schema::from_json(&bytes)?,
+                Err(medshare_storage::Error::NotFound { .. }) => {
+                    return Err(Error::NoSchema(requirement.data_type.clone()));
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
+        requirement.check_against(&schema)?;
         let model = serde_json::to_vec(spec).map_err(|source| Error::Serialization {
             what: "the model spec",
             source,
         })?;
         let requirement_bytes = requirement.to_json();
-        let data_type =
-            DataType::new(requirement.data_type.clone()).map_err(Error::InvalidDataType)?;
         let epsilon_milli = medshare_contracts::epsilon_milli(spec.privacy.epsilon)
             .ok_or(Error::UnrepresentableEpsilon(spec.privacy.epsilon))?;
         let min_cohort = u32::try_from(requirement.min_cohort)

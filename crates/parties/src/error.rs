@@ -29,6 +29,12 @@ pub enum Error {
     /// The enclave refused or failed.
     #[error(transparent)]
     Enclave(#[from] medshare_enclave_api::Error),
+    /// A requirement names a data type with no schema: neither built in nor published by
+    /// governance in the store.
+    #[error(
+        "data type {0:?} has no schema: it is not built in (`medshare schema list`) and governance has published none (`medshare governance data-type --schema`)"
+    )]
+    NoSchema(String),
     /// The TEE a patient would share keys with is not active on chain.
     #[error(
         "TEE {0} is not an active TEE (measurement not allowlisted, evidence not accepted, or revoked): no key is shared with it"

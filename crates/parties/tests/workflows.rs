@@ -190,6 +190,25 @@ async fn a_demander_submission_that_does_not_fit_is_refused_with_its_reason() {
         "{err}"
     );
 
+    // The requirement is checked against the data type's schema: a feature it does not have
+    // (the spec asks for it too, so only the schema can refuse it), and a data type with no
+    // schema at all.
+    let (mut spec, mut requirement) = w.job(10);
+    spec.features.push("height_cm".into());
+    requirement.features.push("height_cm".into());
+    let err = w.demander.submit(&spec, &requirement).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Records(e) if e.to_string().contains("\"height_cm\" is not in")),
+        "{err}"
+    );
+    let (spec, mut requirement) = w.job(11);
+    requirement.data_type = "no-such-type".into();
+    let err = w.demander.submit(&spec, &requirement).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::NoSchema(t) if t == "no-such-type"),
+        "{err}"
+    );
+
     // Nothing was submitted.
     assert!(w.admin.submissions().await.unwrap().is_empty());
     // And there is no result to fetch for a job that never ran.

@@ -242,6 +242,49 @@ mod tests {
         assert_eq!(got[1].record.label, None);
     }
 
+    /// The built-in `cardiometabolic` data type imports from a bundle of LOINC-coded
+    /// Observations, label included.
+    #[test]
+    fn the_builtin_cardiometabolic_type_imports_from_fhir() {
+        let schema = Schema::cardiometabolic();
+        let mut entries = vec![serde_json::json!({
+            "fullUrl": "urn:uuid:p1",
+            "resource": { "resourceType": "Patient", "id": "p1" }
+        })];
+        let codes = schema
+            .features
+            .iter()
+            .map(|f| (f.loinc.clone().unwrap(), f.name.clone()))
+            .chain([(schema.label.loinc.clone().unwrap(), "hba1c".to_owned())]);
+        let mut expected = Vec::new();
+        for (i, (code, name)) in codes.enumerate() {
+            let value = 40.0 + i as f64;
+            expected.push((name, value));
+            entries.push(serde_json::json!({
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": { "coding": [{ "system": "http://loinc.org", "code": code }] },
+                    "subject": { "reference": "Patient/p1" },
+                    "valueQuantity": { "value": value }
+                }
+            }));
+        }
+        let bundle =
+            serde_json::json!({ "resourceType": "Bundle", "type": "collection", "entry": entries });
+        let got = read_bundle(&schema, &bundle.to_string()).unwrap();
+        assert_eq!(got.len(), 1);
+        let r = &got[0].record;
+        r.check(&schema).unwrap();
+        for (name, value) in expected {
+            if name == "hba1c" {
+                assert_eq!(r.label, Some(value));
+            } else {
+                assert_eq!(r.values[&name], value, "{name}");
+            }
+        }
+    }
+
     #[test]
     fn incomplete_or_malformed_bundles_are_refused() {
         let text =

@@ -10,6 +10,7 @@ pub const MAX_REQUIREMENT_BYTES: usize = 64 * 1024;
 const MAX_MIN_COHORT: u64 = 1_000_000_000;
 
 /// RM_j: which records a job may train on and how many it needs.
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataRequirement {

@@ -237,7 +237,55 @@ impl Schema {
 
     /// Every built-in data type's schema.
     pub fn builtins() -> Vec<Self> {
-        vec![Self::wdbc()]
+        vec![Self::wdbc(), Self::cardiometabolic()]
+    }
+
+    /// The built-in `cardiometabolic` data type: routine measurements a clinic records as FHIR
+    /// Observations, each by its LOINC code and in its UCUM unit, and a numeric label, the
+    /// HbA1c (a regression target; FHIR import maps every feature and the label).
+    ///
+    /// The clipping ranges are physiological bounds chosen once, by hand, wide enough for any
+    /// living adult's value (a value outside is clipped, not refused): age 18–110 years, weight
+    /// 30–300 kg, height 100–230 cm, blood pressure 50–280 / 20–160 mm Hg, heart rate 20–250 per
+    /// minute, total cholesterol 50–600 mg/dL, HDL 5–200 mg/dL, fasting glucose 20–600 mg/dL,
+    /// HbA1c 3–20 %.
+    pub fn cardiometabolic() -> Self {
+        /// (name, LOINC, UCUM unit, min, max)
+        const FEATURES: [(&str, &str, &str, f64, f64); 9] = [
+            ("age", "30525-0", "a", 18.0, 110.0),
+            ("body_weight", "29463-7", "kg", 30.0, 300.0),
+            ("body_height", "8302-2", "cm", 100.0, 230.0),
+            ("systolic_bp", "8480-6", "mm[Hg]", 50.0, 280.0),
+            ("diastolic_bp", "8462-4", "mm[Hg]", 20.0, 160.0),
+            ("heart_rate", "8867-4", "/min", 20.0, 250.0),
+            ("cholesterol_total", "2093-3", "mg/dL", 50.0, 600.0),
+            ("cholesterol_hdl", "2085-9", "mg/dL", 5.0, 200.0),
+            ("glucose_fasting", "1558-6", "mg/dL", 20.0, 600.0),
+        ];
+        Self {
+            name: "cardiometabolic".into(),
+            description:
+                "Cardiometabolic measurements (FHIR Observations by LOINC code) and the HbA1c"
+                    .into(),
+            features: FEATURES
+                .iter()
+                .map(|(name, loinc, unit, min, max)| Feature {
+                    name: (*name).to_owned(),
+                    unit: Some((*unit).to_owned()),
+                    loinc: Some((*loinc).to_owned()),
+                    min: *min,
+                    max: *max,
+                })
+                .collect(),
+            label: Label {
+                name: "hba1c".into(),
+                description: "Hemoglobin A1c of total hemoglobin in blood, % (LOINC 4548-4)".into(),
+                loinc: Some("4548-4".into()),
+                classes: Vec::new(),
+                min: Some(3.0),
+                max: Some(20.0),
+            },
+        }
     }
 
     /// The built-in `breast-cancer-wdbc` data type: the Wisconsin Diagnostic Breast Cancer
@@ -322,6 +370,19 @@ mod tests {
         assert_eq!(s.features[29].name, "fractal_dimension_worst");
         let json = serde_json::to_vec(&s).unwrap();
         assert_eq!(Schema::from_json(&json).unwrap(), s);
+    }
+
+    #[test]
+    fn every_builtin_is_valid_and_round_trips() {
+        for s in Schema::builtins() {
+            s.validate().unwrap();
+            let json = serde_json::to_vec(&s).unwrap();
+            assert_eq!(Schema::from_json(&json).unwrap(), s);
+            assert_eq!(Schema::builtin(&s.name), Some(s.clone()));
+        }
+        let c = Schema::cardiometabolic();
+        assert!(c.features.iter().all(|f| f.loinc.is_some()));
+        assert_eq!(c.label.range(), Some((3.0, 20.0)));
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub const MAX_TREE_BINS: u32 = 64;
 /// assert!(!open.privacy.is_private());
 /// # Ok::<(), medshare_training::Error>(())
 /// ```
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
@@ -92,6 +93,7 @@ fn default_bins() -> u32 {
 ///
 /// In JSON the variant is named by a `type` field: `"logistic_regression"`,
 /// `"ridge_regression"` or `"decision_tree"`.
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ModelKind {
@@ -157,6 +159,7 @@ impl ModelKind {
 }
 
 /// How a decision tree measures the impurity of a node.
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SplitCriterion {

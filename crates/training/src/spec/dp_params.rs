@@ -13,11 +13,13 @@ use serde::{Deserialize, Serialize};
 ///
 /// The guarantee is with respect to adding or removing one record; the number of records
 /// (published anyway by the audit trail) is not protected.
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Privacy {
     /// ε > 0, or `f64::INFINITY` (JSON `"inf"`) for no differential privacy.
     #[serde(with = "epsilon_json")]
+    #[cfg_attr(feature = "json-schema", schemars(schema_with = "epsilon_schema"))]
     pub epsilon: f64,
     /// δ in (0, 1); required when ε is finite, absent when it is infinite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,4 +126,16 @@ pub(crate) mod epsilon_json {
             ))),
         }
     }
+}
+
+/// ε in JSON: a number above 0, or `"inf"`.
+#[cfg(feature = "json-schema")]
+fn epsilon_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "ε > 0, or \"inf\" for no differential privacy",
+        "oneOf": [
+            { "type": "number", "exclusiveMinimum": 0 },
+            { "const": "inf" }
+        ]
+    })
 }
