@@ -452,6 +452,49 @@ async fn a_tampered_ciphertext_is_detected_excluded_and_audited_and_the_job_comp
     f.demander.fetch_result(job).await.unwrap();
 }
 
+/// One patient's record whose label is not a class of the data type (a 2 where the diagnosis is
+/// 0 or 1), registered by a client that skipped the upload's checks, would fail the training of
+/// everyone's records: the enclave refuses it instead, its owner's audit trail says so, and the
+/// job completes with the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_with_a_label_outside_the_classes_is_excluded_and_the_job_completes() {
+    let f = Flow::new(12).await;
+    let odd = {
+        let mut record = medshare_records::csv::read(&f.schema, WDBC).unwrap()[1]
+            .record
+            .clone();
+        record.label = Some(2.0);
+        assert!(
+            record.check(&f.schema).is_err(),
+            "the upload's check refuses it"
+        );
+        record
+    };
+    let patient = setup::patient(&f.admin, f.store.clone()).await.unwrap();
+    let bad = patient
+        .upload(
+            &f.schema.data_type().unwrap(),
+            std::slice::from_ref(&odd),
+            f.tee.address(),
+            &|_| {},
+        )
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let job = f.job(31, true).await;
+    f.grant_all(job, &[]).await;
+    patient.grant(&bad, job, UNLIMITED).await.unwrap();
+    let report = f.run(job).await;
+    assert_eq!(report.records_used, 12, "the others are used");
+    assert!(!Flow::outcome(&report, &bad).used);
+    let trail = patient.audit_trail().await.unwrap();
+    let entry = trail.iter().find(|r| r.job == job.0).expect("audited");
+    assert_eq!(entry.outcome, UseOutcome::RefusedContent);
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Completed);
+    f.demander.fetch_result(job).await.unwrap();
+}
+
 /// Whatever is wrong with one record's objects in the store (missing, truncated, a directory or
 /// a FIFO in place of the ciphertext, a directory in place of TD_i), that record is excluded,
 /// its owner's audit trail says it was refused, and the job completes with the others.

@@ -109,6 +109,15 @@ fn read_at_most(schema: &Schema, text: &str, max_rows: usize) -> Result<Vec<Impo
         let label = label_at
             .map(|i| number(i, &schema.label.name))
             .transpose()?;
+        if let Some(value) = label {
+            schema
+                .label
+                .check_value(value)
+                .map_err(|reason| Error::Csv {
+                    where_: format!("line {line}, column {:?}", schema.label.name),
+                    reason,
+                })?;
+        }
         let patient = match patient_at {
             Some(i) => fields.get(i).unwrap_or_default().to_owned(),
             None => format!("row-{}", row + 1),
@@ -173,6 +182,22 @@ mod tests {
         let unlabelled = read(&schema(), "a,b\n1,2\n").unwrap();
         assert_eq!(unlabelled[0].record.label, None);
         assert_eq!(unlabelled[0].patient, "row-1");
+    }
+
+    /// A label that is not a class of the data type is refused at import, naming the line and
+    /// the classes, not the value.
+    #[test]
+    fn a_label_outside_the_classes_is_refused() {
+        let e = read(&schema(), "a,b,y\n1,2,0\n1,2,2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3") && e.contains("not one of the classes of \"y\" (0 = no, 1 = yes)"),
+            "{e}"
+        );
+        assert!(!e.contains(" 2 "), "{e}");
+        let e = read(&schema(), "a,b,y\n1,2,0.5\n").unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
     }
 
     #[test]

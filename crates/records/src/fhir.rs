@@ -206,6 +206,11 @@ fn read_bundle_at_most(schema: &Schema, json: &str, max_patients: usize) -> Resu
                 values.insert(f.name.clone(), o.value);
             }
             let label = obs.remove(schema.label.name.as_str()).map(|o| o.value);
+            if let Some(value) = label {
+                schema.label.check_value(value).map_err(|reason| {
+                    err(format!("Patient {patient}"), format!("label: {reason}"))
+                })?;
+            }
             Ok(Imported {
                 patient,
                 record: PatientRecord {

@@ -103,6 +103,17 @@ impl PatientRecord {
                 "feature {extra:?} is not in the schema"
             )));
         }
+        if let Some((name, _)) = self.values.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::Record(format!(
+                "feature {name:?} is not a finite number"
+            )));
+        }
+        if let Some(label) = self.label {
+            schema
+                .label
+                .check_value(label)
+                .map_err(|reason| Error::Record(format!("label: {reason}")))?;
+        }
         Ok(())
     }
 

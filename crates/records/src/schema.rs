@@ -95,6 +95,31 @@ impl Label {
         !self.classes.is_empty()
     }
 
+    /// Checks a record's label value: for a categorical label the index of one of its classes
+    /// (`0` to `classes − 1`), for a numeric one any finite number (training clips it to the
+    /// range). `Err` says why, naming the classes but never the value (it is patient data).
+    pub fn check_value(&self, value: f64) -> std::result::Result<(), String> {
+        if !value.is_finite() {
+            return Err("not a finite number".into());
+        }
+        if self.is_categorical()
+            && (value.fract() != 0.0 || value < 0.0 || value >= self.classes.len() as f64)
+        {
+            let classes: Vec<String> = self
+                .classes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{i} = {c}"))
+                .collect();
+            return Err(format!(
+                "not one of the classes of {:?} ({})",
+                self.name,
+                classes.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<()> {
         match (self.classes.is_empty(), self.min, self.max) {
             (false, None, None) => {

@@ -286,6 +286,17 @@ impl Job {
                 "the plaintext is of another data type",
             ));
         }
+        // One patient's bad label (a class the data type does not have) would fail the whole
+        // training; the record is refused instead, and its owner's audit trail says so.
+        if parsed
+            .label
+            .is_some_and(|l| self.schema.label.check_value(l).is_err())
+        {
+            return Err(Refusal(
+                UseOutcome::RefusedContent,
+                "the record's label is not one of the data type's",
+            ));
+        }
         let (Ok(features), Some(label)) = (parsed.select(&self.spec.features), parsed.label) else {
             return Err(Refusal(
                 UseOutcome::RefusedContent,
