@@ -375,8 +375,18 @@ fn each_party_in_its_own_process() {
             && e["spent_milli"] == 1000),
         "{trail:?}"
     );
+    // Each use is dated: the block's time, RFC 3339 in UTC, and in the text a date people read.
+    let year = |t: &str| t.get(..4).and_then(|y| y.parse::<u32>().ok());
+    assert!(
+        trail.iter().all(|e| {
+            let t = e["time"].as_str().unwrap();
+            t.ends_with('Z') && t.get(10..11) == Some("T") && year(t) >= Some(2024)
+        }),
+        "{trail:?}"
+    );
     let text = env.run(&["user", "audit", "--keystore", &ks(&env, "alice")]);
     assert!(text.contains("ε spent 1 (budget 3, 2 left)"), "{text}");
+    assert!(text.contains(" UTC (block "), "{text}");
 }
 
 /// A file over the import limit is refused by its size, before it is read (a sparse file: no

@@ -386,6 +386,8 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
                 struct Row<'a> {
                     #[serde(flatten)]
                     row: &'a medshare_parties::user::AuditRow,
+                    /// The block's time, RFC 3339 in UTC.
+                    time: String,
                     budget_milli: u32,
                     spent_milli: u32,
                 }
@@ -396,6 +398,7 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
                             budgets.get(&row.record).copied().unwrap_or_default();
                         Row {
                             row,
+                            time: utc(row.timestamp, true),
                             budget_milli,
                             spent_milli,
                         }
@@ -413,9 +416,9 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
                         epsilon_text(total.saturating_sub(spent))
                     };
                     out!(
-                        "block {} (t={}): record {} {} in job {} by demander {} on TEE {} (its view: block {}); ε spent {} (budget {}, {} left); model {} (hash ok: {}), record hash ok: {}",
+                        "{} (block {}): record {} {} in job {} by demander {} on TEE {} (its view: block {}); ε spent {} (budget {}, {} left); model {} (hash ok: {}), record hash ok: {}",
+                        utc(r.timestamp, false),
                         r.block.unwrap_or_default(),
-                        r.timestamp,
                         r.record,
                         r.outcome.describe(),
                         r.job,
@@ -434,6 +437,19 @@ pub(crate) async fn user(command: UserCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A block's time (Unix seconds) in UTC: RFC 3339 for scripts, `2026-11-30 23:57:08 UTC` for
+/// people; the seconds themselves if out of range.
+fn utc(seconds: u64, rfc3339: bool) -> String {
+    let time = i64::try_from(seconds)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0));
+    match time {
+        Some(t) if rfc3339 => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        None => format!("t={seconds}"),
+    }
 }
 
 async fn consent(args: ConsentArgs, grant: bool) -> Result<()> {
