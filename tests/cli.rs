@@ -38,7 +38,7 @@ fn schema_list_and_show_describe_the_built_in_data_types() {
         text.contains("[0, 40]"),
         "the public clipping range: {text}"
     );
-    assert!(text.contains("benign = 0, malignant = 1"), "{text}");
+    assert!(text.contains("0 = benign, 1 = malignant"), "{text}");
 
     // `--json` prints a schema file that `schema show` (and governance) read back.
     let out = medshare()

@@ -25,18 +25,23 @@ impl Env {
         self.dir.path().join(name)
     }
 
-    /// Runs `medshare ARGS` with the connection flags; returns stdout, failing on error.
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_medshare"))
+    /// `medshare ARGS` with the connection flags (in the environment).
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_medshare"));
+        command
             .args(args)
             .env("MEDSHARE_PASSWORD", TEST_PASSWORD)
             .env("MEDSHARE_RPC", &self.rpc)
             .env("MEDSHARE_DEPLOYMENT", self.path("deployment.json"))
             .env("MEDSHARE_STORE", self.path("store"))
             .env("MEDSHARE_ENCLAVE_DIR", self.path("enclave"))
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .unwrap();
+            .env("RUST_BACKTRACE", "0");
+        command
+    }
+
+    /// Runs `medshare ARGS` with the connection flags; returns stdout, failing on error.
+    fn run(&self, args: &[&str]) -> String {
+        let out = self.command(args).output().unwrap();
         assert!(
             out.status.success(),
             "medshare {args:?} failed: {}",
@@ -47,17 +52,7 @@ impl Env {
 
     /// Runs `medshare ARGS --json`, which must fail; returns its JSON error object.
     fn json_error(&self, args: &[&str]) -> Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_medshare"))
-            .args(args)
-            .arg("--json")
-            .env("MEDSHARE_PASSWORD", TEST_PASSWORD)
-            .env("MEDSHARE_RPC", &self.rpc)
-            .env("MEDSHARE_DEPLOYMENT", self.path("deployment.json"))
-            .env("MEDSHARE_STORE", self.path("store"))
-            .env("MEDSHARE_ENCLAVE_DIR", self.path("enclave"))
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .unwrap();
+        let out = self.command(args).arg("--json").output().unwrap();
         assert!(!out.status.success(), "medshare {args:?} succeeded");
         serde_json::from_slice(&out.stdout).unwrap()
     }

@@ -130,7 +130,7 @@ fn find(name: &str) -> Result<Schema> {
         .with_context(|| format!("{} is not a valid schema", path.display()))
 }
 
-/// `diagnosis (classes benign = 0, malignant = 1)` or `y (numeric, [0, 10])`.
+/// `diagnosis (classes 0 = benign, 1 = malignant)` or `y (numeric, [0, 10])`.
 fn label_of(schema: &Schema) -> String {
     let l = &schema.label;
     if l.classes.is_empty() {
@@ -141,12 +141,6 @@ fn label_of(schema: &Schema) -> String {
             l.max.unwrap_or(f64::NAN)
         )
     } else {
-        let classes: Vec<String> = l
-            .classes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c} = {i}"))
-            .collect();
-        format!("{} (classes {})", l.name, classes.join(", "))
+        format!("{} (classes {})", l.name, l.classes_text())
     }
 }

@@ -95,6 +95,17 @@ impl Label {
         !self.classes.is_empty()
     }
 
+    /// The classes with their values, `0 = benign, 1 = malignant` (empty for a numeric label).
+    pub fn classes_text(&self) -> String {
+        let classes: Vec<String> = self
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{i} = {c}"))
+            .collect();
+        classes.join(", ")
+    }
+
     /// Checks a record's label value: for a categorical label the index of one of its classes
     /// (`0` to `classes − 1`), for a numeric one any finite number (training clips it to the
     /// range). `Err` says why, naming the classes but never the value (it is patient data).
@@ -105,16 +116,10 @@ impl Label {
         if self.is_categorical()
             && (value.fract() != 0.0 || value < 0.0 || value >= self.classes.len() as f64)
         {
-            let classes: Vec<String> = self
-                .classes
-                .iter()
-                .enumerate()
-                .map(|(i, c)| format!("{i} = {c}"))
-                .collect();
             return Err(format!(
                 "not one of the classes of {:?} ({})",
                 self.name,
-                classes.join(", ")
+                self.classes_text()
             ));
         }
         Ok(())
