@@ -264,15 +264,19 @@ fn each_party_in_its_own_process() {
     let pending = env.json(&["reviewer", "list", "--keystore", &ks(&env, "reviewer")]);
     assert_eq!(pending[0]["job"], job.as_str());
     // Consent before the review: the contract's refusal, in plain words with the next command.
-    let early = env.json_error(&[
-        "user",
-        "grant",
-        "--keystore",
-        &ks(&env, "alice"),
-        "--job",
-        &job,
-        "--all",
-    ]);
+    // `medshare user grant --all` of `who`'s records to the job.
+    let grant_all = |who: &str| {
+        [
+            "user".to_owned(),
+            "grant".to_owned(),
+            "--keystore".to_owned(),
+            ks(&env, who),
+            "--job".to_owned(),
+            job.clone(),
+            "--all".to_owned(),
+        ]
+    };
+    let early = env.json_error(&grant_all("alice").each_ref().map(String::as_str));
     assert!(
         early["error"].as_str().unwrap().contains("JobNotApproved"),
         "{early}"
@@ -294,24 +298,9 @@ fn each_party_in_its_own_process() {
     ]);
 
     // Alice and Bob consent.
-    env.run(&[
-        "user",
-        "grant",
-        "--keystore",
-        &ks(&env, "alice"),
-        "--job",
-        &job,
-        "--all",
-    ]);
-    env.run(&[
-        "user",
-        "grant",
-        "--keystore",
-        &ks(&env, "bob"),
-        "--job",
-        &job,
-        "--all",
-    ]);
+    for who in ["alice", "bob"] {
+        env.run(&grant_all(who).each_ref().map(String::as_str));
+    }
 
     // The TEE runs the job in its own process: a worker that takes job ids on stdin, over the
     // node's WebSocket. A line that is not a job id is refused and the worker goes on.
