@@ -495,6 +495,57 @@ async fn a_record_with_a_label_outside_the_classes_is_excluded_and_the_job_compl
     f.demander.fetch_result(job).await.unwrap();
 }
 
+/// One user floods the data type with more records than a node answers in one log query
+/// (registered by hash, never consented to any job). Another demander's job still finds its
+/// records from the consents alone (the job's grants, the matching policies), passes none of
+/// the flood to the enclave, and completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_type_flooded_by_one_user_does_not_stop_another_job() {
+    let f = Flow::new(12).await;
+    let flooder = setup::patient(&f.admin, f.store.clone()).await.unwrap();
+    let chain = flooder.chain();
+    let ty = f.schema.data_type().unwrap().id();
+    let total = medshare_ledger::MAX_LOGS + 2_000;
+    for start in (0..total).step_by(500) {
+        let hashes: Vec<B256> = (start..start + 500)
+            .map(|i| alloy_primitives::keccak256(format!("flood/{i}")))
+            .collect();
+        let commitments = hashes.iter().map(alloy_primitives::keccak256).collect();
+        let call = medshare_chain::Data::registerRecordsCall {
+            dataType: ty,
+            ciphertextHashes: hashes,
+            commitments,
+        };
+        chain
+            .send_many(vec![chain.call(medshare_chain::Contract::Data, &call)])
+            .await
+            .unwrap();
+    }
+    // What reading the whole data type would meet: the node refuses the query as too large.
+    let whole_type = alloy_rpc_types_eth::Filter::new()
+        .address(f.admin.deployment().data)
+        .event_signature(
+            <medshare_chain::Data::RecordRegistered as alloy_sol_types::SolEvent>::SIGNATURE_HASH,
+        )
+        .topic2(ty)
+        .from_block(0);
+    assert!(matches!(
+        f.admin.ledger().logs(&whole_type).await,
+        Err(medshare_ledger::Error::TooManyLogs { .. })
+    ));
+
+    let job = f.job(41, true).await;
+    f.grant_all(job, &[]).await;
+    let report = f.run(job).await;
+    assert_eq!(
+        report.records_seen, 12,
+        "only the consented records are candidates"
+    );
+    assert_eq!(report.records_used, 12);
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Completed);
+    f.demander.fetch_result(job).await.unwrap();
+}
+
 /// Whatever is wrong with one record's objects in the store (missing, truncated, a directory or
 /// a FIFO in place of the ciphertext, a directory in place of TD_i), that record is excluded,
 /// its owner's audit trail says it was refused, and the job completes with the others.

@@ -21,29 +21,51 @@ pub(crate) enum BenchCommand {
     /// The paper's §7 evaluation on this machine: Table 3 (the whole flow for one record of
     /// 1–6 kB, enclave in process and in its own process), Fig. 9, §7.4 gas, crypto beside
     /// openssl. Results go to bench/results/ (JSON and markdown).
+    #[command(
+        after_help = "Examples:\n  medshare bench paper --quick   # under two minutes, writes nothing\n  medshare bench paper            # the full run, written to bench/results"
+    )]
     Paper(paper::PaperArgs),
     /// Gas per transaction type on the embedded chain, beside the paper's §7.4 figures, and the
     /// transactions per second a 12,000,000-gas, one-second block holds.
+    #[command(after_help = "Examples:\n  medshare bench gas --batch 100 --json")]
     Gas(GasArgs),
     /// Differential privacy on the breast cancer data: held-out accuracy at ε from 0.1 to ∞
     /// beside IBM diffprivlib on the same splits, and a membership-inference attack's AUC.
     /// Results go to bench/results/privacy.{json,md,png}.
+    #[command(after_help = "Examples:\n  medshare bench privacy --splits 20")]
     Privacy(crate::privacy::PrivacyArgs),
     /// Many clients at once against `medshare node` (default 64, a mix of registrations,
     /// grants, revocations, audit reads and log queries): throughput, p50/p99 latency, errors,
     /// every acknowledged transaction looked for on the chain afterwards (lost, duplicated),
     /// and the node's memory at start and end. Results go to bench/results/load.{json,md}.
+    #[command(
+        after_help = "Examples:\n  medshare bench load --quick\n  medshare bench load --clients 64 --operations 80000"
+    )]
     Load(crate::load::LoadArgs),
     /// Crash consistency: `medshare node` killed with SIGKILL at random points (default 200)
     /// of 10,000 registrations from several clients; after every restart each acknowledged
     /// receipt, the header chain and the state (EIP-1186 proofs against the verified tip) are
     /// checked. Results go to bench/results/crash.{json,md}.
+    #[command(
+        after_help = "Examples:\n  medshare bench crash --quick\n  medshare bench crash --registrations 10000 --kills 200"
+    )]
     Crash(crate::crash::CrashArgs),
     /// Ledger throughput alone (the rows of `bench paper`): patients registering records at
     /// once against `medshare node`, anvil in memory, anvil with `--state`, and the embedded
     /// chain in process, with the same client and workload. Prints the rows (`--out` writes
     /// ledger.{json,md}).
+    #[command(
+        after_help = "Examples:\n  medshare bench ledger --patients 16 --per-patient 2000 --out /tmp/ledger"
+    )]
     Ledger(paper::ledger::LedgerArgs),
+    /// Job start at scale: the time a job takes to start training (its consented records
+    /// found, checked against state proofs and decrypted) as its data type fills with records
+    /// nobody consented to, 10⁴ to 10⁷ by default. Results go to bench/results/job-start.{json,md}
+    /// after every size.
+    #[command(
+        after_help = "Examples:\n  medshare bench job-start --sizes 10000,100000 --out /tmp/job-start\n  medshare bench job-start   # 10⁴ to 10⁷ records, written to bench/results"
+    )]
+    JobStart(paper::job_start::JobStartArgs),
 }
 
 #[derive(Args)]
@@ -64,6 +86,7 @@ pub(crate) async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Load(args) => crate::load::run(args).await,
         BenchCommand::Crash(args) => crate::crash::run(args).await,
         BenchCommand::Ledger(args) => paper::ledger::run(args).await,
+        BenchCommand::JobStart(args) => paper::job_start::run(args).await,
     }
 }
 

@@ -8,7 +8,11 @@ use clap::Parser;
 
 mod anvil;
 mod crash;
+#[path = "../medshare/exit.rs"]
+mod exit;
 mod gas;
+#[path = "../medshare/hint.rs"]
+mod hint;
 #[path = "../medshare/job_spec.rs"]
 mod job_spec;
 mod load;
@@ -85,8 +89,15 @@ pub(crate) fn publish<T: serde::Serialize>(
     Ok(())
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    let cli = match exit::parse::<Cli>() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    exit::finish(start(cli), hint::hint)
+}
+
+fn start(cli: Cli) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log)?)
         .with_writer(std::io::stderr)

@@ -19,6 +19,10 @@ use std::path::PathBuf;
 
 #[path = "../medshare/common.rs"]
 mod common;
+#[path = "../medshare/exit.rs"]
+mod exit;
+#[path = "../medshare/hint.rs"]
+mod hint;
 mod platform;
 
 use common::Connect;
@@ -43,6 +47,9 @@ struct Cli {
 enum Command {
     /// Print this enclave program's measurement (SHA-256 of the program, the simulation
     /// backend's MRENCLAVE), which governance allowlists.
+    #[command(
+        after_help = "Examples:\n  medshare enclave measurement\n  medshare governance measurement --keystore admin.json --enclave-binary $(dirname $(which medshare))/medshare-enclave"
+    )]
     Measurement {
         /// Print JSON.
         #[arg(long)]
@@ -50,16 +57,23 @@ enum Command {
     },
     /// Start the enclave (creating and sealing its key with its trust anchors on first use) and
     /// submit PK_T with its attestation evidence on chain, for governance to admit.
+    #[command(
+        after_help = "Examples:\n  medshare enclave register --rpc http://127.0.0.1:8545 --deployment deployment.json --store medshare-store\n  medshare enclave register --json | jq -r .address   # the TEE's address, for governance admit-tee"
+    )]
     Register(RegisterArgs),
     /// Run one approved job: the enclave checks the job, this TEE and each record's consent
     /// against proofs of the chain's state, verifies the model and the records, decrypts the
     /// consented ones, trains, and the result and audit entries are posted.
+    #[command(
+        after_help = "Examples:\n  medshare enclave run --job 0x…\n  medshare enclave run --job 0x… --json | jq '{records_used, result_hash}'"
+    )]
     Run(RunArgs),
     /// Keep the enclave running and take the jobs assigned to it: one job id (0x…) per line on
     /// stdin, one report per line on stdout (a JSON object with `--json`: the report of `run`,
     /// or `{"job", "error"}` for a job that could not run), after a first line that says it is
     /// ready (`{"ready": true, "tee", "pid"}`). The key is unsealed and the node
     /// reached once for every job; a failed job does not stop the worker. Ends at end of input.
+    #[command(after_help = "Examples:\n  echo 0x… | medshare enclave worker --json")]
     Worker(EnclaveArgs),
 }
 
@@ -109,8 +123,15 @@ fn default_dir() -> PathBuf {
         .join("enclave")
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    let cli = match exit::parse::<Cli>() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    exit::finish(start(cli), hint::hint)
+}
+
+fn start(cli: Cli) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log)?)
         .with_writer(std::io::stderr)

@@ -10,8 +10,14 @@ use std::path::PathBuf;
 #[derive(Subcommand)]
 pub(crate) enum KeyCommand {
     /// Create a new key pair in an encrypted keystore file (never a plaintext key on disk).
+    #[command(
+        after_help = "Examples:\n  medshare key new alice.json\n  MEDSHARE_PASSWORD=… medshare key new alice.json --json\n  medshare key new alice.json --password-file alice.pass"
+    )]
     New(NewArgs),
     /// Show the address and public key of a keystore (asks for its password).
+    #[command(
+        after_help = "Examples:\n  medshare key show alice.json\n  medshare key show alice.json --json | jq -r .address"
+    )]
     Show(ShowArgs),
 }
 

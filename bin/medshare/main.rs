@@ -24,6 +24,7 @@ macro_rules! out {
 mod common;
 mod demo;
 mod deploy;
+mod exit;
 mod hint;
 mod input;
 mod job_spec;
@@ -53,10 +54,19 @@ struct Cli {
 enum Command {
     /// The whole protocol (§5.6) on the breast cancer data: patients, demander, reviewer, and the
     /// TEE in its own process, on the embedded chain (no setup needed).
+    #[command(
+        after_help = "Examples:\n  medshare demo\n  medshare demo --patients 20 --epsilon 2\n  medshare demo --data-dir demo-state --json | jq .accuracy"
+    )]
     Demo(demo::DemoArgs),
     /// Run the embedded chain as a JSON-RPC node (127.0.0.1:8545 by default) for other processes.
+    #[command(
+        after_help = "Examples:\n  medshare node                      # 127.0.0.1:8545, state in ~/.medshare/node\n  medshare node --data-dir /var/lib/medshare/chain --sealer-keystore sealer.json\n  medshare node --addr 0.0.0.0:8545   # warns: reachable from other machines"
+    )]
     Node(node::NodeArgs),
     /// Deploy the five contracts to an Ethereum JSON-RPC node and write the deployment file.
+    #[command(
+        after_help = "Examples:\n  medshare deploy --keystore admin.json --rpc http://127.0.0.1:8545 --out deployment.json\n  medshare deploy --keystore admin.json --force   # replace an existing deployment file"
+    )]
     Deploy(deploy::DeployArgs),
     /// The patient: upload records, consent, revoke, read the audit trail.
     #[command(subcommand)]
@@ -93,49 +103,14 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    use std::process::ExitCode;
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        // The reader of our output went away (`| head`): nothing is wrong, and nothing to say.
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            report(&e);
-            ExitCode::FAILURE
-        }
-    }
+    let cli = match exit::parse::<Cli>() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    exit::finish(run(cli), hint::hint)
 }
 
-/// Says what failed, and what to do next when medshare knows (`hint`): with `--json` as one JSON
-/// object `{"error", "hint"}` on stdout, where a script reads the command's answer; else on
-/// stderr.
-fn report(error: &anyhow::Error) {
-    let hint = hint::hint(error);
-    if std::env::args_os().any(|a| a == "--json") {
-        let object = serde_json::json!({ "error": format!("{error:#}"), "hint": hint });
-        println!("{object}");
-    } else {
-        eprintln!("Error: {error:?}");
-        if let Some(hint) = hint {
-            eprintln!("\nhint: {hint}");
-        }
-    }
-}
-
-/// Whether `error` comes from writing to a pipe whose reader has gone.
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            || cause
-                .downcast_ref::<serde_json::Error>()
-                .and_then(|e| e.io_error_kind())
-                == Some(std::io::ErrorKind::BrokenPipe)
-    })
-}
-
-fn run() -> Result<()> {
-    let cli = Cli::parse();
+fn run(cli: Cli) -> Result<()> {
     // The TEE and the benchmarks are programs of their own.
     let command = match cli.command {
         Command::Enclave { args } => return sibling::ENCLAVE.forward(args),

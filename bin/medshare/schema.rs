@@ -11,8 +11,9 @@ const MAX_SCHEMA_FILE: usize = 256 * 1024;
 #[derive(Subcommand)]
 pub(crate) enum SchemaCommand {
     /// The built-in data types: name, features, label.
-    ///
-    /// Example: `medshare schema list --json | jq '.[].name'`
+    #[command(
+        after_help = "Examples:\n  medshare schema list\n  medshare schema list --json | jq '.[].name'"
+    )]
     List(ListArgs),
     /// One data type's schema: each feature with its unit, LOINC code and public clipping range
     /// (training clips every value into it), and the label with its classes.
@@ -20,8 +21,9 @@ pub(crate) enum SchemaCommand {
     /// NAME is a built-in data type (`medshare schema list`) or a schema file (JSON, the format
     /// `governance data-type --schema` takes); `--json` prints the schema itself, which is a
     /// valid schema file to start a new data type from.
-    ///
-    /// Example: `medshare schema show breast-cancer-wdbc`
+    #[command(
+        after_help = "Examples:\n  medshare schema show breast-cancer-wdbc\n  medshare schema show cardiometabolic --json > my-type.json   # a schema file to edit"
+    )]
     Show(ShowArgs),
 }
 

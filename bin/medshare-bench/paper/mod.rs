@@ -14,6 +14,7 @@ mod crypto;
 mod data;
 mod fig9;
 pub(crate) mod figures;
+pub(crate) mod job_start;
 pub(crate) mod ledger;
 mod markdown;
 mod proofs;

@@ -13,11 +13,18 @@ use std::path::PathBuf;
 #[derive(Subcommand)]
 pub(crate) enum DemanderCommand {
     /// Register as a demander (research institute).
+    #[command(after_help = "Examples:\n  medshare demander register --keystore lab.json")]
     Register(Party),
     /// Sign and submit a model spec and its data requirement (Algorithm 2); prints the job id.
+    #[command(
+        after_help = "Examples:\n  medshare demander spec --example logistic_regression > model.json\n  medshare demander spec --example logistic_regression --requirement > requirement.json\n  medshare demander submit --keystore lab.json --model model.json --requirement requirement.json"
+    )]
     Submit(SubmitArgs),
     /// Download a job's result, check its hash and the TEE's signature, decrypt it (Algorithm 7).
     /// A result that fails the checks is reported on chain.
+    #[command(
+        after_help = "Examples:\n  medshare demander result --keystore lab.json --job 0x…\n  medshare demander result --keystore lab.json --job 0x… --json | jq .metrics"
+    )]
     Result(ResultArgs),
     /// Print a valid example model spec (or its data requirement) to start from, or the JSON
     /// Schemas of both formats. Nothing is sent.
@@ -57,6 +64,9 @@ pub(crate) struct SpecArgs {
     /// `{"model": …, "requirement": …}`.
     #[arg(long, conflicts_with = "example")]
     json_schema: bool,
+    /// One line of JSON (without it: indented, for people and files).
+    #[arg(long)]
+    json: bool,
 }
 
 /// A valid spec of `kind` and its requirement, on a built-in data type.
@@ -153,7 +163,11 @@ pub(crate) async fn demander(command: DemanderCommand) -> Result<()> {
                     serde_json::to_value(spec)?
                 }
             };
-            out!("{}", serde_json::to_string_pretty(&json)?);
+            if args.json {
+                out!("{json}");
+            } else {
+                out!("{}", serde_json::to_string_pretty(&json)?);
+            }
         }
         DemanderCommand::Register(party) => {
             let (identity, chain) = party.open().await?;

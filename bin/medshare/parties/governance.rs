@@ -12,25 +12,52 @@ use std::path::PathBuf;
 pub(crate) enum GovernanceCommand {
     /// Allowlist (or delist) an enclave measurement: SGX's MRENCLAVE, the TDX measurement, or
     /// for the simulation backend the SHA-256 of the `medshare-enclave` program.
+    #[command(
+        after_help = "Examples:\n  medshare governance measurement --keystore admin.json --enclave-binary target/release/medshare-enclave\n  medshare governance measurement --keystore admin.json --measurement 0x… --remove"
+    )]
     Measurement(MeasurementArgs),
     /// Accept (or refuse) simulated attestation evidence: only for tests and demos.
+    #[command(
+        after_help = "Examples:\n  medshare governance accept-simulated --keystore admin.json --accept true"
+    )]
     AcceptSimulated(AcceptArgs),
     /// Accept (or refuse) TEEs whose view of the chain rests on unsigned headers (a node such as
     /// anvil): only for tests.
+    #[command(
+        after_help = "Examples:\n  medshare governance accept-unverified-headers --keystore admin.json --accept true   # anvil, tests only"
+    )]
     AcceptUnverifiedHeaders(AcceptArgs),
     /// Verify a TEE's submitted evidence and admit it with the measurement the evidence
     /// attests. A TEE is active only once admitted.
+    #[command(
+        after_help = "Examples:\n  medshare governance admit-tee --keystore admin.json --tee 0x…   # the address `medshare enclave register` printed"
+    )]
     AdmitTee(AdmitArgs),
     /// Set a data type's rules: the smallest cohort a job may train on, the largest ε, whether
     /// models without differential privacy are allowed, and its schema (public feature ranges).
+    #[command(
+        after_help = "Examples:\n  medshare governance data-type --keystore admin.json --data-type breast-cancer-wdbc --min-cohort 50 --max-epsilon 2\n  medshare schema show cardiometabolic --json > cardio.json\n  medshare governance data-type --keystore admin.json --data-type my-type --schema my-type.json"
+    )]
     DataType(DataTypeArgs),
     /// Appoint the holder of a public key as a reviewer.
+    #[command(
+        after_help = "Examples:\n  medshare key show reviewer.json --json | jq -r .public_key\n  medshare governance appoint-reviewer --keystore admin.json --public-key 0x…"
+    )]
     AppointReviewer(KeyArgs),
     /// Remove a reviewer (jobs it approved stop running).
+    #[command(
+        after_help = "Examples:\n  medshare governance remove-reviewer --keystore admin.json --address 0x…"
+    )]
     RemoveReviewer(AddressArgs),
     /// Add an admin.
+    #[command(
+        after_help = "Examples:\n  medshare governance add-admin --keystore admin.json --address 0x…"
+    )]
     AddAdmin(AddressArgs),
     /// Revoke a TEE (e.g. its key leaked).
+    #[command(
+        after_help = "Examples:\n  medshare governance revoke-tee --keystore admin.json --address 0x…"
+    )]
     RevokeTee(AddressArgs),
 }
 

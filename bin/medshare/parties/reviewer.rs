@@ -8,10 +8,17 @@ use medshare_parties::reviewer::Reviewer;
 #[derive(Subcommand)]
 pub(crate) enum ReviewerCommand {
     /// List submitted models awaiting review, with their specs and requirements.
+    #[command(after_help = "Examples:\n  medshare reviewer list --keystore reviewer.json")]
     List(Party),
     /// Approve a pending model: TEEs may then run it on consented records.
+    #[command(
+        after_help = "Examples:\n  medshare reviewer approve --keystore reviewer.json --job 0x…"
+    )]
     Approve(JobArgs),
     /// Reject a pending model.
+    #[command(
+        after_help = "Examples:\n  medshare reviewer reject --keystore reviewer.json --job 0x… --reason \"uses a feature the requirement does not grant\""
+    )]
     Reject(RejectArgs),
 }
 

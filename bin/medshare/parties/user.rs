@@ -13,20 +13,34 @@ use std::path::{Path, PathBuf};
 #[derive(Subcommand)]
 pub(crate) enum UserCommand {
     /// Register as a user (patient).
+    #[command(after_help = "Examples:\n  medshare user register --keystore alice.json")]
     Register(Party),
     /// Split a CSV or FHIR R4 bundle into records of a data type, encrypt each under a fresh key
     /// shared to a TEE, store them and register them by hash (Algorithm 1).
+    #[command(
+        after_help = "Examples:\n  medshare user upload --keystore alice.json --input alice.csv --tee 0x…\n  medshare user upload --keystore alice.json --input bundle.json --schema cardiometabolic --tee 0x…\n  medshare user upload --keystore alice.json --input alice.csv --tee 0x… --resume   # after Ctrl-C"
+    )]
     Upload(UploadArgs),
     /// Consent to a job: release the pads of your records of its data type (`--all`, or the
     /// ones named with `--record`), 100 records per transaction, each with a privacy budget.
-    ///
-    /// Example: medshare user grant --keystore alice.json --job 0x… --all --epsilon-budget 3
+    #[command(
+        after_help = "Examples:\n  medshare user grant --keystore alice.json --job 0x… --all --epsilon-budget 3\n  medshare user grant --keystore alice.json --job 0x… --record 0x… --record 0x…"
+    )]
     Grant(ConsentArgs),
     /// Withdraw the consent to a job (`--all` of your records it was granted, or `--record`).
+    #[command(
+        after_help = "Examples:\n  medshare user revoke --keystore alice.json --job 0x… --all"
+    )]
     Revoke(ConsentArgs),
     /// Set (or clear) a standing consent: any reviewed model for a data type.
+    #[command(
+        after_help = "Examples:\n  medshare user policy --keystore alice.json --data-type breast-cancer-wdbc --allow --epsilon-budget 5\n  medshare user policy --keystore alice.json --data-type breast-cancer-wdbc --deny"
+    )]
     Policy(PolicyArgs),
     /// List every use of your records: which demander, which model, the checks, which TEE, when.
+    #[command(
+        after_help = "Examples:\n  medshare user audit --keystore alice.json\n  medshare user audit --keystore alice.json --json | jq '.[] | {job, outcome, time}'"
+    )]
     Audit(Party),
 }
 
@@ -60,7 +74,8 @@ pub(crate) struct UploadArgs {
     /// The input format (default: from the file extension, .json = FHIR).
     #[arg(long, value_enum)]
     format: Option<Format>,
-    /// The data type: `breast-cancer-wdbc` (built in) or a schema JSON file.
+    /// The data type: a built-in one (`medshare schema list`: `breast-cancer-wdbc`,
+    /// `cardiometabolic`) or a schema JSON file.
     #[arg(long, default_value = "breast-cancer-wdbc")]
     schema: String,
     /// The TEE to share the data keys with (must be active on chain).
@@ -101,8 +116,8 @@ pub(crate) struct PolicyArgs {
 }
 
 fn schema(name: &str) -> Result<Schema> {
-    if name == "breast-cancer-wdbc" {
-        return Ok(Schema::wdbc());
+    if let Some(builtin) = Schema::builtin(name) {
+        return Ok(builtin);
     }
     let bytes = std::fs::read(name).with_context(|| format!("reading the schema {name}"))?;
     Ok(Schema::from_json(&bytes)?)
