@@ -45,7 +45,8 @@ pub(crate) struct DemoArgs {
     /// data/wdbc/wdbc.csv) instead of the data set shipped in the binary.
     #[arg(long)]
     csv: Option<PathBuf>,
-    /// Use only the first N patients of the data set.
+    /// Use N patients of the data set, chosen so that both diagnoses keep their proportions (a
+    /// stratified sample, spread evenly through the data set).
     #[arg(long, value_parser = clap::value_parser!(u64).range(20..=569))]
     patients: Option<u64>,
     /// The model's differential privacy: ε (δ = 1e-5), or `inf` for the paper's non-private
@@ -71,6 +72,55 @@ fn parse_epsilon(s: &str) -> std::result::Result<f64, String> {
     medshare_contracts::epsilon_milli(e)
         .map(|_| e)
         .ok_or_else(|| format!("ε {s} must be a positive multiple of 0.001, or `inf`"))
+}
+
+/// `n` of `rows` with each label in its proportion of `rows` (largest remainder: the counts add
+/// up to `n`), taken evenly spaced within each label, in the order of `rows`.
+fn stratified<T>(rows: Vec<T>, n: usize, label: impl Fn(&T) -> Option<f64>) -> Vec<T> {
+    if n >= rows.len() {
+        return rows;
+    }
+    let mut classes: std::collections::BTreeMap<Option<u64>, Vec<usize>> = Default::default();
+    for (i, row) in rows.iter().enumerate() {
+        classes
+            .entry(label(row).map(f64::to_bits))
+            .or_default()
+            .push(i);
+    }
+    let total = rows.len();
+    // Each class's exact share, its whole part, and the remainder that decides the rest.
+    let mut quotas: Vec<(usize, usize, usize)> = classes
+        .values()
+        .enumerate()
+        .map(|(c, members)| {
+            let exact = n * members.len();
+            (c, exact / total, exact % total)
+        })
+        .collect();
+    let mut left = n - quotas.iter().map(|q| q.1).sum::<usize>();
+    quotas.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    for q in &mut quotas {
+        if left == 0 {
+            break;
+        }
+        q.1 += 1;
+        left -= 1;
+    }
+    quotas.sort_by_key(|q| q.0);
+    let mut chosen: Vec<usize> = classes
+        .values()
+        .zip(&quotas)
+        .flat_map(|(members, &(_, take, _))| {
+            (0..take).map(move |j| members[j * members.len() / take])
+        })
+        .collect();
+    chosen.sort_unstable();
+    let keep: std::collections::HashSet<usize> = chosen.into_iter().collect();
+    rows.into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, r)| r)
+        .collect()
 }
 
 /// Each patient's privacy budget, as a multiple of the job's ε.
@@ -163,7 +213,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     let mut imported = medshare_records::csv::read(&schema, &text)?;
     drop(text);
     if let Some(n) = args.patients {
-        imported.truncate(usize::try_from(n)?);
+        imported = stratified(imported, usize::try_from(n)?, |r| r.record.label);
     }
 
     // The ledger: the embedded chain, served to the enclave process over JSON-RPC.
@@ -178,10 +228,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     let store: Arc<dyn Store> = Arc::new(LocalStore::open(&store_dir)?);
 
     say(
-        "Setup: governance deploys Registration, Data, Model, Authorization and Audit on the embedded chain,",
+        "1. Governance sets up the ledger: it deploys the five contracts (Registration, Data, Model,",
     );
     say(
-        "       accepts simulated attestation evidence and allowlists the medshare-enclave program (its SHA-256).",
+        "   Authorization, Audit) on the embedded chain and allowlists the enclave program by its SHA-256.",
     );
     let measurement = crate::spawn::Spawn::measurement()?;
     let admin_wallet = Wallet::new(ledger.clone(), Identity::random().signer().clone()).await?;
@@ -201,11 +251,12 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         .context("the TEE's address")?
         .parse()?;
     say(&format!(
-        "       The TEE (process {}) generated its key inside the enclave, sealed it with the chain's id, contracts",
+        "2. The TEE starts in a process of its own (pid {}). Its enclave makes a key pair inside itself,",
         registered["pid"]
     ));
+    say("   seals it to this ledger, and submits its public key (PK_T) with attestation evidence;");
     say(&format!(
-        "       and sealer, and submitted PK_T {tee} with its evidence; governance verified the evidence and admitted it."
+        "   governance checks the evidence and admits the TEE, whose address is {tee}."
     ));
     // The data type's rules: the default cohort floor of 50 (or every patient of a smaller
     // demo), and ε = ∞ only if this run asks for it.
@@ -219,7 +270,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     let setup::Parties { demander, reviewer } =
         setup::admit_and_register(&admin, tee, data_type.id(), &rules, store.clone()).await?;
     say(&format!(
-        "       Governance's rules for {}: a job trains on at least {min_cohort} patients, {}.",
+        "   Governance's rules for {}: a job trains on at least {min_cohort} patients, {}.",
         schema.name,
         if rules.allow_non_private {
             "models without differential privacy allowed (this run)"
@@ -229,11 +280,11 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     ));
 
     say(&format!(
-        "Step 5: {} patients each make a key pair, encrypt their record (AES-256-GCM, fresh key), store it,",
+        "3. {} patients each make a key pair, encrypt their record under a fresh key, store the ciphertext",
         imported.len()
     ));
     say(
-        "        share its key to the TEE (CM = KEY + r_C·PK_C + r_U·PK_T) and register TD_i by hash.",
+        "   off the ledger, share the key with the TEE alone, and register the record's hash (paper step 5).",
     );
     // Patients register (their role) concurrently, then register their records in the data
     // set's order, so that the chain's order, and with it the held-out split, is the same on
@@ -278,10 +329,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     bar_up.finish();
 
     say(
-        "Steps 1-2: the demander writes a logistic regression on all 30 features and its data requirement,",
+        "4. A research institute (the demander) writes a logistic regression on all 30 features and the",
     );
     say(
-        "           hashes and signs them (EIP-712) and submits them; a reviewer approves the model.",
+        "   data it needs, signs both and submits them (steps 1-2); a reviewer reads the model and approves it.",
     );
     let spec = crate::job_spec::demo_spec(&schema, args.epsilon);
     let requirement = crate::job_spec::demo_requirement(&schema, u64::from(min_cohort));
@@ -299,7 +350,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     reviewer.approve(job).await?;
 
     say(
-        "Step 5 (consent): every patient grants the job the use of its record, releasing r_C·PK_C.",
+        "5. Every patient consents to this job: the ledger releases the part of the key share that only a",
+    );
+    say(
+        "   consented job may use (r_C·PK_C), and sets how much privacy budget (ε) the record may spend.",
     );
     let bar_consent = bar(args.json, patients.len(), "consents")?;
     // Each patient allows this job's ε a few times over (or, for a non-private run, any use).
@@ -319,14 +373,18 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     bar_consent.finish();
 
     say(
-        "Steps 3-4, 6-10: the TEE verifies the model (ST_j, HRT_j, VT_j) and deploys it, verifies each record",
+        "6. The TEE runs the job (steps 3-4, 6-10). Its enclave checks on the ledger itself, through signed",
     );
     say(
-        "                 (ST_i, HRT_i, VT_i), recovers each consented key inside the enclave (KEY = CM - r_C·PK_C - SK_T·r_U·g),",
+        "   block headers and state proofs, that a reviewer approved the job, that the TEE is admitted and that",
     );
     say(
-        "                 decrypts, trains, encrypts the result to the demander, posts its hash and the audit trail.",
+        "   each record is consented; it checks the model and each record, recovers each data key inside the",
     );
+    say(
+        "   enclave, decrypts, trains with differential privacy, encrypts the result for the demander, and",
+    );
+    say("   posts the result's hash and one audit entry per record.");
     let job_hex = job.0.to_string();
     let report = tee_process.run("run", &["--job", &job_hex]).await?;
     let enclave_pid = report["pid"]
@@ -335,8 +393,9 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         .context("the enclave's pid")?;
 
     say(
-        "Step 11: the demander downloads the encrypted result, checks its hash and the TEE's signature, decrypts it.",
+        "7. The demander downloads the encrypted result, checks its hash and the TEE's signature, and",
     );
+    say("   decrypts it (step 11).");
     let output = demander.fetch_result(job).await?;
     let Some(Metrics::Classification { accuracy, roc_auc }) = output.metrics else {
         bail!("the logistic regression reported no classification metrics");
@@ -437,4 +496,29 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_smaller_demo_keeps_both_diagnoses_in_proportion() {
+        let all = medshare_records::csv::read(&Schema::wdbc(), WDBC_CSV).unwrap();
+        let benign = |rows: &[medshare_records::Imported]| {
+            rows.iter().filter(|r| r.record.label == Some(0.0)).count()
+        };
+        assert_eq!((all.len(), benign(&all)), (569, 357));
+        let some = stratified(all, 20, |r| r.record.label);
+        // 357/569 of 20 is 12.55, 212/569 is 7.45: 13 benign and 7 malignant.
+        assert_eq!((some.len(), benign(&some)), (20, 13));
+        let full = medshare_records::csv::read(&Schema::wdbc(), WDBC_CSV).unwrap();
+        let order: Vec<usize> = some
+            .iter()
+            .map(|r| full.iter().position(|f| f.record == r.record).unwrap())
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+        // The first rows of the data set are nearly all malignant: taking them would not do.
+        assert!(benign(&full[..20]) < 5);
+    }
 }

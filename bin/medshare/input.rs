@@ -3,7 +3,8 @@
 use anyhow::{Context, Result};
 
 /// Reads the text file at `path`, refusing it before reading when it is larger than `max`
-/// bytes (a `what`, e.g. "CSV file"): a file too big to import is never loaded whole.
+/// bytes (a `what`, e.g. "CSV file"): a file too big to import is never loaded whole. An empty
+/// file (or one of blanks only) is refused by name.
 pub(crate) fn read_text_at_most(path: &std::path::Path, max: usize, what: &str) -> Result<String> {
     use std::io::Read;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -26,6 +27,9 @@ pub(crate) fn read_text_at_most(path: &std::path::Path, max: usize, what: &str) 
         .with_context(|| format!("reading {} (UTF-8 text)", path.display()))?;
     if text.len() > max {
         return Err(too_large()); // it grew while being read
+    }
+    if text.trim().is_empty() {
+        anyhow::bail!("{} is empty: expected a {what}", path.display());
     }
     Ok(text)
 }

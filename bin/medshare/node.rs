@@ -7,7 +7,7 @@ use clap::Args;
 use medshare_crypto::{KdfCost, create_keystore_with, open_keystore};
 use medshare_ledger::Ledger;
 use medshare_node::{
-    embedded::{ChainConfig, DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, EmbeddedChain},
+    embedded::{ChainConfig, DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, EmbeddedChain, OpenStep},
     server::RpcServer,
 };
 use serde::Serialize;
@@ -167,9 +167,29 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
     for (address, wei) in &args.alloc {
         config = config.with_balance(*address, *wei);
     }
+    // Reopening a large chain verifies every header and recomputes the state root: a bar on
+    // stderr says how far (indicatif draws nothing when stderr is not a terminal).
+    let bar = indicatif::ProgressBar::new(0);
+    if args.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "{msg:32} {bar:40} {pos}/{len} {elapsed}",
+    )?);
+    let shown = bar.clone();
+    let config = config.with_open_progress(move |step| {
+        let (msg, done, total) = match step {
+            OpenStep::Headers { done, total } => ("verifying headers and seals", done, total),
+            OpenStep::State { done, total } => ("recomputing the state root", done, total),
+        };
+        shown.set_message(msg);
+        shown.set_length(total);
+        shown.set_position(done);
+    });
     let chain_dir = args.data_dir.join("chain");
     let chain = EmbeddedChain::open(&chain_dir, config)
         .with_context(|| format!("opening the chain in {}", chain_dir.display()))?;
+    bar.finish_and_clear();
     let ledger: Arc<dyn Ledger> = Arc::new(chain.clone());
     if !args.addr.ip().is_loopback() {
         tracing::warn!(

@@ -127,7 +127,7 @@ fn find(name: &str) -> Result<Schema> {
             known.join(", ")
         );
     }
-    let bytes = crate::input::read_text_at_most(&path, MAX_SCHEMA_FILE, "a schema file")?;
+    let bytes = crate::input::read_text_at_most(&path, MAX_SCHEMA_FILE, "schema file")?;
     Schema::from_json(bytes.as_bytes())
         .with_context(|| format!("{} is not a valid schema", path.display()))
 }

@@ -229,6 +229,22 @@ pub(crate) async fn demander(command: DemanderCommand) -> Result<()> {
                         )
                     }
                 }
+                if output.metrics.is_some() {
+                    let e = output.privacy.epsilon;
+                    out!(
+                        "({} records trained on, {} held out{})",
+                        output.train_size,
+                        output.test_size,
+                        if e.is_finite() {
+                            format!(
+                                "; the metrics are released under ε = {e} differential privacy, \
+                                 so on a few held-out records they are mostly noise"
+                            )
+                        } else {
+                            "; exact: no differential privacy".to_owned()
+                        }
+                    );
+                }
             }
         }
     }

@@ -258,14 +258,16 @@ async fn upload(args: UploadArgs) -> Result<()> {
                 != (input, data_type.id(), args.tee, records.len())
             {
                 bail!(
-                    "the interrupted upload in {} was of another input, data type or TEE;                      resume it with the same --input, --schema and --tee",
+                    "the interrupted upload in {} was of another input, data type or TEE; \
+                     resume it with the same --input, --schema and --tee",
                     journal_at.display()
                 );
             }
             j
         }
         (Some(j), false) => bail!(
-            "an upload was interrupted after {} of {} records ({}); run the same command with              --resume to finish it",
+            "an upload was interrupted after {} of {} records ({}); run the same command with \
+                     --resume to finish it",
             j.done,
             j.total,
             journal_at.display()
@@ -309,7 +311,8 @@ async fn upload(args: UploadArgs) -> Result<()> {
             journal.done += journal.pending.len();
         } else if on_chain.iter().any(|r| *r) {
             bail!(
-                "{} holds a batch only part of which is registered; keep that file and report                  this",
+                "{} holds a batch only part of which is registered; keep that file and report \
+                 this",
                 journal_at.display()
             );
         }

@@ -93,6 +93,36 @@ pub const DEFAULT_CHAIN_ID: u64 = 1337;
 /// Default block gas limit.
 pub const DEFAULT_BLOCK_GAS_LIMIT: u64 = 30_000_000;
 
+/// What opening an existing chain is verifying, for a progress display: the header chain
+/// (block by block), then the state (slot by slot, when [`ChainConfig::verify_state`] is on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenStep {
+    /// `done` of `total` headers checked (hash chain and seal).
+    Headers {
+        /// Headers checked.
+        done: u64,
+        /// Blocks in the store.
+        total: u64,
+    },
+    /// `done` of `total` storage slots read into the recomputed state root.
+    State {
+        /// Slots read.
+        done: u64,
+        /// Slots in the store.
+        total: u64,
+    },
+}
+
+/// Told of each [`OpenStep`] while [`EmbeddedChain::open`] verifies an existing store.
+#[derive(Clone)]
+pub struct OpenProgress(pub std::sync::Arc<dyn Fn(OpenStep) + Send + Sync>);
+
+impl std::fmt::Debug for OpenProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OpenProgress(..)")
+    }
+}
+
 /// How to open (or create) an embedded chain.
 #[derive(Debug, Clone)]
 pub struct ChainConfig {
@@ -119,6 +149,8 @@ pub struct ChainConfig {
     /// The most memory redb keeps as its page cache, bytes ([`DEFAULT_CACHE_BYTES`]). The
     /// node's memory grows with the store until the cache holds this much.
     pub cache_bytes: usize,
+    /// Told how verification of an existing store progresses (none by default).
+    pub on_open: Option<OpenProgress>,
 }
 
 /// The default page cache: redb's own default, 1 GiB.
@@ -136,12 +168,22 @@ impl ChainConfig {
             verify_store_integrity: true,
             verify_state: true,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            on_open: None,
         }
     }
 
     /// Sets the most memory redb keeps as its page cache.
     pub fn with_cache_bytes(mut self, bytes: usize) -> Self {
         self.cache_bytes = bytes;
+        self
+    }
+
+    /// Reports the verification of an existing store to `progress` as it goes.
+    pub fn with_open_progress(
+        mut self,
+        progress: impl Fn(OpenStep) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_open = Some(OpenProgress(std::sync::Arc::new(progress)));
         self
     }
 
@@ -411,7 +453,10 @@ impl Ledger for EmbeddedChain {
     }
 
     async fn block_number(&self) -> Result<u64> {
-        Ok(*self.shared().tip.borrow())
+        // The committed tip, read from the store as receipts are: the sealer wakes the `tip`
+        // watch only after its commit, and a client that has just read a receipt of the new
+        // block must not be told an older latest block (it would build a view without it).
+        Ok(self.reader()?.tip()?.header.number)
     }
 
     fn heads(&self) -> Option<watch::Receiver<u64>> {

@@ -187,7 +187,7 @@ impl Harness {
     /// The state root recomputed from scratch from the flat tables.
     fn recomputed_root(&self) -> B256 {
         let rtx = self.chain.shared().db.begin_read().unwrap();
-        trie::recompute_state_root(&rtx, Path::new("test")).unwrap()
+        trie::recompute_state_root(&rtx, Path::new("test"), &|_, _| {}).unwrap()
     }
 
     /// `address` and `slots` at block `number`, proven: the header's seal checked against the

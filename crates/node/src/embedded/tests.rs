@@ -16,7 +16,7 @@ use redb::ReadableTable;
 use tempfile::TempDir;
 
 use super::{
-    ChainConfig, EmbeddedChain,
+    ChainConfig, EmbeddedChain, OpenStep,
     tables::{BLOCK_NUMBERS, BLOCKS, BlockRow},
     verify::DB_FILE,
 };
@@ -852,6 +852,33 @@ pub(super) fn expect_corrupt(res: Result<EmbeddedChain, Error>, needle: &str) {
         }
         other => panic!("expected Corrupt({needle}), got {other:?}"),
     }
+}
+
+/// Reopening reports its verification as it goes: every header, then every storage slot of
+/// the recomputed state root, ending at the totals.
+#[tokio::test]
+async fn reopening_reports_its_progress() {
+    let (dir, sealer, user) = chain_with_history().await;
+    let steps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = steps.clone();
+    let config = Node::config(&sealer, &user)
+        .with_open_progress(move |step| seen.lock().unwrap().push(step));
+    let chain = EmbeddedChain::open(dir.path(), config).unwrap();
+    let blocks = chain.block_number().await.unwrap() + 1;
+    let steps = steps.lock().unwrap().clone();
+    assert!(
+        steps.contains(&OpenStep::Headers {
+            done: blocks,
+            total: blocks
+        }),
+        "{steps:?}"
+    );
+    // The contract's storage is read back into the state root.
+    let last = steps.last().copied();
+    assert!(
+        matches!(last, Some(OpenStep::State { done, total }) if done == total && total >= 1),
+        "{steps:?}"
+    );
 }
 
 #[tokio::test]

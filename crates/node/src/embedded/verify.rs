@@ -22,8 +22,8 @@ use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, KECCAK_EMPTY, Nibbles};
 use redb::{
-    Builder, Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, StorageError,
-    TableError,
+    Builder, Database, DatabaseError, Durability, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, StorageError, TableError,
 };
 use revm::state::AccountInfo;
 
@@ -310,6 +310,12 @@ impl Verifier<'_> {
         let numbers = rtx
             .open_table(BLOCK_NUMBERS)
             .map_err(|e| self.corrupt(format!("block index: {e}")))?;
+        let total = blocks.len().map_err(store_err)?;
+        let report = |step| {
+            if let Some(p) = &self.config.on_open {
+                (p.0)(step);
+            }
+        };
         let mut prev: Option<Tip> = None;
         let mut seals: Vec<(u64, Header)> = Vec::new();
         for entry in blocks.iter().map_err(store_err)? {
@@ -375,9 +381,11 @@ impl Verifier<'_> {
             if seals.len() >= SEAL_CHUNK {
                 self.check_seals(&seals, sealer)?;
                 seals.clear();
+                report(super::OpenStep::Headers { done: n + 1, total });
             }
         }
         self.check_seals(&seals, sealer)?;
+        report(super::OpenStep::Headers { done: total, total });
         let tip = prev.ok_or_else(|| self.corrupt("there is no genesis block"))?;
         self.check_state(&rtx, &tip)?;
         Ok(tip)
@@ -408,7 +416,12 @@ impl Verifier<'_> {
             }
         }
         if self.config.verify_state {
-            let root = trie::recompute_state_root(rtx, self.path)?;
+            let progress = |done, total| {
+                if let Some(p) = &self.config.on_open {
+                    (p.0)(super::OpenStep::State { done, total });
+                }
+            };
+            let root = trie::recompute_state_root(rtx, self.path, &progress)?;
             if root != tip.state_root {
                 return Err(self.corrupt(format!(
                     "the stored state (accounts and storage) has root {root}, but block {} \

@@ -35,10 +35,19 @@ pub(crate) fn account_leaf(
 /// The state root of the flat account and storage tables, computed from scratch with
 /// `alloy_trie`'s hash builder (reads the whole state). Also checks that every account's stored
 /// storage root is its storage's root and that no storage belongs to a missing account.
-pub(crate) fn recompute_state_root(rtx: &redb::ReadTransaction, db: &Path) -> Result<B256> {
+pub(crate) fn recompute_state_root(
+    rtx: &redb::ReadTransaction,
+    db: &Path,
+    progress: &dyn Fn(u64, u64),
+) -> Result<B256> {
     use crate::embedded::tables::{ACCOUNTS, STORAGE};
+    use redb::ReadableTableMetadata as _;
+    /// Slots between two progress reports.
+    const EVERY: u64 = 1 << 16;
     let accounts = rtx.open_table(ACCOUNTS).map_err(store_err)?;
     let storage = rtx.open_table(STORAGE).map_err(store_err)?;
+    let total = storage.len().map_err(store_err)?;
+    let mut read = 0u64;
     let roots = rtx.open_table(STORAGE_ROOTS).map_err(store_err)?;
 
     // Storage roots, one account at a time (the table is sorted by address, then slot).
@@ -68,10 +77,15 @@ pub(crate) fn recompute_state_root(rtx: &redb::ReadTransaction, db: &Path) -> Re
             return Err(corrupt(db, format!("a zero value is stored for {address}")));
         }
         slots.push((keccak256(&k[20..]), value));
+        read += 1;
+        if read.is_multiple_of(EVERY) {
+            progress(read, total);
+        }
     }
     if let Some(done) = current {
         finish(done, &mut slots);
     }
+    progress(total, total);
 
     let mut leaves: Vec<(B256, Vec<u8>)> = Vec::new();
     for entry in accounts.iter().map_err(store_err)? {
