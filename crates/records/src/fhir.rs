@@ -3,7 +3,10 @@
 //! Each Patient becomes one record. An Observation belongs to the Patient its `subject`
 //! references (`Patient/<id>`, or the `fullUrl` of the Patient's entry), and fills the feature
 //! (or the label) whose LOINC code is among its `code.coding` (system `http://loinc.org`). Its
-//! value is `valueQuantity.value`, `valueInteger`, or `valueBoolean` (1 or 0). Observations with
+//! value is `valueQuantity.value`, `valueInteger`, or `valueBoolean` (1 or 0). A quantity that
+//! names its unit (its UCUM `code`, else its `unit` text) must name the feature's unit in the
+//! schema: a glucose in mmol/L where the schema says mg/dL is refused, not read 18 times too
+//! small. Observations with
 //! status `entered-in-error` or `cancelled`, and codes the schema does not map, are skipped; when
 //! one code was observed several times, the latest `effectiveDateTime` wins. A Patient without a
 //! value for every feature is refused, naming the feature.
@@ -73,6 +76,12 @@ fn read_bundle_at_most(schema: &Schema, json: &str, max_patients: usize) -> Resu
                 .as_deref()
                 .map(|c| (c, schema.label.name.as_str())),
         )
+        .collect();
+    // The unit each feature's values are in (UCUM, as the schema states it).
+    let unit_of: HashMap<&str, &str> = schema
+        .features
+        .iter()
+        .filter_map(|f| f.unit.as_deref().map(|u| (f.name.as_str(), u)))
         .collect();
     if column_of.is_empty() {
         return Err(err(
@@ -155,8 +164,23 @@ fn read_bundle_at_most(schema: &Schema, json: &str, max_patients: usize) -> Resu
                 format!("subject {reference:?} is no Patient of the bundle"),
             )
         })?;
-        let value = if let Some(v) = resource.pointer("/valueQuantity/value") {
-            v.as_f64()
+        let value = if let Some(quantity) = resource.get("valueQuantity") {
+            let stated = quantity
+                .get("code")
+                .or_else(|| quantity.get("unit"))
+                .and_then(Value::as_str);
+            if let (Some(stated), Some(&expected)) = (stated, unit_of.get(column))
+                && stated != expected
+            {
+                return Err(err(
+                    &where_,
+                    format!(
+                        "{column:?} is in {stated:?}, but the data type records it in \
+                         {expected:?}: convert it first"
+                    ),
+                ));
+            }
+            quantity.get("value").and_then(Value::as_f64)
         } else if let Some(v) = resource.get("valueInteger") {
             v.as_f64()
         } else if let Some(v) = resource.get("valueBoolean") {
@@ -312,6 +336,24 @@ mod tests {
             .replace("\"value\": 72", "\"value\": \"SECRET\"");
         let e = read_bundle(&schema(), &text).unwrap_err().to_string();
         assert!(!e.contains("SECRET") && e.contains("heart_rate"), "{e}");
+    }
+
+    /// A quantity in another unit than the schema's is refused, naming both; the UCUM code is
+    /// read before the display text.
+    #[test]
+    fn a_value_in_another_unit_is_refused() {
+        let bundle = include_str!("../testdata/vitals-bundle.json");
+        let text = bundle.replace("\"mg/dL\"", "\"mmol/L\"");
+        let e = read_bundle(&schema(), &text).unwrap_err().to_string();
+        assert!(
+            e.contains("glucose") && e.contains("mmol/L") && e.contains("mg/dL"),
+            "{e}"
+        );
+        let text = bundle.replace(
+            "\"unit\": \"/min\"",
+            "\"unit\": \"beats per minute\", \"system\": \"http://unitsofmeasure.org\", \"code\": \"/min\"",
+        );
+        assert_eq!(read_bundle(&schema(), &text).unwrap().len(), 2);
     }
 
     #[test]
