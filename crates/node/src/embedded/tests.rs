@@ -854,6 +854,45 @@ pub(super) fn expect_corrupt(res: Result<EmbeddedChain, Error>, needle: &str) {
     }
 }
 
+/// A receipt is never ahead of the latest block: the moment a client can read a transaction's
+/// receipt, `eth_blockNumber` names its block (a TEE host that read its debit's receipt and
+/// then viewed the chain at the latest block once got a view without the debit). The window
+/// was the time between the sealer's commit and its waking of the tip watch, so the test polls
+/// for receipts as fast as it can over many blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_receipt_is_never_ahead_of_the_latest_block() {
+    let node = Node::new();
+    let contract = node.deploy(&store_runtime()).await;
+    for i in 0..200u64 {
+        let nonce = node.chain.pending_nonce(node.user.address()).unwrap();
+        let hash = node
+            .chain
+            .send_raw_transaction(sign(
+                &node.user,
+                tx(
+                    nonce,
+                    TxKind::Call(contract),
+                    word(i).0.to_vec().into(),
+                    100_000,
+                ),
+            ))
+            .await
+            .unwrap();
+        let receipt = loop {
+            if let Some(r) = node.chain.receipt(hash).await.unwrap() {
+                break r;
+            }
+            tokio::task::yield_now().await;
+        };
+        let latest = node.chain.block_number().await.unwrap();
+        assert!(
+            latest >= receipt.block_number.unwrap(),
+            "receipt in block {:?}, latest block {latest}",
+            receipt.block_number
+        );
+    }
+}
+
 /// Reopening reports its verification as it goes: every header, then every storage slot of
 /// the recomputed state root, ending at the totals.
 #[tokio::test]
