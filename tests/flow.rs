@@ -507,19 +507,8 @@ async fn a_data_type_flooded_by_one_user_does_not_stop_another_job() {
     let ty = f.schema.data_type().unwrap().id();
     let total = medshare_ledger::MAX_LOGS + 2_000;
     for start in (0..total).step_by(500) {
-        let hashes: Vec<B256> = (start..start + 500)
-            .map(|i| alloy_primitives::keccak256(format!("flood/{i}")))
-            .collect();
-        let commitments = hashes.iter().map(alloy_primitives::keccak256).collect();
-        let call = medshare_chain::Data::registerRecordsCall {
-            dataType: ty,
-            ciphertextHashes: hashes,
-            commitments,
-        };
-        chain
-            .send_many(vec![chain.call(medshare_chain::Contract::Data, &call)])
-            .await
-            .unwrap();
+        let call = medshare_testkit::registration_by_hash(chain, ty, "flood", start..start + 500);
+        chain.send_many(vec![call]).await.unwrap();
     }
     // What reading the whole data type would meet: the node refuses the query as too large.
     let whole_type = alloy_rpc_types_eth::Filter::new()

@@ -94,16 +94,5 @@ fn main() -> std::process::ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    exit::finish(start(cli), hint::hint)
-}
-
-fn start(cli: Cli) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log)?)
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(gas::run(cli.command))
+    exit::finish(exit::block_on(&cli.log, gas::run(cli.command)), hint::hint)
 }

@@ -128,18 +128,7 @@ fn main() -> std::process::ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    exit::finish(start(cli), hint::hint)
-}
-
-fn start(cli: Cli) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log)?)
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run(cli.command))
+    exit::finish(exit::block_on(&cli.log, run(cli.command)), hint::hint)
 }
 
 /// Opens the enclave in `dir` (creating its key with `anchors` if there is none) and its host.

@@ -3,8 +3,25 @@
 //! all three. Under `--json` a failure, a mistyped flag included, is one JSON object
 //! `{"error", "hint"}` on stdout, where a script reads the command's answer; without it, the
 //! error and its hint go to stderr. A reader that went away (`| head`) ends the program quietly.
+//! All three log to stderr and run on one multi-threaded tokio runtime ([`block_on`]).
 
 use std::process::ExitCode;
+
+/// Logs to stderr at `filter` (a `tracing` filter, e.g. `warn`) and runs `work` to its end on
+/// a multi-threaded tokio runtime.
+pub(crate) fn block_on(
+    filter: &str,
+    work: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter)?)
+        .with_writer(std::io::stderr)
+        .init();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(work)
+}
 
 /// Whether the command line asks for JSON output.
 pub(crate) fn wants_json() -> bool {

@@ -120,14 +120,7 @@ fn run(cli: Cli) -> Result<()> {
     if matches!(command, Command::Node(_)) {
         node::bound_allocator()?;
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log)?)
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
+    exit::block_on(&cli.log, async move {
         match command {
             Command::Demo(args) => demo::run(args).await,
             Command::Node(args) => node::run(args).await,

@@ -16,7 +16,6 @@ use super::{
     table3::{BASE_COHORT, Rig},
 };
 use anyhow::{Context, Result, bail};
-use medshare_chain::{Contract, Data};
 use medshare_parties::user::Patient;
 use serde::Serialize;
 use std::{
@@ -236,18 +235,8 @@ async fn flood(
             let mut i = lo;
             while i < hi {
                 let n = FLOOD_BATCH.min(hi - i);
-                let hashes: Vec<alloy_primitives::B256> = (i..i + n)
-                    .map(|k| alloy_primitives::keccak256(format!("flood/{k}")))
-                    .collect();
-                let commitments = hashes.iter().map(alloy_primitives::keccak256).collect();
-                let call = Data::registerRecordsCall {
-                    dataType: ty,
-                    ciphertextHashes: hashes,
-                    commitments,
-                };
-                chain
-                    .send_many(vec![chain.call(Contract::Data, &call)])
-                    .await?;
+                let call = medshare_testkit::registration_by_hash(chain, ty, "flood", i..i + n);
+                chain.send_many(vec![call]).await?;
                 bar.inc(n as u64);
                 i += n;
             }

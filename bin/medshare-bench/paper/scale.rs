@@ -60,18 +60,14 @@ pub(super) async fn scale(records: usize, owners: usize, quiet: bool) -> Result<
         let ty = world.data_type.id();
         set.spawn(async move {
             let mut calls = Vec::new();
-            for chunk in (0..per_owner).collect::<Vec<_>>().chunks(BATCH) {
-                let hashes: Vec<alloy_primitives::B256> = chunk
-                    .iter()
-                    .map(|i| alloy_primitives::keccak256(format!("scale/{o}/{i}")))
-                    .collect();
-                let commitments = hashes.iter().map(alloy_primitives::keccak256).collect();
-                let call = medshare_chain::Data::registerRecordsCall {
-                    dataType: ty,
-                    ciphertextHashes: hashes,
-                    commitments,
-                };
-                calls.push(chain.call(medshare_chain::Contract::Data, &call));
+            for start in (0..per_owner).step_by(BATCH) {
+                let range = start..(start + BATCH).min(per_owner);
+                calls.push(medshare_testkit::registration_by_hash(
+                    &chain,
+                    ty,
+                    &format!("scale/{o}"),
+                    range,
+                ));
             }
             let n = calls.len();
             for call in calls {

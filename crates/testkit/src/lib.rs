@@ -26,7 +26,7 @@ mod world;
 
 pub use backend::{Backend, BackendKind};
 pub use error::Error;
-pub use world::{Party, World, simulated_measurement, view_block};
+pub use world::{Party, World, registration_by_hash, simulated_measurement, view_block};
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;

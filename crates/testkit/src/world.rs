@@ -14,6 +14,26 @@ use medshare_ledger::TransactionReceipt;
 use medshare_parties::{now, user::OwnedRecord};
 use medshare_primitives::{DataType, JobId, Role};
 
+/// A `Data.registerRecords` call registering records `range` of data type `data_type` by hash
+/// alone (no ciphertext, no key share: records nobody can consent to), numbered under `tag` so
+/// that hashes never repeat: ciphertext hash `keccak256("{tag}/{i}")`, commitment its keccak.
+/// For flooding a data type and filling a chain at scale.
+pub fn registration_by_hash(
+    chain: &medshare_chain::ContractClient,
+    data_type: B256,
+    tag: &str,
+    range: std::ops::Range<usize>,
+) -> medshare_chain::Call {
+    let hashes: Vec<B256> = range.map(|i| keccak256(format!("{tag}/{i}"))).collect();
+    let commitments = hashes.iter().map(keccak256).collect();
+    let call = medshare_chain::Data::registerRecordsCall {
+        dataType: data_type,
+        ciphertextHashes: hashes,
+        commitments,
+    };
+    chain.call(medshare_chain::Contract::Data, &call)
+}
+
 /// The measurement the tests' simulated TEEs are admitted with: the contract suite's (a bare
 /// key, not an enclave program) and the flow tests' enclave in process. Governance allowlists it
 /// in [`World::new`].
