@@ -342,6 +342,7 @@ fn every_command_answers_in_json_its_failures_included() {
         ),
         ("schema list", "", true),
         ("schema show", "cardiometabolic", true),
+        ("serve", "", false),
         ("user audit", "--keystore {ks}", false),
         ("user grant", "--keystore {ks} --job {job} --all", false),
         (

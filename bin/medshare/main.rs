@@ -33,6 +33,7 @@ mod node;
 mod parties;
 mod password;
 mod schema;
+mod serve;
 mod sibling;
 mod spawn;
 
@@ -63,6 +64,12 @@ enum Command {
         after_help = "Examples:\n  medshare node                      # 127.0.0.1:8545, state in ~/.medshare/node\n  medshare node --data-dir /var/lib/medshare/chain --sealer-keystore sealer.json\n  medshare node --addr 0.0.0.0:8545   # warns: reachable from other machines"
     )]
     Node(node::NodeArgs),
+    /// Serve the HTTP API (OpenAPI at /api/openapi.json) over a deployment: chain state, a relay
+    /// for transactions signed elsewhere, content-addressed ciphertext. 127.0.0.1:8080 by default.
+    #[command(
+        after_help = "Examples:\n  medshare serve                      # http://127.0.0.1:8080, node at 127.0.0.1:8545\n  medshare serve --rpc http://127.0.0.1:8545 --deployment deployment.json --store s3://medshare\n  curl -s http://127.0.0.1:8080/api/jobs | jq '.items[].status'"
+    )]
+    Serve(serve::ServeArgs),
     /// Deploy the five contracts to an Ethereum JSON-RPC node and write the deployment file.
     #[command(
         after_help = "Examples:\n  medshare deploy --keystore admin.json --rpc http://127.0.0.1:8545 --out deployment.json\n  medshare deploy --keystore admin.json --force   # replace an existing deployment file"
@@ -125,6 +132,7 @@ fn run(cli: Cli) -> Result<()> {
             Command::Demo(args) => demo::run(args).await,
             Command::Node(args) => node::run(args).await,
             Command::Deploy(args) => deploy::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
             Command::User(command) => parties::user(command).await,
             Command::Demander(command) => parties::demander(command).await,
             Command::Reviewer(command) => parties::reviewer(command).await,

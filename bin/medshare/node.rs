@@ -238,7 +238,7 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
 }
 
 /// Waits for Ctrl-C or SIGTERM.
-async fn shutdown_signal() -> Result<()> {
+pub(crate) async fn shutdown_signal() -> Result<()> {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

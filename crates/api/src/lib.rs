@@ -1,0 +1,162 @@
+//! The HTTP API behind `medshare serve` and its web app.
+//!
+//! # What this crate owns
+//!
+//! [`router`] builds the axum [`Router`] of a JSON API over one medshare deployment, described
+//! by an OpenAPI document generated from this code ([`ApiDoc`], served at `/api/openapi.json`):
+//!
+//! * **Chain state for the pages** — the deployment and chain ([`routes::info`]), an account's
+//!   nonce ([`routes::account`]), a patient's records with their privacy budgets
+//!   ([`routes::records_of_owner`]), the jobs and their status ([`routes::jobs`],
+//!   [`routes::job`]), a patient's audit trail ([`routes::audit_of_owner`]).
+//! * **A relay** for transactions the browser has already signed ([`routes::send_transaction`]):
+//!   a body that is not one signed EIP-2718 transaction is refused before the node sees it.
+//! * **Content-addressed ciphertext** ([`routes::put_record_object`], [`routes::put_result_object`]
+//!   and their `GET`s): an object is stored only under the SHA-256 of its body, and only up to
+//!   the size the TEE's host would fetch.
+//!
+//! Every error is a JSON object `{"error": …, "hint": …}` with a status that says whose fault it
+//! is ([`Error`]).
+//!
+//! # What it never sees
+//!
+//! A private key, a data key or a plaintext value: the browser signs transactions and encrypts
+//! records itself; this API reads public chain state, forwards signed bytes, and stores bytes
+//! that are ciphertext to it. It holds no wallet that signs (the [`ContractClient`] it is given is
+//! used for views only).
+//!
+//! # What it does not do (yet)
+//!
+//! Serve the web app's pages, store a record's TD_i/US_i metadata or a result's signature
+//! object: those come with the browser code (issue #12).
+
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod routes;
+pub mod types;
+
+pub use error::{Error, ErrorBody};
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+use medshare_chain::ContractClient;
+use medshare_storage::Store;
+use std::sync::Arc;
+use utoipa::OpenApi;
+
+/// The largest request body the API reads: a record ciphertext at the TEE host's bound
+/// ([`medshare_parties::tee::MAX_CIPHERTEXT_BYTES`]); transactions and JSON are far smaller.
+pub const MAX_BODY_BYTES: usize = medshare_parties::tee::MAX_CIPHERTEXT_BYTES;
+
+/// The largest signed transaction the relay forwards (128 KiB: geth's `txMaxSize`).
+pub const MAX_TRANSACTION_BYTES: usize = 128 * 1024;
+
+/// The most items one page of a list returns.
+pub const MAX_PAGE: usize = 500;
+
+/// What the handlers share: the deployment (read through a client that never signs) and the
+/// store.
+#[derive(Clone)]
+pub struct Api {
+    chain: ContractClient,
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("deployment", self.chain.deployment())
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+impl Api {
+    /// The API over `chain`'s deployment and `store`. `chain`'s wallet is never asked to sign:
+    /// give it a throwaway key.
+    pub fn new(chain: ContractClient, store: Arc<dyn Store>) -> Self {
+        Self { chain, store }
+    }
+}
+
+/// The OpenAPI document of the API (served at `/api/openapi.json`).
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "medshare API",
+        description = "Chain state, a relay for signed transactions and content-addressed \
+                       ciphertext for medshare's web app. It never receives a private key, a \
+                       data key or a plaintext value."
+    ),
+    paths(
+        routes::info,
+        routes::account,
+        routes::records_of_owner,
+        routes::jobs,
+        routes::job,
+        routes::audit_of_owner,
+        routes::send_transaction,
+        routes::receipt,
+        routes::put_record_object,
+        routes::get_record_object,
+        routes::put_result_object,
+        routes::get_result_object,
+    ),
+    components(schemas(
+        types::Info,
+        types::Contracts,
+        types::Account,
+        types::RecordView,
+        types::Budget,
+        types::RecordPage,
+        types::JobView,
+        types::ResultView,
+        types::JobPage,
+        types::AuditEntry,
+        types::AuditPage,
+        types::SignedTransaction,
+        types::TransactionAccepted,
+        types::Receipt,
+        types::ObjectStored,
+        ErrorBody,
+    ))
+)]
+pub struct ApiDoc;
+
+/// The API's routes over `api`.
+pub fn router(api: Api) -> Router {
+    Router::new()
+        .route("/api/openapi.json", get(routes::openapi))
+        .route("/api/info", get(routes::info))
+        .route("/api/accounts/{address}", get(routes::account))
+        .route("/api/owners/{owner}/records", get(routes::records_of_owner))
+        .route("/api/owners/{owner}/audit", get(routes::audit_of_owner))
+        .route("/api/jobs", get(routes::jobs))
+        .route("/api/jobs/{job}", get(routes::job))
+        .route("/api/transactions", post(routes::send_transaction))
+        .route("/api/transactions/{hash}/receipt", get(routes::receipt))
+        .route(
+            "/api/objects/records/{hash}",
+            get(routes::get_record_object).put(routes::put_record_object),
+        )
+        .route(
+            "/api/objects/results/{hash}",
+            get(routes::get_result_object).put(routes::put_result_object),
+        )
+        .fallback(routes::not_found)
+        .with_state(api)
+}
+
+/// Serves [`router`] on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    api: Api,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(api))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,412 @@
+//! The API over a real deployment on the embedded chain, reached over TCP as a browser would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, B256, TxKind, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::SolCall;
+use medshare_api::{Api, ErrorBody, MAX_BODY_BYTES, types};
+use medshare_chain::ContractClient;
+use medshare_contracts::Registration;
+use medshare_crypto::Identity;
+use medshare_primitives::Role;
+use medshare_storage::LocalStore;
+use medshare_testkit::{Backend, World};
+use reqwest::StatusCode;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+struct Served {
+    url: String,
+    http: reqwest::Client,
+    world: World,
+    backend: Backend,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Served {
+    async fn new() -> Self {
+        let backend = Backend::embedded().await.unwrap();
+        let world = World::new(&backend).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(LocalStore::open(dir.path().join("store")).unwrap());
+        // The API's client never signs: a throwaway key.
+        let reader = ContractClient::attach(
+            backend.wallet(PrivateKeySigner::random()).await.unwrap(),
+            *world.admin.chain.deployment(),
+        )
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(medshare_api::serve(
+            listener,
+            Api::new(reader, store),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            url,
+            http: reqwest::Client::new(),
+            world,
+            backend,
+            _dir: dir,
+            _stop: stop,
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn put(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
+        self.http
+            .put(format!("{}{path}", self.url))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn relay(&self, raw: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/transactions", self.url))
+            .json(&serde_json::json!({ "raw": raw }))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The JSON error of a refused request, after checking its status.
+async fn refused(response: reqwest::Response, status: StatusCode) -> ErrorBody {
+    assert_eq!(response.status(), status);
+    response.json::<ErrorBody>().await.unwrap()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[tokio::test]
+async fn an_object_is_stored_only_under_the_hash_of_its_body() {
+    let s = Served::new().await;
+    let body = b"ciphertext bytes".to_vec();
+    let key = sha256_hex(&body);
+
+    // Under another key: refused, naming both hashes, and nothing is stored under either.
+    let other = sha256_hex(b"something else");
+    let err = refused(
+        s.put(&format!("/api/objects/records/{other}"), body.clone())
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        err.error.contains(&key) && err.error.contains(&other),
+        "{}",
+        err.error
+    );
+    refused(
+        s.get(&format!("/api/objects/records/{other}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    refused(
+        s.get(&format!("/api/objects/records/{key}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    // Under its own hash: stored, and read back byte for byte.
+    let stored = s
+        .put(&format!("/api/objects/records/{key}"), body.clone())
+        .await;
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    let stored: types::ObjectStored = stored.json().await.unwrap();
+    assert_eq!(
+        (stored.key, stored.bytes),
+        (format!("records/{key}"), body.len())
+    );
+    let read = s.get(&format!("/api/objects/records/{key}")).await;
+    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(read.bytes().await.unwrap().to_vec(), body);
+
+    // A key that is not 64 lowercase hex digits (a path trick, upper case) is refused.
+    for bad in ["..%2Fsecret", &key.to_uppercase(), &key[..63]] {
+        refused(
+            s.put(&format!("/api/objects/results/{bad}"), body.clone())
+                .await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_and_nothing_is_stored() {
+    let s = Served::new().await;
+    let body = vec![7u8; MAX_BODY_BYTES + 1];
+    let key = sha256_hex(&body);
+    let err = refused(
+        s.put(&format!("/api/objects/results/{key}"), body).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    assert!(
+        err.error.contains(&MAX_BODY_BYTES.to_string()),
+        "{}",
+        err.error
+    );
+    refused(
+        s.get(&format!("/api/objects/results/{key}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // At the limit it is accepted.
+    let body = vec![7u8; MAX_BODY_BYTES];
+    let key = sha256_hex(&body);
+    assert_eq!(
+        s.put(&format!("/api/objects/results/{key}"), body)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+}
+
+/// A registration transaction for a fresh key, signed outside the server (as the browser does).
+async fn signed_registration(s: &Served, identity: &Identity, chain_id: u64) -> String {
+    let info: types::Info = s.get("/api/info").await.json().await.unwrap();
+    let account: types::Account = s
+        .get(&format!("/api/accounts/{}", identity.address()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let call = Registration::registerCall {
+        role: Role::User as u8,
+        publicKey: identity.public_key_uncompressed().into(),
+    };
+    let gas_price: u128 = info.gas_price.parse().unwrap();
+    let tx = TxEip1559 {
+        chain_id,
+        nonce: account.nonce,
+        gas_limit: 500_000,
+        max_fee_per_gas: gas_price,
+        max_priority_fee_per_gas: 0,
+        to: TxKind::Call(info.contracts.registration.parse::<Address>().unwrap()),
+        value: U256::ZERO,
+        access_list: Default::default(),
+        input: call.abi_encode().into(),
+    };
+    let signature = identity
+        .signer()
+        .sign_hash_sync(&tx.signature_hash())
+        .unwrap();
+    let envelope = TxEnvelope::from(tx.into_signed(signature));
+    format!("0x{}", hex::encode(envelope.encoded_2718()))
+}
+
+#[tokio::test]
+async fn the_relay_forwards_only_one_signed_transaction_for_this_chain() {
+    let s = Served::new().await;
+    let info: types::Info = s.get("/api/info").await.json().await.unwrap();
+    let identity = Identity::random();
+    s.backend.fund(identity.address()).await.unwrap();
+
+    for (raw, why) in [
+        ("not hex", "hex"),
+        ("0x", "EIP-2718"),
+        ("0x02deadbeef", "EIP-2718"),
+    ] {
+        let err = refused(s.relay(raw).await, StatusCode::BAD_REQUEST).await;
+        assert!(err.error.contains(why), "{raw}: {}", err.error);
+        assert!(err.hint.is_some());
+    }
+    // Not JSON at all.
+    let response = s
+        .http
+        .post(format!("{}/api/transactions", s.url))
+        .body("raw=0x00")
+        .send()
+        .await
+        .unwrap();
+    refused(response, StatusCode::BAD_REQUEST).await;
+
+    // Signed for another chain: refused before the node sees it.
+    let other_chain = signed_registration(&s, &identity, info.chain_id + 1).await;
+    let err = refused(s.relay(&other_chain).await, StatusCode::BAD_REQUEST).await;
+    assert!(err.error.contains("signed for chain"), "{}", err.error);
+    // Trailing bytes after a valid transaction.
+    let good = signed_registration(&s, &identity, info.chain_id).await;
+    refused(s.relay(&format!("{good}00")).await, StatusCode::BAD_REQUEST).await;
+
+    // The real one goes through, and the patient is registered by its own signature.
+    let accepted = s.relay(&good).await;
+    assert_eq!(
+        accepted.status(),
+        StatusCode::OK,
+        "{:?}",
+        accepted.text().await
+    );
+    let accepted: types::TransactionAccepted = accepted.json().await.unwrap();
+    assert_eq!(accepted.from, identity.address().to_string());
+    let hash: B256 = accepted.hash.parse().unwrap();
+    let receipt = s
+        .world
+        .admin
+        .chain
+        .ledger()
+        .wait_for_receipt(
+            hash,
+            std::time::Duration::from_millis(5),
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    let served: types::Receipt = s
+        .get(&format!("/api/transactions/{hash}/receipt"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(served.success);
+    assert_eq!(
+        s.world
+            .admin
+            .chain
+            .role_of(identity.address())
+            .await
+            .unwrap(),
+        Some(Role::User)
+    );
+    // Replayed: the node refuses it (its nonce is used), and says so.
+    let err = refused(s.relay(&good).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(err.error.contains("refused"), "{}", err.error);
+}
+
+#[tokio::test]
+async fn the_pages_read_what_the_chain_holds() {
+    let s = Served::new().await;
+    let records = s.world.registered_records(3).await.unwrap();
+    let job = s.world.job("api").await.unwrap();
+    let user = s.world.user.address();
+
+    let page: types::RecordPage = s
+        .get(&format!("/api/owners/{user}/records?limit=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len(), page.offset), (3, 2, 0));
+    assert_eq!(
+        page.items[0].ciphertext_hash,
+        records[0].record.ciphertextHash.to_string()
+    );
+    assert!(page.items.iter().all(|r| r.live));
+    let rest: types::RecordPage = s
+        .get(&format!("/api/owners/{user}/records?offset=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items
+            .iter()
+            .map(|r| r.ciphertext_hash.clone())
+            .collect::<Vec<_>>(),
+        vec![records[2].record.ciphertextHash.to_string()]
+    );
+
+    // Deleting a record shows: it is no longer live.
+    s.world
+        .user
+        .chain
+        .delete_record(&records[2].record)
+        .await
+        .unwrap();
+    let rest: types::RecordPage = s
+        .get(&format!("/api/owners/{user}/records?offset=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!rest.items[0].live);
+
+    let jobs: types::JobPage = s.get("/api/jobs").await.json().await.unwrap();
+    assert_eq!(jobs.total, 1);
+    assert_eq!(jobs.items[0].job, job.0.to_string());
+    assert_eq!(jobs.items[0].status, "pending");
+    s.world.reviewer.chain.approve_model(job).await.unwrap();
+    let one: types::JobView = s
+        .get(&format!("/api/jobs/{}", job.0))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one.status, "approved");
+    assert!(one.result.is_none());
+
+    let audit: types::AuditPage = s
+        .get(&format!("/api/owners/{user}/audit"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit.total, 0);
+
+    // Malformed or unknown: a JSON error, each.
+    refused(
+        s.get(&format!("/api/jobs/{}", B256::repeat_byte(9))).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    refused(s.get("/api/jobs/12").await, StatusCode::BAD_REQUEST).await;
+    refused(
+        s.get("/api/owners/0xnot-an-address/records").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    refused(
+        s.get(&format!("/api/owners/{user}/audit?limit=0")).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    refused(s.get("/api/nothing-here").await, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let s = Served::new().await;
+    let doc: serde_json::Value = s.get("/api/openapi.json").await.json().await.unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/info",
+        "/api/accounts/{address}",
+        "/api/owners/{owner}/records",
+        "/api/owners/{owner}/audit",
+        "/api/jobs",
+        "/api/jobs/{job}",
+        "/api/transactions",
+        "/api/transactions/{hash}/receipt",
+        "/api/objects/records/{hash}",
+        "/api/objects/results/{hash}",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+}

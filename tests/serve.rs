@@ -1,0 +1,177 @@
+//! `medshare serve` as a user runs it: over `medshare node` and a deployment made by `medshare
+//! deploy`, reached over HTTP. (The API's routes are tested in `crates/api/tests/api.rs`.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use medshare_testkit::{TEST_PASSWORD, process::Node};
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    path::Path,
+    process::{Child, Command, Stdio},
+};
+
+fn medshare(dir: &Path, rpc: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_medshare"));
+    command
+        .env("MEDSHARE_PASSWORD", TEST_PASSWORD)
+        .env("MEDSHARE_RPC", rpc)
+        .env("MEDSHARE_DEPLOYMENT", dir.join("deployment.json"))
+        .env("MEDSHARE_STORE", dir.join("store"))
+        .env("RUST_BACKTRACE", "0");
+    command
+}
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET path` over plain HTTP/1.1; the status line and the body.
+fn get(addr: &str, path: &str) -> (String, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+/// `medshare node` with the contracts deployed by `medshare deploy`: the directory (with
+/// deployment.json), the node, its endpoint.
+fn deployed() -> (tempfile::TempDir, Node, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::spawn(
+        Path::new(env!("CARGO_BIN_EXE_medshare")),
+        &dir.path().join("node"),
+        &[],
+    )
+    .unwrap();
+    let rpc = node.endpoint();
+    let admin = dir.path().join("admin.json");
+    let made = medshare(dir.path(), &rpc)
+        .args(["key", "new", "--light-kdf"])
+        .arg(&admin)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let deployed = medshare(dir.path(), &rpc)
+        .args(["deploy", "--keystore"])
+        .arg(&admin)
+        .arg("--out")
+        .arg(dir.path().join("deployment.json"))
+        .output()
+        .unwrap();
+    assert!(
+        deployed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deployed.stderr)
+    );
+    (dir, node, rpc)
+}
+
+#[test]
+fn serve_answers_on_loopback_for_a_deployment() {
+    let (dir, _node, rpc) = deployed();
+    // Loopback unless told otherwise.
+    let help = medshare(dir.path(), &rpc)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("[default: 127.0.0.1:8080]"),
+        "{}",
+        String::from_utf8_lossy(&help.stdout)
+    );
+
+    let mut child = medshare(dir.path(), &rpc)
+        .args(["serve", "--addr", "127.0.0.1:0", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let serving: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let url = serving["url"].as_str().unwrap();
+    let addr = url.strip_prefix("http://").unwrap();
+    assert!(addr.starts_with("127.0.0.1:"), "{serving}");
+
+    let (status, body) = get(addr, "/api/info");
+    assert!(status.contains("200"), "{status}: {body}");
+    let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(info["chain_id"], serving["chain_id"]);
+    let deployment: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("deployment.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        info["contracts"]["registration"]
+            .as_str()
+            .unwrap()
+            .to_lowercase(),
+        deployment["contracts"]["registration"]
+            .as_str()
+            .unwrap()
+            .to_lowercase(),
+        "{info}\n{deployment}"
+    );
+    let (status, body) = get(addr, "/api/jobs/0x12");
+    assert!(status.contains("400"), "{status}: {body}");
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(error["error"].as_str().unwrap().contains("job"), "{error}");
+}
+
+#[test]
+fn serve_warns_when_other_machines_can_reach_it() {
+    let (dir, _node, rpc) = deployed();
+    let mut child = medshare(dir.path(), &rpc)
+        .args(["serve", "--addr", "0.0.0.0:0", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The warning comes before the ready line; once ready, stop it and read what it said.
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("\"url\""), "{line}");
+    child.kill().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    child.wait().unwrap();
+    assert!(
+        stderr.contains("which other machines can reach"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serve_without_a_node_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = medshare(dir.path(), "http://127.0.0.1:1")
+        .args(["serve", "--addr", "127.0.0.1:0", "--json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let error: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("127.0.0.1:1"),
+        "{error}"
+    );
+}
