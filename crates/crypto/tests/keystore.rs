@@ -174,3 +174,31 @@ fn keystores_written_at_eth_keystores_old_cost_still_open() {
         signer.address()
     );
 }
+
+/// The browser's keystore code (web/src/crypto/keystore.ts) wrote this file; medshare opens it,
+/// and web/test/keystore.test.ts opens the one `medshare key new` wrote.
+#[test]
+fn a_keystore_written_by_the_browser_code_opens() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/keystore-browser-light.json"
+    );
+    let identity = open_keystore(path, "correct horse battery staple").unwrap();
+    assert_eq!(
+        identity.address().to_string().to_lowercase(),
+        "0x8e462b237c288aa7842393b44f2909eabdb84ac6"
+    );
+    assert!(open_keystore(path, "another password").is_err());
+    let rust = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/keystore-rust-light.json"
+    );
+    assert_eq!(
+        open_keystore(rust, "correct horse battery staple")
+            .unwrap()
+            .address()
+            .to_string()
+            .to_lowercase(),
+        "0xa327ad4281c5e0ecd1f54292e647954a6f1cd877"
+    );
+}

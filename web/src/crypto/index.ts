@@ -7,3 +7,4 @@ export * from './keyshare.ts';
 export * from './record.ts';
 export * from './result.ts';
 export * as eip712 from './eip712.ts';
+export * from './keystore.ts';
