@@ -8,3 +8,4 @@ export * from './record.ts';
 export * from './result.ts';
 export * as eip712 from './eip712.ts';
 export * from './keystore.ts';
+export * from './upload.ts';

@@ -108,6 +108,22 @@ impl Tee {
     /// An admitted TEE, a job of `terms` approved on chain, and `n` patients (both diagnoses)
     /// whose records are registered and granted to the job, each with an unlimited budget.
     pub(crate) fn new(n: usize, terms: Terms) -> Self {
+        Self::with_patients(n, terms, patients)
+    }
+
+    /// [`Tee::new`] with the `n` patients' records made by `make` (given `n`, the TEE's public
+    /// key and address, the deployment and the data type) rather than by the Rust owner code.
+    pub(crate) fn with_patients(
+        n: usize,
+        terms: Terms,
+        make: impl FnOnce(
+            usize,
+            &PublicKey,
+            Address,
+            &medshare_contracts::Deployment,
+            B256,
+        ) -> Vec<Patient>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut chain = Chain::new(CHAIN_ID);
         let anchors = TrustAnchors::sealed(CHAIN_ID, &chain.deployment, vec![chain.sealer()]);
@@ -192,7 +208,8 @@ impl Tee {
             _dir: dir,
         };
         tee.set_job_status(JobStatus::Approved);
-        tee.patients = patients(n, &tee_key, address, &tee.chain.deployment, data_type);
+        tee.patients = make(n, &tee_key, address, &tee.chain.deployment, data_type);
+        assert_eq!(tee.patients.len(), n);
         for i in 0..n {
             tee.register(i);
             tee.grant(i);
@@ -437,6 +454,17 @@ fn job_context(
     }
 }
 
+/// The canonical plaintexts of `n` patients of the WDBC data (every 11th: both diagnoses).
+pub(crate) fn wdbc_plaintexts(n: usize) -> Vec<Vec<u8>> {
+    medshare_records::csv::read(&Schema::wdbc(), WDBC)
+        .unwrap()
+        .into_iter()
+        .step_by(11)
+        .take(n)
+        .map(|row| row.record.to_bytes().unwrap().to_vec())
+        .collect()
+}
+
 /// `n` patients of the WDBC data (every 11th: both diagnoses), each with one record encrypted
 /// under a fresh key shared to the TEE.
 fn patients(
@@ -446,20 +474,15 @@ fn patients(
     deployment: &medshare_contracts::Deployment,
     data_type: B256,
 ) -> Vec<Patient> {
-    let schema = Schema::wdbc();
     let pad_key = pk_c(CHAIN_ID, deployment.authorization);
     let domain = Domain::new(CHAIN_ID, deployment.data);
-    medshare_records::csv::read(&schema, WDBC)
-        .unwrap()
+    wdbc_plaintexts(n)
         .into_iter()
-        .step_by(11)
-        .take(n)
-        .map(|row| {
+        .map(|plaintext| {
             let owner = Identity::random();
             let record_id = RecordId::random();
             let (key, material) =
                 KeyShare::generate(&mut rand::rngs::OsRng, record_id, tee_key, &pad_key);
-            let plaintext = row.record.to_bytes().unwrap();
             let ciphertext = seal_record(&key, owner.address(), &plaintext).unwrap();
             let hash = ciphertext_hash(&ciphertext).0;
             let record = Record {
