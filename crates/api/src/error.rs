@@ -40,6 +40,9 @@ pub enum Error {
     /// Nothing is stored under the key, or no such route.
     #[error("{0}")]
     NotFound(String),
+    /// Something else is stored under the key and is not replaced.
+    #[error("{0}")]
+    Conflict(String),
     /// The node refused a relayed transaction (a wrong nonce, too low a fee, a revert…).
     #[error("the node refused the transaction: {0}")]
     Refused(String),
@@ -74,6 +77,7 @@ impl Error {
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::HashMismatch { .. } | Self::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Chain(_) | Self::Ledger(_) | Self::Store(_) => StatusCode::BAD_GATEWAY,
         }
     }

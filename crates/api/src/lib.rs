@@ -13,7 +13,9 @@
 //!   a body that is not one signed EIP-2718 transaction is refused before the node sees it.
 //! * **Content-addressed ciphertext** ([`routes::put_record_object`], [`routes::put_result_object`]
 //!   and their `GET`s): an object is stored only under the SHA-256 of its body, and only up to
-//!   the size the TEE's host would fetch.
+//!   the size the TEE's host would fetch. A record's TD_i and US_i ([`routes::put_record_meta`])
+//!   only when the owner's signature over the Record verifies and the Record names that
+//!   ciphertext, never over another owner's.
 //!
 //! Every error is a JSON object `{"error": …, "hint": …}` with a status that says whose fault it
 //! is ([`Error`]).
@@ -27,8 +29,8 @@
 //!
 //! # What it does not do (yet)
 //!
-//! Serve the web app's pages, store a record's TD_i/US_i metadata or a result's signature
-//! object: those come with the browser code (issue #12).
+//! Serve the web app's pages or store a result's signature object (the TEE's host stores it):
+//! the pages come with the browser code (issue #12).
 
 #![forbid(unsafe_code)]
 
@@ -53,6 +55,9 @@ pub const MAX_BODY_BYTES: usize = medshare_parties::tee::MAX_CIPHERTEXT_BYTES;
 
 /// The largest signed transaction the relay forwards (128 KiB: geth's `txMaxSize`).
 pub const MAX_TRANSACTION_BYTES: usize = 128 * 1024;
+
+/// The largest record metadata object (TD_i and US_i as JSON) the API stores.
+pub const MAX_META_BYTES: usize = 64 * 1024;
 
 /// The most items one page of a list returns.
 pub const MAX_PAGE: usize = 500;
@@ -102,6 +107,8 @@ impl Api {
         routes::receipt,
         routes::put_record_object,
         routes::get_record_object,
+        routes::put_record_meta,
+        routes::get_record_meta,
         routes::put_result_object,
         routes::get_result_object,
     ),
@@ -141,6 +148,10 @@ pub fn router(api: Api) -> Router {
         .route(
             "/api/objects/records/{hash}",
             get(routes::get_record_object).put(routes::put_record_object),
+        )
+        .route(
+            "/api/objects/records/{hash}/meta",
+            get(routes::get_record_meta).put(routes::put_record_meta),
         )
         .route(
             "/api/objects/results/{hash}",

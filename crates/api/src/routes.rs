@@ -1,7 +1,7 @@
 //! The handlers, one per route; each documents itself for the OpenAPI document.
 
 use crate::{
-    Api, ApiDoc, Error, ErrorBody, MAX_BODY_BYTES, MAX_PAGE, MAX_TRANSACTION_BYTES,
+    Api, ApiDoc, Error, ErrorBody, MAX_BODY_BYTES, MAX_META_BYTES, MAX_PAGE, MAX_TRANSACTION_BYTES,
     types::{
         Account, AuditEntry, AuditPage, Budget, Contracts, Info, JobPage, JobView, ObjectStored,
         PageQuery, Receipt, RecordPage, RecordView, ResultView, SignedTransaction,
@@ -20,6 +20,8 @@ use axum::{
 };
 use medshare_chain::{JobStatus, UseOutcome};
 use medshare_contracts::layout;
+use medshare_crypto::eip712::{self, Domain, Signature};
+use medshare_parties::meta::RecordMeta;
 use medshare_primitives::JobId;
 use medshare_storage::Key;
 use sha2::{Digest, Sha256};
@@ -352,6 +354,95 @@ pub async fn get_result_object(
     Path(hash): Path<String>,
 ) -> Result<Response> {
     get_object(&api, &hash, Key::result).await
+}
+
+/// Stores a record's TD_i and US_i (`records/<HDS_i>.td.json`) beside its ciphertext. Accepted
+/// only if it is one Record whose ciphertext hash is the key, signed (EIP-712, this deployment's
+/// Data contract) by the Record's owner; it replaces metadata already stored only when both are
+/// the same owner's. Store it before the ciphertext: nobody else knows the hash yet.
+#[utoipa::path(put, path = "/api/objects/records/{hash}/meta",
+    params(("hash" = String, Path, description = "hex SHA-256 of the record's ciphertext")),
+    request_body(content = String, content_type = "application/json",
+        description = "{\"record\": TD_i, \"signature\": US_i}"),
+    responses(
+        (status = 201, body = ObjectStored),
+        (status = 400, description = "not one signed Record for this key", body = ErrorBody),
+        (status = 409, description = "another owner's metadata is stored under this key", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+    ))]
+pub async fn put_record_meta(
+    State(api): State<Api>,
+    Path(hash): Path<String>,
+    body: Body,
+) -> Result<(StatusCode, Json<ObjectStored>)> {
+    let expected = parse_hex32("object key", &hash)?;
+    let bytes = read_body(body, MAX_META_BYTES).await?;
+    let meta = signed_meta(&api, &bytes, &expected)?;
+    let key = Key::record_meta(&expected);
+    match api.store.get_at_most(&key, MAX_META_BYTES as u64).await {
+        Ok(existing) => {
+            let owner = serde_json::from_slice::<RecordMeta>(&existing)
+                .map(|m| m.record.owner)
+                .ok();
+            if owner != Some(meta.record.owner) {
+                return Err(Error::Conflict(format!(
+                    "metadata of another owner is stored under {}: it is not replaced",
+                    hex::encode(expected)
+                )));
+            }
+        }
+        Err(medshare_storage::Error::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let len = bytes.len();
+    api.store.put(&key, bytes.to_vec()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ObjectStored {
+            key: key.to_string(),
+            bytes: len,
+        }),
+    ))
+}
+
+/// A record's TD_i and US_i.
+#[utoipa::path(get, path = "/api/objects/records/{hash}/meta",
+    params(("hash" = String, Path, description = "hex SHA-256 of the record's ciphertext")),
+    responses((status = 200, content_type = "application/json", body = String), (status = 404, body = ErrorBody)))]
+pub async fn get_record_meta(State(api): State<Api>, Path(hash): Path<String>) -> Result<Response> {
+    let key = Key::record_meta(&parse_hex32("object key", &hash)?);
+    let bytes = api.store.get_at_most(&key, MAX_META_BYTES as u64).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+/// `bytes` as one RecordMeta for the ciphertext hash `expected`, signed by its owner under this
+/// deployment's Data domain.
+fn signed_meta(api: &Api, bytes: &[u8], expected: &[u8; 32]) -> Result<RecordMeta> {
+    let bad = |why: String| Error::BadParameter {
+        what: "record metadata",
+        why,
+    };
+    let meta: RecordMeta = serde_json::from_slice(bytes)
+        .map_err(|e| bad(format!("not {{\"record\", \"signature\"}}: {e}")))?;
+    if meta.record.ciphertextHash.0 != *expected {
+        return Err(bad(format!(
+            "it describes the ciphertext {}, not {}",
+            hex::encode(meta.record.ciphertextHash),
+            hex::encode(expected)
+        )));
+    }
+    let signature = Signature::from_slice(&meta.signature)
+        .map_err(|e| bad(format!("the signature is malformed: {e}")))?;
+    let domain = Domain::new(api.chain.chain_id(), api.chain.deployment().data);
+    let signer = eip712::recover(&domain, &meta.record, &signature)
+        .map_err(|e| bad(format!("the signature does not recover: {e}")))?;
+    if signer != meta.record.owner {
+        return Err(bad(format!(
+            "it is signed by {signer}, not by the record's owner {}",
+            meta.record.owner
+        )));
+    }
+    Ok(meta)
 }
 
 async fn put_content_addressed(

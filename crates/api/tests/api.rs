@@ -401,6 +401,7 @@ async fn the_openapi_document_lists_every_route() {
         "/api/transactions",
         "/api/transactions/{hash}/receipt",
         "/api/objects/records/{hash}",
+        "/api/objects/records/{hash}/meta",
         "/api/objects/results/{hash}",
     ] {
         assert!(
@@ -409,4 +410,83 @@ async fn the_openapi_document_lists_every_route() {
         );
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+}
+
+#[tokio::test]
+async fn record_metadata_is_stored_only_when_its_owner_signed_it() {
+    let s = Served::new().await;
+    let records = s.world.make_records(&[b"one".to_vec()]).unwrap();
+    let owned = &records[0];
+    let hash = hex::encode(owned.record.ciphertextHash);
+    let path = format!("/api/objects/records/{hash}/meta");
+    let meta = |record: &medshare_crypto::eip712::Record, signature: &[u8]| {
+        serde_json::to_vec(&serde_json::json!({
+            "record": record,
+            "signature": format!("0x{}", hex::encode(signature)),
+        }))
+        .unwrap()
+    };
+    let good = meta(&owned.record, owned.signature.as_bytes());
+
+    // Under another record's key: refused.
+    let other_key = sha256_hex(b"another ciphertext");
+    let err = refused(
+        s.put(
+            &format!("/api/objects/records/{other_key}/meta"),
+            good.clone(),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        err.error.contains("describes the ciphertext"),
+        "{}",
+        err.error
+    );
+    // Signed by someone who is not the record's owner: refused.
+    let stranger = Identity::random();
+    let domain = medshare_crypto::eip712::Domain::new(
+        s.world.admin.chain.chain_id(),
+        s.world.admin.chain.deployment().data,
+    );
+    let forged = stranger.sign_typed(&domain, &owned.record).unwrap();
+    let err = refused(
+        s.put(&path, meta(&owned.record, forged.as_bytes())).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        err.error.contains("not by the record's owner"),
+        "{}",
+        err.error
+    );
+    // Not metadata at all.
+    refused(s.put(&path, b"{}".to_vec()).await, StatusCode::BAD_REQUEST).await;
+    refused(s.get(&path).await, StatusCode::NOT_FOUND).await;
+
+    // The owner's: stored, read back, and stored again (a retry) without complaint.
+    assert_eq!(
+        s.put(&path, good.clone()).await.status(),
+        StatusCode::CREATED
+    );
+    let read = s.get(&path).await;
+    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(read.bytes().await.unwrap().to_vec(), good);
+    assert_eq!(
+        s.put(&path, good.clone()).await.status(),
+        StatusCode::CREATED
+    );
+
+    // Another owner's validly signed Record naming the same ciphertext does not replace it.
+    let mut theirs = owned.record.clone();
+    theirs.owner = stranger.address();
+    let signed = stranger.sign_typed(&domain, &theirs).unwrap();
+    let err = refused(
+        s.put(&path, meta(&theirs, signed.as_bytes())).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(err.error.contains("another owner"), "{}", err.error);
+    assert_eq!(s.get(&path).await.bytes().await.unwrap().to_vec(), good);
 }
