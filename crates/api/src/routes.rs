@@ -394,15 +394,7 @@ pub async fn put_record_meta(
         Err(medshare_storage::Error::NotFound { .. }) => {}
         Err(e) => return Err(e.into()),
     }
-    let len = bytes.len();
-    api.store.put(&key, bytes.to_vec()).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ObjectStored {
-            key: key.to_string(),
-            bytes: len,
-        }),
-    ))
+    store(&api, key, &bytes).await
 }
 
 /// A record's TD_i and US_i.
@@ -460,14 +452,17 @@ async fn put_content_addressed(
             actual: hex::encode(actual),
         });
     }
-    let key = key_of(&expected);
-    let len = bytes.len();
+    store(api, key_of(&expected), &bytes).await
+}
+
+/// Stores `bytes` under `key`: 201 with what was stored.
+async fn store(api: &Api, key: Key, bytes: &[u8]) -> Result<(StatusCode, Json<ObjectStored>)> {
     api.store.put(&key, bytes.to_vec()).await?;
     Ok((
         StatusCode::CREATED,
         Json(ObjectStored {
             key: key.to_string(),
-            bytes: len,
+            bytes: bytes.len(),
         }),
     ))
 }

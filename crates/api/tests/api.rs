@@ -69,6 +69,13 @@ impl Served {
             .unwrap()
     }
 
+    /// `GET path`, which must answer 200 with JSON.
+    async fn json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+
     async fn put(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
         self.http
             .put(format!("{}{path}", self.url))
@@ -186,7 +193,7 @@ async fn an_oversized_body_is_refused_and_nothing_is_stored() {
 
 /// A registration transaction for a fresh key, signed outside the server (as the browser does).
 async fn signed_registration(s: &Served, identity: &Identity, chain_id: u64) -> String {
-    let info: types::Info = s.get("/api/info").await.json().await.unwrap();
+    let info: types::Info = s.json("/api/info").await;
     let account: types::Account = s
         .get(&format!("/api/accounts/{}", identity.address()))
         .await
@@ -220,7 +227,7 @@ async fn signed_registration(s: &Served, identity: &Identity, chain_id: u64) -> 
 #[tokio::test]
 async fn the_relay_forwards_only_one_signed_transaction_for_this_chain() {
     let s = Served::new().await;
-    let info: types::Info = s.get("/api/info").await.json().await.unwrap();
+    let info: types::Info = s.json("/api/info").await;
     let identity = Identity::random();
     s.backend.fund(identity.address()).await.unwrap();
 
@@ -275,12 +282,7 @@ async fn the_relay_forwards_only_one_signed_transaction_for_this_chain() {
         .await
         .unwrap();
     assert!(receipt.status());
-    let served: types::Receipt = s
-        .get(&format!("/api/transactions/{hash}/receipt"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let served: types::Receipt = s.json(&format!("/api/transactions/{hash}/receipt")).await;
     assert!(served.success);
     assert_eq!(
         s.world
@@ -303,12 +305,7 @@ async fn the_pages_read_what_the_chain_holds() {
     let job = s.world.job("api").await.unwrap();
     let user = s.world.user.address();
 
-    let page: types::RecordPage = s
-        .get(&format!("/api/owners/{user}/records?limit=2"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: types::RecordPage = s.json(&format!("/api/owners/{user}/records?limit=2")).await;
     assert_eq!((page.total, page.items.len(), page.offset), (3, 2, 0));
     assert_eq!(
         page.items[0].ciphertext_hash,
@@ -316,11 +313,8 @@ async fn the_pages_read_what_the_chain_holds() {
     );
     assert!(page.items.iter().all(|r| r.live));
     let rest: types::RecordPage = s
-        .get(&format!("/api/owners/{user}/records?offset=2"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .json(&format!("/api/owners/{user}/records?offset=2"))
+        .await;
     assert_eq!(
         rest.items
             .iter()
@@ -337,33 +331,20 @@ async fn the_pages_read_what_the_chain_holds() {
         .await
         .unwrap();
     let rest: types::RecordPage = s
-        .get(&format!("/api/owners/{user}/records?offset=2"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .json(&format!("/api/owners/{user}/records?offset=2"))
+        .await;
     assert!(!rest.items[0].live);
 
-    let jobs: types::JobPage = s.get("/api/jobs").await.json().await.unwrap();
+    let jobs: types::JobPage = s.json("/api/jobs").await;
     assert_eq!(jobs.total, 1);
     assert_eq!(jobs.items[0].job, job.0.to_string());
     assert_eq!(jobs.items[0].status, "pending");
     s.world.reviewer.chain.approve_model(job).await.unwrap();
-    let one: types::JobView = s
-        .get(&format!("/api/jobs/{}", job.0))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let one: types::JobView = s.json(&format!("/api/jobs/{}", job.0)).await;
     assert_eq!(one.status, "approved");
     assert!(one.result.is_none());
 
-    let audit: types::AuditPage = s
-        .get(&format!("/api/owners/{user}/audit"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let audit: types::AuditPage = s.json(&format!("/api/owners/{user}/audit")).await;
     assert_eq!(audit.total, 0);
 
     // Malformed or unknown: a JSON error, each.
@@ -389,7 +370,7 @@ async fn the_pages_read_what_the_chain_holds() {
 #[tokio::test]
 async fn the_openapi_document_lists_every_route() {
     let s = Served::new().await;
-    let doc: serde_json::Value = s.get("/api/openapi.json").await.json().await.unwrap();
+    let doc: serde_json::Value = s.json("/api/openapi.json").await;
     let paths = doc["paths"].as_object().unwrap();
     for path in [
         "/api/info",
