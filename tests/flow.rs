@@ -209,6 +209,33 @@ impl Flow {
         self.demander.submit(&spec, &requirement).await
     }
 
+    /// A patient with `n` records (every third WDBC row from `skip`, round the data set as often
+    /// as it takes), uploaded to the flow's TEE.
+    async fn patient_with(&self, n: usize, skip: usize) -> (Patient, Vec<OwnedRecord>) {
+        let patient = setup::patient(&self.admin, self.store.clone())
+            .await
+            .unwrap();
+        let rows: Vec<_> = medshare_records::csv::read(&self.schema, WDBC)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.record)
+            .cycle()
+            .skip(skip)
+            .step_by(3)
+            .take(n)
+            .collect();
+        let owned = patient
+            .upload(
+                &self.schema.data_type().unwrap(),
+                &rows,
+                self.tee.address(),
+                &|_| {},
+            )
+            .await
+            .unwrap();
+        (patient, owned)
+    }
+
     /// Every patient but `except` grants `job`.
     async fn grant_all(&self, job: JobId, except: &[usize]) {
         self.grant_all_with(job, except, UNLIMITED).await;
@@ -330,6 +357,7 @@ async fn the_enclave_itself_refuses_a_record_the_host_claims_is_consented() {
         signature: Some(record.signature.to_bytes()),
         ciphertext: Some(ciphertext.into()),
         pad: Some(record.pad.clone()),
+        batch: None,
     };
     let records_view = |records: &[&OwnedRecord]| {
         let mut requests = vec![job_slots.clone()];
@@ -341,6 +369,7 @@ async fn the_enclave_itself_refuses_a_record_the_host_claims_is_consented() {
                 r.record.owner,
                 medshare_crypto::eip712::record_commitment(&r.record),
                 r.record.dataType,
+                None,
             ));
         }
         facts::merge(requests)
@@ -1505,4 +1534,173 @@ fn leverage(mut g: [[f64; 5]; 5], x: &[f64]) -> f64 {
         z[row] = v / g[row][row];
     }
     x.iter().zip(z).map(|(a, b)| a * b).sum()
+}
+
+/// How many transactions `who` has sent.
+async fn sent(chain: &ContractClient, who: Address) -> u64 {
+    chain.ledger().nonce(who).await.unwrap()
+}
+
+/// A bulk consent covers its records in one transaction: the job uses every one of them, each
+/// record without a budget of its own takes the consent's and pays the job's ε from it, and a
+/// record withdrawn from the consent (its Merkle path on chain) is neither decrypted nor debited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_consent_lets_a_job_use_its_records_until_one_is_withdrawn() {
+    let f = Flow::new(0).await;
+    let (bulk, owned) = f.patient_with(12, 1).await;
+    let job = f.private_job(60, 1.0).await;
+    let before = sent(bulk.chain(), bulk.address()).await;
+    assert_eq!(
+        bulk.grant_all(&owned, job, 3_000, &|_| {}).await.unwrap(),
+        12
+    );
+    assert_eq!(sent(bulk.chain(), bulk.address()).await - before, 1);
+    // Granting again finds the records already consented.
+    assert_eq!(
+        bulk.grant_all(&owned, job, 3_000, &|_| {}).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        bulk.revoke_all(&owned[3..4], job, &|_| {}).await.unwrap(),
+        1
+    );
+
+    let report = f.run(job).await;
+    assert_eq!(
+        report.records_used, 11,
+        "model: {:?}, training: {:?}",
+        report.model_reason, report.training_failure
+    );
+    assert!(report.result_hash.is_some());
+    let withdrawn = Flow::outcome(&report, &owned[3]);
+    assert!(
+        !withdrawn.used && withdrawn.audit.is_none(),
+        "{withdrawn:?}"
+    );
+    for (i, r) in owned.iter().enumerate() {
+        let budget = bulk.budget(r.record.ciphertextHash).await.unwrap();
+        let expected = if i == 3 { (0, 0) } else { (3_000, 1_000) };
+        assert_eq!(budget, expected, "record {i}");
+    }
+    // Withdrawing every record of a consent withdraws it as a whole: the job then finds
+    // none of them consented.
+    let next = f.private_job(61, 1.0).await;
+    assert_eq!(
+        bulk.grant_all(&owned, next, 3_000, &|_| {}).await.unwrap(),
+        12
+    );
+    let before = sent(bulk.chain(), bulk.address()).await;
+    assert_eq!(bulk.revoke_all(&owned, next, &|_| {}).await.unwrap(), 12);
+    assert_eq!(sent(bulk.chain(), bulk.address()).await - before, 1);
+    let report = f.run(next).await;
+    assert_eq!((report.records_seen, report.records_used), (0, 0));
+}
+
+/// A bulk consent binds its owner: a registered user who lists another patient's records
+/// (with their pads, public once released) in a consent of its own consents to nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_consent_listing_another_owners_records_consents_to_nothing() {
+    use medshare_parties::meta::{ConsentEntry, ConsentList};
+    let f = Flow::new(10).await;
+    let job = f.job(62, true).await;
+    let mallory = setup::patient(&f.admin, f.store.clone()).await.unwrap();
+    let list = ConsentList {
+        owner: mallory.address(),
+        job: job.0,
+        entries: f
+            .patients
+            .iter()
+            .map(|(_, r)| ConsentEntry {
+                ciphertext_hash: r.record.ciphertextHash,
+                commitment: medshare_crypto::eip712::record_commitment(&r.record),
+                pad: r.pad.clone(),
+            })
+            .collect(),
+    };
+    let json = serde_json::to_vec(&list).unwrap();
+    let hash = medshare_crypto::sha256(&json);
+    f.store.put(&Key::consent(&hash.0), json).await.unwrap();
+    let root = list.tree().unwrap().root();
+    mallory
+        .chain()
+        .grant_batch(job, root, 10, UNLIMITED, hash)
+        .await
+        .unwrap();
+    let report = f.run(job).await;
+    assert_eq!(report.records_seen, 10, "the host passes them on");
+    assert_eq!(report.records_used, 0);
+    for o in &report.outcomes {
+        assert!(
+            !o.used && o.excluded.is_some() && o.audit.is_none(),
+            "{o:?}"
+        );
+    }
+}
+
+/// Consent at hospital scale: one patient's 20,000 records, uploaded as any patient's are, are
+/// consented to a job in at most 10 transactions (bulk consents of 5,000), and every one of them
+/// is then in a live bulk consent of its owner to the job, on a Merkle path to the root on
+/// chain, with its pad: what the enclave checks per record (the enclave's side of it is
+/// `a_bulk_consent_lets_a_job_use_its_records_until_one_is_withdrawn` and the enclave's
+/// tests; a job over all 20,000 passes too, but takes minutes unoptimized).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_records_are_consented_in_at_most_ten_transactions() {
+    use medshare_parties::meta::ConsentList;
+    const N: usize = 20_000;
+    let f = Flow::new(0).await;
+    let (patient, owned) = f.patient_with(N, 0).await;
+    assert_eq!(owned.len(), N);
+    let job = f.job(70, true).await;
+    let before = sent(patient.chain(), patient.address()).await;
+    assert_eq!(
+        patient
+            .grant_all(&owned, job, UNLIMITED, &|_| {})
+            .await
+            .unwrap(),
+        N
+    );
+    let transactions = sent(patient.chain(), patient.address()).await - before;
+    assert!(transactions <= 10, "{transactions} transactions");
+
+    // Every record is in a live consent of its owner, on a path to that consent's root.
+    let mut covered = std::collections::HashMap::new();
+    let chain = patient.chain();
+    for logged in chain
+        .batch_grants_of_job(job, Some(patient.address()))
+        .await
+        .unwrap()
+    {
+        let e = logged.event;
+        assert!(
+            chain
+                .batch_grant_live(patient.address(), job, e.root)
+                .await
+                .unwrap()
+        );
+        let bytes = f.store.get(&Key::consent(&e.listHash.0)).await.unwrap();
+        assert_eq!(medshare_crypto::sha256(&bytes), e.listHash);
+        let list: ConsentList = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!((list.owner, list.job), (patient.address(), job.0));
+        let tree = list.tree().unwrap();
+        assert_eq!(tree.root(), e.root);
+        assert_eq!(e.count as usize, list.entries.len());
+        for (i, entry) in list.entries.iter().enumerate() {
+            let proof = tree.proof(i).unwrap();
+            assert!(medshare_contracts::consent::verify(
+                entry.commitment,
+                &proof,
+                e.root
+            ));
+            covered.insert(entry.ciphertext_hash, (entry.commitment, entry.pad.clone()));
+        }
+    }
+    assert_eq!(covered.len(), N);
+    for r in &owned {
+        let (commitment, pad) = &covered[&r.record.ciphertextHash];
+        assert_eq!(
+            *commitment,
+            medshare_crypto::eip712::record_commitment(&r.record)
+        );
+        assert_eq!(pad, &r.pad);
+    }
 }

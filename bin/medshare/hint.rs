@@ -84,6 +84,21 @@ fn revert_hint(name: &str, reason: &str) -> Option<String> {
             arg(0),
             arg(1)
         ),
+        "BatchAlreadyGranted" => format!(
+            "this bulk consent (root {}) to job {} is already live: nothing to do",
+            arg(1),
+            arg(0)
+        ),
+        "NoBatchGrant" => format!(
+            "you have no live bulk consent with root {} to job {}: nothing to revoke",
+            arg(1),
+            arg(0)
+        ),
+        "NotInBatch" => format!(
+            "record {} is not in bulk consent {}: its Merkle path does not lead to that root",
+            arg(0),
+            arg(1)
+        ),
         "NotGranted" => format!(
             "record {} is not granted to job {}: nothing to revoke",
             arg(0),

@@ -5,6 +5,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Memory} from "@openzeppelin/contracts/utils/Memory.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Record, Role, JobStatus, MedshareHashing, IPrivacyBudgets, EPSILON_INFINITE} from "./MedshareTypes.sol";
 import {Registration} from "./Registration.sol";
 import {Data} from "./Data.sol";
@@ -24,8 +25,18 @@ import {Model} from "./Model.sol";
 /// posted; a record whose budget cannot pay is not used (the enclave checks the budget from the
 /// chain) and a debit beyond the budget reverts. `EPSILON_INFINITE` is an unlimited budget, the
 /// only one a job without differential privacy may use.
+/// A bulk consent (`grantBatch`) covers many records with one slot: the owner puts the list of
+/// record versions, with their pads, in off-chain storage and commits to it here by the root of
+/// a Merkle tree over their commitments (leaf keccak256(abi.encode(hashStruct(Record))), pairs
+/// hashed in sorted order as OpenZeppelin's MerkleProof). Its budget applies to each of its
+/// records that has none of its own yet (set when the first job's debit lands). The enclave
+/// checks membership, the record's liveness and owner, and the pad against the record's
+/// padCommitment itself (state proofs and the Merkle path); this contract checks none of them
+/// per record, which is what lets 20,000 records be consented in a few transactions.
 /// @dev A grant is stored under keccak256(hashStruct(Record), jobId): it covers exactly that
-/// version of the record, so updating or deleting the record voids it. One slot per grant.
+/// version of the record, so updating or deleting the record voids it. One slot per grant;
+/// one per bulk consent, under keccak256(owner, jobId, root), and one per record revoked from
+/// a bulk consent.
 contract Authorization is EIP712, Nonces, IPrivacyBudgets {
     /// A record's privacy budget (one storage slot).
     struct Budget {
@@ -33,6 +44,17 @@ contract Authorization is EIP712, Nonces, IPrivacyBudgets {
         uint32 totalMilli;
         /// What jobs have spent.
         uint32 spentMilli;
+    }
+
+    /// A bulk consent (one storage slot).
+    struct BatchGrant {
+        /// The budget (total ε, thousandths) of each of its records that has none of its own
+        /// when a job first debits it; 0: none (such a record cannot pay a job with ε).
+        uint32 budgetMilli;
+        /// How many records the owner says it lists.
+        uint32 count;
+        /// Granted and not revoked as a whole.
+        bool live;
     }
 
     /// keccak256 of the EIP-712 Consent type string.
@@ -48,6 +70,8 @@ contract Authorization is EIP712, Nonces, IPrivacyBudgets {
     mapping(bytes32 grantKey => bool) private _grants;
     mapping(address owner => mapping(bytes32 dataType => bool)) private _policies;
     mapping(bytes32 ciphertextHash => Budget) private _budgets;
+    mapping(bytes32 batchKey => BatchGrant) private _batchGrants;
+    mapping(bytes32 revocationKey => bool) private _batchRevocations;
 
     /// The caller is not a registered user.
     error NotUser(address caller);
@@ -77,12 +101,31 @@ contract Authorization is EIP712, Nonces, IPrivacyBudgets {
     error NotModel(address caller);
     /// A record's budget cannot pay the job's ε.
     error BudgetExhausted(bytes32 ciphertextHash, uint32 totalMilli, uint32 spentMilli, uint32 epsilonMilli);
+    /// This bulk consent is already live.
+    error BatchAlreadyGranted(bytes32 jobId, bytes32 root);
+    /// The caller has no live bulk consent with this root for this job.
+    error NoBatchGrant(bytes32 jobId, bytes32 root);
+    /// The Merkle proof does not show the record version in the bulk consent.
+    error NotInBatch(bytes32 ciphertextHash, bytes32 root);
     /// A budget below what jobs already spent.
     error BudgetBelowSpent(bytes32 ciphertextHash, uint32 budgetMilli, uint32 spentMilli);
 
     /// The owner authorized one job to use one record version.
     event Granted(address indexed owner, bytes32 indexed jobId, bytes32 indexed ciphertextHash, bytes32 commitment);
-    /// The owner withdrew a grant.
+    /// The owner consented to `jobId` using every record version listed under `root` (a
+    /// Merkle root over their commitments); the list, with each record's ciphertext hash and
+    /// pad r_C·PK_C, is the off-chain object whose SHA-256 is `listHash`.
+    event BatchGranted(
+        address indexed owner,
+        bytes32 indexed jobId,
+        bytes32 indexed root,
+        uint32 count,
+        uint32 budgetMilli,
+        bytes32 listHash
+    );
+    /// The owner withdrew a bulk consent as a whole.
+    event BatchRevoked(address indexed owner, bytes32 indexed jobId, bytes32 indexed root);
+    /// The owner withdrew a grant (a per-record one, or one record of a bulk consent).
     event Revoked(address indexed owner, bytes32 indexed jobId, bytes32 indexed ciphertextHash, bytes32 commitment);
     /// The owner set or cleared a standing policy for one of its data types.
     event PolicySet(address indexed owner, bytes32 indexed dataType, bool anyApprovedModel);
@@ -125,6 +168,47 @@ contract Authorization is EIP712, Nonces, IPrivacyBudgets {
         }
     }
 
+    /// Consents to `jobId` using every record version listed under `root`, in one slot
+    /// whatever their number (see the contract's notice): `count` records, listed with their
+    /// pads in the off-chain object whose SHA-256 is `listHash`, each given `budgetMilli` if it
+    /// has no budget of its own. Registered users only; the job must be approved.
+    function grantBatch(bytes32 jobId, bytes32 root, uint32 count, uint32 budgetMilli, bytes32 listHash)
+        external
+    {
+        if (registration.roleOf(msg.sender) != Role.User) revert NotUser(msg.sender);
+        if (count == 0) revert BadBatch(0, 0);
+        (JobStatus status,,) = model.jobInfo(jobId);
+        if (status != JobStatus.Approved && status != JobStatus.Deployed) revert JobNotApproved(jobId, status);
+        BatchGrant storage g = _batchGrants[_batchKey(msg.sender, jobId, root)];
+        if (g.live) revert BatchAlreadyGranted(jobId, root);
+        g.budgetMilli = budgetMilli;
+        g.count = count;
+        g.live = true;
+        emit BatchGranted(msg.sender, jobId, root, count, budgetMilli, listHash);
+    }
+
+    /// Withdraws the caller's bulk consent `root` to `jobId` as a whole.
+    function revokeBatch(bytes32 jobId, bytes32 root) external {
+        BatchGrant storage g = _batchGrants[_batchKey(msg.sender, jobId, root)];
+        if (!g.live) revert NoBatchGrant(jobId, root);
+        g.live = false;
+        emit BatchRevoked(msg.sender, jobId, root);
+    }
+
+    /// Withdraws one record version from the caller's bulk consent `root` to `jobId`: `proof`
+    /// is its Merkle path in that consent. The record's owner only.
+    function revokeFromBatch(Record calldata rec, bytes32 jobId, bytes32 root, bytes32[] calldata proof) external {
+        if (rec.owner != msg.sender) revert NotRecordOwner(msg.sender, rec.owner);
+        bytes32 batchKey = _batchKey(msg.sender, jobId, root);
+        if (!_batchGrants[batchKey].live) revert NoBatchGrant(jobId, root);
+        bytes32 commitment = MedshareHashing.hashRecord(rec);
+        if (!MerkleProof.verifyCalldata(proof, root, _leaf(commitment))) revert NotInBatch(rec.ciphertextHash, root);
+        bytes32 key = _revocationKey(batchKey, commitment);
+        if (_batchRevocations[key]) revert NotGranted(rec.ciphertextHash, jobId);
+        _batchRevocations[key] = true;
+        emit Revoked(msg.sender, jobId, rec.ciphertextHash, commitment);
+    }
+
     /// Same as `grant`, relayed by anyone: `signature` is the owner's EIP-712 Consent
     /// {ciphertextHash, jobId, rCPkC, budgetMilli, nonce: nonces(owner), deadline}. Consumes the
     /// nonce.
@@ -156,14 +240,27 @@ contract Authorization is EIP712, Nonces, IPrivacyBudgets {
     }
 
     /// Debits `epsilonMilli` from each record's budget for `jobId` (records with an unlimited
-    /// budget pay nothing; a job without differential privacy may only use those). Reverts if
-    /// any record cannot pay. Model only (its `debitBudgets`, called by the job's TEE).
-    function debit(bytes32, uint32 epsilonMilli, bytes32[] calldata ciphertextHashes) external {
+    /// budget pay nothing; a job without differential privacy may only use those). A record
+    /// with no budget of its own first gets `grantedTotals[i]` (the budget of the bulk consent
+    /// the enclave verified it under; 0: none). Reverts if any record cannot pay. Model only
+    /// (its `debitBudgets`, called by the job's TEE).
+    function debit(
+        bytes32,
+        uint32 epsilonMilli,
+        bytes32[] calldata ciphertextHashes,
+        uint32[] calldata grantedTotals
+    ) external {
         if (msg.sender != address(model)) revert NotModel(msg.sender);
         uint256 n = ciphertextHashes.length;
+        if (grantedTotals.length != n) revert BadBatch(n, grantedTotals.length);
         for (uint256 i = 0; i < n; ++i) {
             Budget storage b = _budgets[ciphertextHashes[i]];
             uint32 total = b.totalMilli;
+            if (total == 0 && grantedTotals[i] != 0) {
+                total = grantedTotals[i];
+                b.totalMilli = total;
+                emit BudgetSet(ciphertextHashes[i], total);
+            }
             if (total == EPSILON_INFINITE) continue;
             uint32 spent = b.spentMilli;
             if (epsilonMilli == EPSILON_INFINITE || uint256(spent) + epsilonMilli > total) {
@@ -241,6 +338,26 @@ contract Authorization is EIP712, Nonces, IPrivacyBudgets {
         return _grants[_grantKey(commitment, jobId)];
     }
 
+    /// The caller-independent state of `owner`'s bulk consent `root` to `jobId`.
+    function batchGrantOf(address owner, bytes32 jobId, bytes32 root)
+        external
+        view
+        returns (bool live, uint32 count, uint32 budgetMilli)
+    {
+        BatchGrant memory g = _batchGrants[_batchKey(owner, jobId, root)];
+        return (g.live, g.count, g.budgetMilli);
+    }
+
+    /// True if the record version with `commitment` was withdrawn from `owner`'s bulk consent
+    /// `root` to `jobId`.
+    function isRevokedFromBatch(address owner, bytes32 jobId, bytes32 root, bytes32 commitment)
+        external
+        view
+        returns (bool)
+    {
+        return _batchRevocations[_revocationKey(_batchKey(owner, jobId, root), commitment)];
+    }
+
     /// A record's privacy budget: the total ε (thousandths; `EPSILON_INFINITE` unlimited) and
     /// what jobs spent.
     function budgetOf(bytes32 ciphertextHash) external view returns (uint32 totalMilli, uint32 spentMilli) {
@@ -315,5 +432,18 @@ contract Authorization is EIP712, Nonces, IPrivacyBudgets {
 
     function _grantKey(bytes32 commitment, bytes32 jobId) private pure returns (bytes32) {
         return keccak256(abi.encode(commitment, jobId));
+    }
+
+    function _batchKey(address owner, bytes32 jobId, bytes32 root) private pure returns (bytes32) {
+        return keccak256(abi.encode(owner, jobId, root));
+    }
+
+    function _revocationKey(bytes32 batchKey, bytes32 commitment) private pure returns (bytes32) {
+        return keccak256(abi.encode(batchKey, commitment));
+    }
+
+    /// A bulk consent's Merkle leaf: 32 bytes hashed, never confused with a 64-byte inner node.
+    function _leaf(bytes32 commitment) private pure returns (bytes32) {
+        return keccak256(abi.encode(commitment));
     }
 }

@@ -124,9 +124,14 @@ struct AuditEntry {
 /// What Model needs of Authorization: debiting records' privacy budgets for a job (declared here so
 /// that Model and Authorization need not import each other).
 interface IPrivacyBudgets {
-    /// Debits `epsilonMilli` from the budget of each record in `ciphertextHashes` for `jobId`.
-    /// Model only.
-    function debit(bytes32 jobId, uint32 epsilonMilli, bytes32[] calldata ciphertextHashes) external;
+    /// Debits `epsilonMilli` from the budget of each record in `ciphertextHashes` for `jobId`;
+    /// a record with no budget of its own first gets `grantedTotals[i]` (0: none). Model only.
+    function debit(
+        bytes32 jobId,
+        uint32 epsilonMilli,
+        bytes32[] calldata ciphertextHashes,
+        uint32[] calldata grantedTotals
+    ) external;
 }
 
 /// True if block `number` is one of the chain's 256 most recent blocks and its hash is `hash`.

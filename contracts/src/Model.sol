@@ -314,15 +314,17 @@ contract Model is EIP712 {
     }
 
     /// Debits the job's ε from the privacy budget of each record in `ciphertextHashes` (records
-    /// the job trained on), as batch number `batch` of the job (batches land once, in order).
-    /// Active TEEs only; job Deployed; the view's block must be recent. Reverts if any record's
-    /// budget cannot pay.
+    /// the job trained on), as batch number `batch` of the job (batches land once, in order);
+    /// `grantedTotals[i]` is the budget a record without one of its own takes from the bulk
+    /// consent the enclave verified it under (0: none). Active TEEs only; job Deployed; the
+    /// view's block must be recent. Reverts if any record's budget cannot pay.
     function debitBudgets(
         bytes32 jobId,
         uint32 batch,
         uint64 viewBlock,
         bytes32 viewHash,
-        bytes32[] calldata ciphertextHashes
+        bytes32[] calldata ciphertextHashes,
+        uint32[] calldata grantedTotals
     ) external onlyActiveTee {
         _requireRecent(viewBlock, viewHash);
         if (ciphertextHashes.length == 0) revert BadBatch(0);
@@ -333,7 +335,7 @@ contract Model is EIP712 {
         if (batch != expected) revert WrongDebitBatch(jobId, expected, batch);
         _debitBatches[jobId] = expected + 1;
         uint32 epsilonMilli = job.epsilonMilli;
-        authorization.debit(jobId, epsilonMilli, ciphertextHashes);
+        authorization.debit(jobId, epsilonMilli, ciphertextHashes, grantedTotals);
         emit BudgetsDebited(jobId, batch, ciphertextHashes.length, epsilonMilli);
     }
 

@@ -112,7 +112,7 @@ contract MedshareInvariants is InvariantTargets {
             if (handler.okTotal() < fewest) fewest = handler.okTotal();
             vm.revertToState(start);
         }
-        string[33] memory names = _names();
+        string[36] memory names = _names();
         for (uint256 k = 0; k < sel.length; k++) {
             log(names[k], total[k]);
             require(total[k] > 0, string.concat("entry point never succeeded: ", names[k]));
@@ -146,14 +146,15 @@ contract MedshareInvariants is InvariantTargets {
     }
 
     /// The entry points' names, in `Handler.selectors()` order.
-    function _names() internal pure returns (string[33] memory) {
+    function _names() internal pure returns (string[36] memory) {
         return [
             string("addAdmin"), "removeAdmin", "appointReviewer", "removeReviewer", "revokeTee",
             "setMeasurementAllowed", "setAcceptSimulated", "setAcceptUnverifiedHeaders", "admitTee", "register",
             "submitTee", "registerRecords", "updateRecord", "deleteRecord", "setDataTypeRules", "submitModel",
             "approveModel", "rejectModel", "postModelVerification", "postRecordVerifications", "debitBudgets",
             "postResult", "reportResultFailure", "grant", "grantWithSignature", "revoke", "setPolicy",
-            "releasePads", "setBudget", "debit", "recordUse", "advanceBlocks", "grantMany"
+            "releasePads", "setBudget", "debit", "recordUse", "advanceBlocks", "grantMany", "grantBatch",
+            "revokeBatch", "revokeFromBatch"
         ];
     }
 }

@@ -326,3 +326,145 @@ pub(crate) async fn a_batch_grant_is_the_owners_and_all_or_nothing(b: &Backend) 
         "AlreadyGranted",
     );
 }
+
+/// `grantBatch`: registered users only, for an approved job, one live consent per root; the
+/// slot is keyed by its owner. `revokeBatch` and `revokeFromBatch` are the owner's, the latter
+/// with a Merkle path the contract checks (OpenZeppelin's MerkleProof over the tree the owner
+/// built in Rust), once per record version.
+pub(crate) async fn a_bulk_consent_is_its_owners_and_withdrawn_by_merkle_path(b: &Backend) {
+    use medshare_contracts::consent::ConsentTree;
+    use medshare_crypto::eip712::record_commitment;
+    let w = world(b).await;
+    let records = w.registered_records(5).await.unwrap();
+    let job = w.approved_job("bulk").await.unwrap();
+    let commitments: Vec<B256> = records
+        .iter()
+        .map(|r| record_commitment(&r.record))
+        .collect();
+    let tree = ConsentTree::new(&commitments).unwrap();
+    let root = tree.root();
+    let list = B256::repeat_byte(0x11);
+    let owner = w.user.identity.address();
+    for party in [&w.demander, &w.tee, &w.admin] {
+        refused(
+            party.chain.grant_batch(job, root, 5, BUDGET, list).await,
+            "NotUser",
+        );
+    }
+    let pending = w.job("bulk, pending").await.unwrap();
+    refused(
+        w.user
+            .chain
+            .grant_batch(pending, root, 5, BUDGET, list)
+            .await,
+        "JobNotApproved",
+    );
+    refused(
+        w.user.chain.grant_batch(job, root, 0, BUDGET, list).await,
+        "BadBatch",
+    );
+    assert!(
+        !w.user
+            .chain
+            .batch_grant_live(owner, job, root)
+            .await
+            .unwrap()
+    );
+    w.user
+        .chain
+        .grant_batch(job, root, 5, BUDGET, list)
+        .await
+        .unwrap();
+    assert!(
+        w.user
+            .chain
+            .batch_grant_live(owner, job, root)
+            .await
+            .unwrap()
+    );
+    refused(
+        w.user.chain.grant_batch(job, root, 5, BUDGET, list).await,
+        "BatchAlreadyGranted",
+    );
+    let logged = w
+        .user
+        .chain
+        .batch_grants_of_job(job, Some(owner))
+        .await
+        .unwrap();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(
+        (
+            logged[0].event.root,
+            logged[0].event.count,
+            logged[0].event.listHash
+        ),
+        (root, 5, list)
+    );
+    // Withdrawing one record: its owner only, with a path to this root.
+    let proof = tree.proof(3).unwrap();
+    refused(
+        w.demander
+            .chain
+            .revoke_from_batch(&records[3].record, job, root, proof.clone())
+            .await,
+        "NotRecordOwner",
+    );
+    refused(
+        w.user
+            .chain
+            .revoke_from_batch(&records[3].record, job, root, tree.proof(2).unwrap())
+            .await,
+        "NotInBatch",
+    );
+    for (i, c) in commitments.iter().enumerate() {
+        assert!(
+            !w.user
+                .chain
+                .is_revoked_from_batch(owner, job, root, *c)
+                .await
+                .unwrap(),
+            "record {i}"
+        );
+    }
+    w.user
+        .chain
+        .revoke_from_batch(&records[3].record, job, root, proof.clone())
+        .await
+        .unwrap();
+    assert!(
+        w.user
+            .chain
+            .is_revoked_from_batch(owner, job, root, commitments[3])
+            .await
+            .unwrap()
+    );
+    refused(
+        w.user
+            .chain
+            .revoke_from_batch(&records[3].record, job, root, proof)
+            .await,
+        "NotGranted",
+    );
+    // The whole consent: its owner's only (another account has no consent under this root).
+    refused(
+        w.demander.chain.revoke_batch(job, root).await,
+        "NoBatchGrant",
+    );
+    w.user.chain.revoke_batch(job, root).await.unwrap();
+    assert!(
+        !w.user
+            .chain
+            .batch_grant_live(owner, job, root)
+            .await
+            .unwrap()
+    );
+    refused(w.user.chain.revoke_batch(job, root).await, "NoBatchGrant");
+    refused(
+        w.user
+            .chain
+            .revoke_from_batch(&records[0].record, job, root, tree.proof(0).unwrap())
+            .await,
+        "NoBatchGrant",
+    );
+}

@@ -75,6 +75,7 @@ suite! {
         a_standing_policy_authorizes_approved_jobs_of_its_type,
         nothing_is_released_to_a_revoked_tee,
         a_batch_grant_is_the_owners_and_all_or_nothing,
+        a_bulk_consent_is_its_owners_and_withdrawn_by_merkle_path,
     }
     audit {
         only_active_tees_write_the_audit_trail,

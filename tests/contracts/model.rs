@@ -501,7 +501,7 @@ pub(crate) async fn budgets_are_debited_once_per_batch_and_never_overdrawn(b: &B
     refused(
         w.user
             .chain
-            .debit_budgets(job, 0, view, vec![hash(0)])
+            .debit_budgets(job, 0, view, vec![hash(0)], vec![0])
             .await,
         "NotActiveTee",
     );
@@ -509,6 +509,7 @@ pub(crate) async fn budgets_are_debited_once_per_batch_and_never_overdrawn(b: &B
         _0: job.0,
         epsilonMilli: 1,
         ciphertextHashes: vec![hash(0)],
+        grantedTotals: vec![0],
     };
     refused(
         w.tee
@@ -543,18 +544,49 @@ pub(crate) async fn budgets_are_debited_once_per_batch_and_never_overdrawn(b: &B
     // A batch lands once: the same batch number again is refused.
     let view = w.view_block().await.unwrap();
     refused(
-        w.tee.chain.debit_budgets(job, 0, view, vec![hash(2)]).await,
+        w.tee
+            .chain
+            .debit_budgets(job, 0, view, vec![hash(2)], vec![0])
+            .await,
         "WrongDebitBatch",
     );
     // A budget is never overdrawn: the whole batch reverts.
     refused(
         w.tee
             .chain
-            .debit_budgets(job, 1, view, vec![hash(2), hash(0)])
+            .debit_budgets(job, 1, view, vec![hash(2), hash(0)], vec![0, 0])
             .await,
         "BudgetExhausted",
     );
     assert_eq!(w.user.chain.debit_batches_of(job).await.unwrap(), 1);
+    // A record without a budget of its own takes the one its bulk consent gave (the TEE says
+    // which), once: a record with a budget keeps it.
+    let extra = w.registered_records(1).await.unwrap().pop().unwrap();
+    w.user
+        .chain
+        .grant(&extra.record, job, extra.pad.clone(), 0)
+        .await
+        .unwrap();
+    let h = extra.record.ciphertextHash;
+    assert_eq!(w.user.chain.budget_of(h).await.unwrap(), (0, 0));
+    let view = w.view_block().await.unwrap();
+    refused(
+        w.tee
+            .chain
+            .debit_budgets(job, 1, view, vec![h], vec![])
+            .await,
+        "BadBatch",
+    );
+    w.tee
+        .chain
+        .debit_budgets(job, 1, view, vec![h, hash(2)], vec![2_000, 5_000])
+        .await
+        .unwrap();
+    assert_eq!(w.user.chain.budget_of(h).await.unwrap(), (2_000, 1_000));
+    assert_eq!(
+        w.user.chain.budget_of(hash(2)).await.unwrap(),
+        (EPSILON_INFINITE, 0)
+    );
     // The owner cannot set a budget below what was spent; it may raise it.
     refused(
         w.user.chain.set_budget(&records[0].record, 900).await,
@@ -573,7 +605,10 @@ pub(crate) async fn budgets_are_debited_once_per_batch_and_never_overdrawn(b: &B
     // After the result, no more debits for the job.
     let view = w.view_block().await.unwrap();
     refused(
-        w.tee.chain.debit_budgets(job, 1, view, vec![hash(0)]).await,
+        w.tee
+            .chain
+            .debit_budgets(job, 2, view, vec![hash(0)], vec![0])
+            .await,
         "WrongJobStatus",
     );
 }

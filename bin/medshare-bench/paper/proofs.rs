@@ -89,6 +89,7 @@ pub(super) async fn proof_cost(records: usize) -> Result<ProofCost> {
             r.event.owner,
             r.event.commitment,
             data_type.id(),
+            None,
         ));
     }
     let request = facts::merge(requests);

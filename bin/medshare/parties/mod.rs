@@ -75,9 +75,10 @@ pub(crate) struct JobArgs {
     /// The state file written by `upload` (default KEYSTORE.records.json).
     #[arg(long)]
     state: Option<PathBuf>,
-    /// With a grant: each record's privacy budget, the total ε all jobs together may spend on
-    /// it (a multiple of 0.001, or `inf` to allow models without differential privacy too).
-    /// A job's ε is taken from the budget of every record it trains on; a record whose budget
+    /// With a grant: the privacy budget of each record that has none yet (an earlier grant or
+    /// policy may have set one, which it keeps), the total ε all jobs together may spend on it
+    /// (a multiple of 0.001, or `inf` to allow models without differential privacy too). A
+    /// job's ε is taken from the budget of every record it trains on; a record whose budget
     /// cannot pay is left out.
     #[arg(long, default_value = "3", value_parser = parse_budget)]
     epsilon_budget: u32,

@@ -21,8 +21,11 @@ pub(crate) enum UserCommand {
         after_help = "Examples:\n  medshare user upload --keystore alice.json --input alice.csv --tee 0x…\n  medshare user upload --keystore alice.json --input bundle.json --schema cardiometabolic --tee 0x…\n  medshare user upload --keystore alice.json --input alice.csv --tee 0x… --resume   # after Ctrl-C"
     )]
     Upload(UploadArgs),
-    /// Consent to a job: release the pads of your records of its data type (`--all`, or the
-    /// ones named with `--record`), 100 records per transaction, each with a privacy budget.
+    /// Consent to a job: your records of its data type (`--all`, or the ones named with
+    /// `--record`) in bulk consents of 5,000 records, each one transaction whatever its size:
+    /// the list of record versions and their pads is stored, its Merkle root registered on
+    /// chain. A record without a privacy budget of its own gets `--epsilon-budget` when a job
+    /// first uses it.
     #[command(
         after_help = "Examples:\n  medshare user grant --keystore alice.json --job 0x… --all --epsilon-budget 3\n  medshare user grant --keystore alice.json --job 0x… --record 0x… --record 0x…"
     )]

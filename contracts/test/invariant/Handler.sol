@@ -140,6 +140,16 @@ contract Handler {
     mapping(address => mapping(bytes32 => bool)) internal gPolicy;
     mapping(bytes32 => Budget) internal gBudget;
     mapping(address => uint256) internal gNonce;
+    /// Bulk consents (one record each here, so a record's Merkle path is empty): live by
+    /// keccak256(owner, job, root), withdrawn records by keccak256(that key, commitment).
+    mapping(bytes32 => bool) internal gBatchLive;
+    mapping(bytes32 => bool) internal gBatchWithdrawn;
+    struct BatchRef {
+        address owner;
+        bytes32 job;
+        uint256 rec;
+    }
+    BatchRef[] internal batchRefs;
 
     // What the call being made consents to (read by `_scan`): 0 nothing, 1 a grant of
     // ctxRecs[0] to ctxJob by ctxConsenter, 2 ctxConsenter's own release of ctxRecs' pads.
@@ -284,7 +294,7 @@ contract Handler {
 
     /// The entry points forge calls (everything else here is a view or the bootstrap).
     function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](33);
+        s = new bytes4[](36);
         s[0] = this.addAdmin.selector;
         s[1] = this.removeAdmin.selector;
         s[2] = this.appointReviewer.selector;
@@ -318,6 +328,9 @@ contract Handler {
         s[30] = this.recordUse.selector;
         s[31] = this.advanceBlocks.selector;
         s[32] = this.grantMany.selector;
+        s[33] = this.grantBatch.selector;
+        s[34] = this.revokeBatch.selector;
+        s[35] = this.revokeFromBatch.selector;
     }
 
     // ================================================================== Registration
@@ -769,7 +782,7 @@ contract Handler {
             }
             after_[i] = b;
         }
-        bytes memory call = abi.encodeCall(Model.debitBudgets, (job, batch, vb, vh, hashes));
+        bytes memory call = abi.encodeCall(Model.debitBudgets, (job, batch, vb, vh, hashes, new uint32[](hashes.length)));
         if (!_exec(sender, address(model), call, expectOk)) return;
         for (uint256 i = 0; i < hashes.length; i++) gBudget[hashes[i]] = after_[i];
         j.batches += 1;
@@ -820,6 +833,75 @@ contract Handler {
         if (!_exec(sender, address(authorization), call, expectOk)) return;
         _granted(rec, job, budget);
         _ok();
+    }
+
+    /// A bulk consent listing one record (sometimes a non-user sender, a job not approved, a
+    /// count of 0, or a consent already live): registered users only, one live slot per
+    /// (owner, job, root).
+    function grantBatch(uint256 senderSeed, uint256 jobSeed, uint256 shapeSeed, uint256 budgetSeed) external entry {
+        bytes32 job = _job(jobSeed, JobStatus.Approved, JobStatus.Deployed);
+        address sender = _choose(patients[(senderSeed >> 2) % patients.length], senderSeed);
+        uint256 i = _record(shapeSeed, bytes32(0), sender);
+        bytes32 root = _leaf(_commit(recs[i]));
+        uint32 count = (shapeSeed >> 200) % 8 == 0 ? 0 : 1;
+        bytes32 key = keccak256(abi.encode(sender, job, root));
+        JobStatus st = gJob[job].status;
+        bool expectOk = gParty[sender].role == Role.User && count > 0
+            && (st == JobStatus.Approved || st == JobStatus.Deployed) && !gBatchLive[key];
+        bytes memory call = abi.encodeCall(
+            Authorization.grantBatch, (job, root, count, _budgetArg(budgetSeed), keccak256("list"))
+        );
+        if (!_exec(sender, address(authorization), call, expectOk)) return;
+        gBatchLive[key] = true;
+        batchRefs.push(BatchRef(sender, job, i));
+        _checkBatch(sender, job, root, key);
+        _ok();
+    }
+
+    /// Withdraws a bulk consent as a whole: its owner's only, while live.
+    function revokeBatch(uint256 senderSeed, uint256 pick) external entry {
+        require(batchRefs.length > 0, "no bulk consents yet");
+        BatchRef memory b = batchRefs[pick % batchRefs.length];
+        address sender = _choose(b.owner, senderSeed);
+        bytes32 root = _leaf(_commit(recs[b.rec]));
+        bytes32 key = keccak256(abi.encode(sender, b.job, root));
+        bytes memory call = abi.encodeCall(Authorization.revokeBatch, (b.job, root));
+        if (!_exec(sender, address(authorization), call, gBatchLive[key])) return;
+        gBatchLive[key] = false;
+        _checkBatch(sender, b.job, root, key);
+        _ok();
+    }
+
+    /// Withdraws one record from a bulk consent: the record's owner, a live consent, a Merkle
+    /// path to its root (sometimes another record's, which does not lead there), once.
+    function revokeFromBatch(uint256 senderSeed, uint256 pick, uint256 shapeSeed) external entry {
+        require(batchRefs.length > 0, "no bulk consents yet");
+        BatchRef memory b = batchRefs[pick % batchRefs.length];
+        address sender = _choose(b.owner, senderSeed);
+        Record memory rec = recs[shapeSeed % 4 == 0 ? _record(shapeSeed >> 2, bytes32(0), address(0)) : b.rec];
+        bytes32 root = _leaf(_commit(recs[b.rec]));
+        bytes32 key = keccak256(abi.encode(sender, b.job, root));
+        bytes32 commitment = _commit(rec);
+        bytes32 withdrawal = keccak256(abi.encode(key, commitment));
+        bool expectOk = rec.owner == sender && gBatchLive[key] && _leaf(commitment) == root
+            && !gBatchWithdrawn[withdrawal];
+        bytes memory call = abi.encodeCall(Authorization.revokeFromBatch, (rec, b.job, root, new bytes32[](0)));
+        if (!_exec(sender, address(authorization), call, expectOk)) return;
+        gBatchWithdrawn[withdrawal] = true;
+        if (!authorization.isRevokedFromBatch(sender, b.job, root, commitment)) {
+            _flag(4, "a record withdrawn from a bulk consent is not shown withdrawn");
+        }
+        _ok();
+    }
+
+    function _leaf(bytes32 commitment) internal pure returns (bytes32) {
+        return keccak256(abi.encode(commitment));
+    }
+
+    /// The contract shows a bulk consent live exactly when the model does.
+    function _checkBatch(address owner, bytes32 job, bytes32 root, bytes32 key) internal {
+        (bool live,,) = authorization.batchGrantOf(owner, job, root);
+        if (live != gBatchLive[key]) _flag(4, "a bulk consent's state differs from its owner's calls");
     }
 
     /// A batch grant of 0–3 records (sometimes a wrong sender, pad, job or pad count, a record
@@ -980,7 +1062,7 @@ contract Handler {
         bytes32 job = _job(jobSeed, JobStatus.Deployed, JobStatus.Deployed);
         bytes32[] memory hashes = _someCts(1 + shapeSeed % 3, shapeSeed >> 2);
         for (uint256 i = 0; i < hashes.length; i++) tCts.push(hashes[i]);
-        bytes memory call = abi.encodeCall(Authorization.debit, (job, uint32(1 + (shapeSeed >> 20) % 5000), hashes));
+        bytes memory call = abi.encodeCall(Authorization.debit, (job, uint32(1 + (shapeSeed >> 20) % 5000), hashes, new uint32[](hashes.length)));
         vm.recordLogs();
         vm.prank(sender);
         (bool ok,) = address(authorization).call(call);

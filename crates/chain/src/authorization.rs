@@ -61,6 +61,94 @@ impl ContractClient {
         self.send(Contract::Authorization, call).await
     }
 
+    /// Consents to `job` using the `count` record versions whose Merkle tree has this `root`
+    /// ([`medshare_contracts::consent::ConsentTree`]), listed with their pads in the stored
+    /// object whose SHA-256 is `list_hash`; each without a budget of its own gets
+    /// `budget_milli`. One transaction whatever the count.
+    pub async fn grant_batch(
+        &self,
+        job: JobId,
+        root: B256,
+        count: u32,
+        budget_milli: u32,
+        list_hash: B256,
+    ) -> Result<TransactionReceipt> {
+        let call = Authorization::grantBatchCall {
+            jobId: job.0,
+            root,
+            count,
+            budgetMilli: budget_milli,
+            listHash: list_hash,
+        };
+        self.send(Contract::Authorization, call).await
+    }
+
+    /// Withdraws the caller's bulk consent `root` to `job` as a whole.
+    pub async fn revoke_batch(&self, job: JobId, root: B256) -> Result<TransactionReceipt> {
+        let call = Authorization::revokeBatchCall { jobId: job.0, root };
+        self.send(Contract::Authorization, call).await
+    }
+
+    /// Withdraws one record version from the caller's bulk consent `root` to `job` (`proof`:
+    /// its Merkle path).
+    pub async fn revoke_from_batch(
+        &self,
+        record: &Record,
+        job: JobId,
+        root: B256,
+        proof: Vec<B256>,
+    ) -> Result<TransactionReceipt> {
+        let call = Authorization::revokeFromBatchCall {
+            rec: to_authorization_record(record),
+            jobId: job.0,
+            root,
+            proof,
+        };
+        self.send(Contract::Authorization, call).await
+    }
+
+    /// Whether `owner`'s bulk consent `root` to `job` is live.
+    pub async fn batch_grant_live(&self, owner: Address, job: JobId, root: B256) -> Result<bool> {
+        let call = Authorization::batchGrantOfCall {
+            owner,
+            jobId: job.0,
+            root,
+        };
+        Ok(self.view(Contract::Authorization, call).await?.live)
+    }
+
+    /// Whether the record version `commitment` was withdrawn from `owner`'s bulk consent.
+    pub async fn is_revoked_from_batch(
+        &self,
+        owner: Address,
+        job: JobId,
+        root: B256,
+        commitment: B256,
+    ) -> Result<bool> {
+        let call = Authorization::isRevokedFromBatchCall {
+            owner,
+            jobId: job.0,
+            root,
+            commitment,
+        };
+        self.view(Contract::Authorization, call).await
+    }
+
+    /// Every bulk consent to `job` (of `owner` only, if given), revoked ones included.
+    pub async fn batch_grants_of_job(
+        &self,
+        job: JobId,
+        owner: Option<Address>,
+    ) -> Result<Vec<Logged<Authorization::BatchGranted>>> {
+        let mut filter = self
+            .filter::<Authorization::BatchGranted>(Contract::Authorization)
+            .topic2(job.0);
+        if let Some(owner) = owner {
+            filter = filter.topic1(owner.into_word());
+        }
+        self.events(Contract::Authorization, filter).await
+    }
+
     /// Sets a record's privacy budget (its owner only; not below what jobs spent).
     pub async fn set_budget(
         &self,

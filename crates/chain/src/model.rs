@@ -159,13 +159,15 @@ impl ContractClient {
     }
 
     /// Debits the job's ε from the budgets of records it used, as batch `batch` (active TEEs
-    /// only; job Deployed).
+    /// only; job Deployed); `granted_totals[i]` is the budget a record with none of its own
+    /// takes from its bulk consent (0: none).
     pub async fn debit_budgets(
         &self,
         job: JobId,
         batch: u32,
         view: ViewBlock,
         ciphertext_hashes: Vec<B256>,
+        granted_totals: Vec<u32>,
     ) -> Result<TransactionReceipt> {
         let call = Model::debitBudgetsCall {
             jobId: job.0,
@@ -173,6 +175,7 @@ impl ContractClient {
             viewBlock: view.number,
             viewHash: view.hash,
             ciphertextHashes: ciphertext_hashes,
+            grantedTotals: granted_totals,
         };
         self.send(Contract::Model, call).await
     }

@@ -289,6 +289,55 @@ pub mod authorization {
     pub const POLICIES: u64 = 4;
     /// `mapping(bytes32 ciphertextHash => Budget) _budgets`.
     pub const BUDGETS: u64 = 5;
+    /// `mapping(bytes32 batchKey => BatchGrant) _batchGrants`.
+    pub const BATCH_GRANTS: u64 = 6;
+    /// `mapping(bytes32 revocationKey => bool) _batchRevocations`.
+    pub const BATCH_REVOCATIONS: u64 = 7;
+
+    /// `Authorization.BatchGrant`, decoded.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct BatchGrant {
+        /// The budget (thousandths of ε) its records take when they have none of their own.
+        pub budget_milli: u32,
+        /// How many records its owner says it lists.
+        pub count: u32,
+        /// Granted and not revoked as a whole.
+        pub live: bool,
+    }
+
+    impl BatchGrant {
+        /// Unpacks the storage word (members from the low-order bytes).
+        pub fn decode(word: U256) -> Self {
+            Self {
+                budget_milli: (word & U256::from(u32::MAX)).to::<u32>(),
+                count: ((word >> 32usize) & U256::from(u32::MAX)).to::<u32>(),
+                live: byte_at(word, 8) != 0,
+            }
+        }
+    }
+
+    fn batch_key(owner: Address, job: B256, root: B256) -> B256 {
+        let mut buf = [0u8; 96];
+        buf[..32].copy_from_slice(owner.into_word().as_slice());
+        buf[32..64].copy_from_slice(job.as_slice());
+        buf[64..].copy_from_slice(root.as_slice());
+        keccak256(buf)
+    }
+
+    /// The slot of `owner`'s bulk consent `root` to `job`:
+    /// `_batchGrants[keccak256(abi.encode(owner, job, root))]`.
+    pub fn batch_grant(owner: Address, job: B256, root: B256) -> B256 {
+        slot_of(batch_key(owner, job, root), BATCH_GRANTS)
+    }
+
+    /// The slot saying the record version `commitment` was withdrawn from `owner`'s bulk
+    /// consent `root` to `job`: `_batchRevocations[keccak256(abi.encode(batchKey, commitment))]`.
+    pub fn batch_revocation(owner: Address, job: B256, root: B256, commitment: B256) -> B256 {
+        let mut buf = [0u8; 64];
+        buf[..32].copy_from_slice(batch_key(owner, job, root).as_slice());
+        buf[32..].copy_from_slice(commitment.as_slice());
+        slot_of(keccak256(buf), BATCH_REVOCATIONS)
+    }
 
     /// The slot of the privacy budget of the record with this ciphertext hash.
     pub fn budget(ciphertext_hash: B256) -> B256 {
@@ -412,6 +461,14 @@ mod tests {
             slot("Authorization", "_policies"),
             (authorization::POLICIES, 0)
         );
+        assert_eq!(
+            slot("Authorization", "_batchGrants"),
+            (authorization::BATCH_GRANTS, 0)
+        );
+        assert_eq!(
+            slot("Authorization", "_batchRevocations"),
+            (authorization::BATCH_REVOCATIONS, 0)
+        );
     }
 
     #[test]
@@ -454,6 +511,10 @@ mod tests {
         assert_eq!(
             members("Authorization", "struct Authorization.Budget"),
             expect(&[("totalMilli", 0, 0), ("spentMilli", 0, 4)])
+        );
+        assert_eq!(
+            members("Authorization", "struct Authorization.BatchGrant"),
+            expect(&[("budgetMilli", 0, 0), ("count", 0, 4), ("live", 0, 8)])
         );
         assert_eq!(
             members("Registration", "struct Registration.PublicKey"),
@@ -514,6 +575,18 @@ mod tests {
         assert_eq!(
             authorization::decode_budget(U256::from(3000u32) | (U256::from(1000u32) << 32usize)),
             (3000, 1000)
+        );
+        assert_eq!(
+            authorization::BatchGrant::decode(
+                U256::from(3000u32)
+                    | (U256::from(20_000u32) << 32usize)
+                    | (U256::from(1u8) << 64usize)
+            ),
+            authorization::BatchGrant {
+                budget_milli: 3000,
+                count: 20_000,
+                live: true
+            }
         );
         let f = registration::Flags::decode(
             U256::from(2u64) | (U256::from(1u8) << 64usize) | (U256::from(5u32) << 80usize),

@@ -15,6 +15,7 @@
 //! * [`Deployment`]: predicted addresses and constructor-encoded creation code, in deploy order
 //!   Registration → Data → Model → Authorization → Audit;
 //! * [`typehash`]: the protocol's EIP-712 type strings, and [`eip712_domain`];
+//! * [`consent`]: the Merkle tree of a bulk consent (`Authorization.grantBatch`);
 //! * [`layout`]: which storage slot holds each fact the enclave checks through state proofs,
 //!   and how it is packed (checked against solc's storage layout);
 //! * [`expected_runtime`]: the exact runtime code of a genuine deployment (immutables filled
@@ -66,6 +67,7 @@
 #![forbid(unsafe_code)]
 
 mod bindings;
+pub mod consent;
 mod deploy;
 pub mod error;
 pub mod layout;

@@ -64,7 +64,9 @@ pub fn job_slots(
 }
 
 /// One record's facts' slots: its commitment, the grant of this version (commitment
-/// `hashStruct(TD_i)`) to `job`, its owner's policy for its data type, and its privacy budget.
+/// `hashStruct(TD_i)`) to `job`, its owner's policy for its data type, its privacy budget, and,
+/// when the host found it in the owner's bulk consent `batch_root`, that consent's slot and the
+/// record's withdrawal from it.
 pub fn record_slots(
     deployment: &Deployment,
     job: B256,
@@ -72,17 +74,22 @@ pub fn record_slots(
     owner: Address,
     commitment: B256,
     data_type: B256,
+    batch_root: Option<B256>,
 ) -> SlotRequest {
+    let mut slots = vec![
+        authorization::grant(commitment, job),
+        authorization::policy(owner, data_type),
+        authorization::budget(ciphertext_hash),
+    ];
+    if let Some(root) = batch_root {
+        slots.push(authorization::batch_grant(owner, job, root));
+        slots.push(authorization::batch_revocation(
+            owner, job, root, commitment,
+        ));
+    }
     vec![
         (deployment.data, vec![data::commitment(ciphertext_hash)]),
-        (
-            deployment.authorization,
-            vec![
-                authorization::grant(commitment, job),
-                authorization::policy(owner, data_type),
-                authorization::budget(ciphertext_hash),
-            ],
-        ),
+        (deployment.authorization, slots),
     ]
 }
 

@@ -174,8 +174,20 @@ pub struct RecordInput {
     pub signature: Option<Bytes>,
     /// DS_i from storage.
     pub ciphertext: Option<Bytes>,
-    /// r_C·PK_C, if the owner released it (`PadReleased`).
+    /// r_C·PK_C, if the owner released it (`PadReleased`, or the list of a bulk consent).
     pub pad: Option<Bytes>,
+    /// Where the record is in a bulk consent to the job, if the host found it in one.
+    pub batch: Option<BatchMembership>,
+}
+
+/// A record version's place in a bulk consent (`Authorization.grantBatch`): the consent's
+/// root and the record's Merkle path in it. The enclave checks both against the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchMembership {
+    /// The root the owner's consent slot is keyed by.
+    pub root: B256,
+    /// Siblings from the leaf up.
+    pub proof: Vec<B256>,
 }
 
 /// What the enclave did with one record. Carries no value of the record.

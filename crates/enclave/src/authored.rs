@@ -93,14 +93,15 @@ pub(crate) fn debit(
     job: B256,
     batch: u32,
     view: &View,
-    records: Vec<B256>,
+    records: &[crate::job::Used],
 ) -> AuthoredTx {
     let call = Model::debitBudgetsCall {
         jobId: job,
         batch,
         viewBlock: view.number,
         viewHash: view.hash,
-        ciphertextHashes: records,
+        ciphertextHashes: records.iter().map(|r| r.ciphertext_hash).collect(),
+        grantedTotals: records.iter().map(|r| r.granted_total).collect(),
     };
     tx(model, &call, "Model.debitBudgets")
 }

@@ -437,3 +437,94 @@ fn the_enclave_signs_only_transactions_it_wrote_for_its_chain_within_its_fee_cap
     ));
     assert!(why.contains("above the cap"), "{why}");
 }
+
+/// A bulk consent is checked inside the enclave: the owner's consent slot (not another
+/// owner's, even for the same list), the record's Merkle path to its root, and its withdrawal.
+/// A record without a budget of its own takes the consent's, and the debit says so.
+#[test]
+fn a_bulk_consent_counts_only_for_its_owners_listed_records_not_withdrawn() {
+    let mut tee = Tee::new(
+        9,
+        Terms {
+            privacy: Privacy::new(1.0, 1e-5),
+            ..Terms::default()
+        },
+    );
+    for i in 0..9 {
+        tee.revoke_grant(i);
+    }
+    let with_batch =
+        |tee: &Tee, i: usize, tree: &medshare_contracts::consent::ConsentTree, at: usize| {
+            let mut input = tee.input(i);
+            input.batch = Some(medshare_enclave_api::BatchMembership {
+                root: tree.root(),
+                proof: tree.proof(at).unwrap(),
+            });
+            input
+        };
+    // Patients 0–3 and 6 consent in bulk, each in a consent of its own listing records 0–3
+    // (its own record among them, where it is) ...
+    let list = [0, 1, 2, 3];
+    let trees: Vec<_> = (0..4).map(|i| tee.bulk_grant(i, &list, 2_000)).collect();
+    tee.bulk_grant(6, &list, 2_000);
+    // ... patient 2 withdraws its record from it, and patient 0's record has no budget of its
+    // own (it takes the consent's 2.0); the others have one.
+    tee.withdraw_from_batch(2, trees[2].root());
+    tee.set_budget(0, 0, 0);
+    for i in 1..9 {
+        tee.set_budget(i, 3_000, 0);
+    }
+    begun(&mut tee);
+    let inputs = vec![
+        with_batch(&tee, 0, &trees[0], 0),
+        with_batch(&tee, 1, &trees[1], 1),
+        // Withdrawn from the consent.
+        with_batch(&tee, 2, &trees[2], 2),
+        with_batch(&tee, 3, &trees[3], 3),
+        // Patient 4's owner never consented: patient 0's consent lists record 0's version,
+        // a path for it does not make record 4 consented.
+        with_batch(&tee, 4, &trees[0], 0),
+        // Patient 5 presents the path of a listed record under the consent of patient 0's owner.
+        with_batch(&tee, 5, &trees[0], 1),
+        // Patient 6's owner has a live consent, but its list does not hold record 6.
+        with_batch(&tee, 6, &trees[0], 0),
+    ];
+    let (outcomes, _) = checked(tee.add_inputs(inputs));
+    let used: Vec<bool> = outcomes.iter().map(|o| o.used).collect();
+    assert_eq!(used, [true, true, false, true, false, false, false]);
+    for o in &outcomes[4..] {
+        assert_eq!(
+            o.excluded.as_deref(),
+            Some("no grant, bulk consent or policy for this job on chain")
+        );
+        assert_eq!(o.audit, None, "never checked or decrypted");
+    }
+    assert_eq!(outcomes[2].audit, None);
+    // Two more records under ordinary grants make the cohort.
+    tee.grant(7);
+    tee.grant(8);
+    let (outcomes, _) = checked(tee.add(&[7, 8]));
+    assert!(outcomes.iter().all(|o| o.used));
+    let Response::DebitsPending { txs, .. } = tee.finish().unwrap() else {
+        panic!("DebitsPending");
+    };
+    let debit = Model::debitBudgetsCall::abi_decode(&txs[0].input).unwrap();
+    let totals: Vec<(alloy_primitives::B256, u32)> = debit
+        .ciphertextHashes
+        .iter()
+        .copied()
+        .zip(debit.grantedTotals.iter().copied())
+        .collect();
+    let hash = |i: usize| tee.patients[i].record.ciphertextHash;
+    assert_eq!(
+        totals,
+        [
+            (hash(0), 2_000),
+            (hash(1), 0),
+            (hash(3), 0),
+            (hash(7), 0),
+            (hash(8), 0)
+        ],
+        "only the record without a budget of its own takes the consent's"
+    );
+}

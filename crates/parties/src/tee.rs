@@ -21,8 +21,8 @@ use alloy_primitives::{Address, B256, Bytes, Signature};
 use medshare_chain::{Call, ContractClient, Deployment, JobStatus, Wallet};
 use medshare_contracts::layout::registration;
 use medshare_enclave_api::{
-    AuthoredTx, ChainView, EnclaveApi, Evidence, JobContext, RecordInput, RecordOutcome, Request,
-    Response, TrustAnchors, UnsignedTx, call,
+    AuthoredTx, BatchMembership, ChainView, EnclaveApi, Evidence, JobContext, RecordInput,
+    RecordOutcome, Request, Response, TrustAnchors, UnsignedTx, call,
     facts::{self, SlotRequest},
 };
 use medshare_ledger::{Ledger, wallet::TxSigner};
@@ -136,6 +136,8 @@ struct Candidate {
     ciphertext_hash: B256,
     owner: Address,
     commitment: B256,
+    /// Where it is in a bulk consent, with the pad that consent's list gives.
+    batch: Option<(BatchMembership, Bytes)>,
 }
 
 /// The TEE host runtime.
@@ -385,6 +387,7 @@ impl TeeHost {
                     c.owner,
                     c.commitment,
                     data_type,
+                    c.batch.as_ref().map(|(b, _)| b.root),
                 ));
                 inputs.push(self.gather(c, &pads).await?);
             }
@@ -458,8 +461,9 @@ impl TeeHost {
         Ok(report)
     }
 
-    /// The records consented to `job`: those granted to it, and those of owners whose standing
-    /// policy covers its data type. The enclave checks each one's consent itself.
+    /// The records consented to `job`: those granted to it, those listed in live bulk consents
+    /// to it, and those of owners whose standing policy covers its data type. The enclave
+    /// checks each one's consent itself.
     async fn consented_records(&self, job: JobId, data_type: B256) -> Result<Vec<Candidate>> {
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
@@ -469,6 +473,43 @@ impl TeeHost {
                     ciphertext_hash: g.event.ciphertextHash,
                     owner: g.event.owner,
                     commitment: g.event.commitment,
+                    batch: None,
+                });
+            }
+        }
+        for b in self.chain.batch_grants_of_job(job, None).await? {
+            let e = b.event;
+            // Revoked consents are skipped here to save the enclave's time; the enclave
+            // decides from the chain's state either way.
+            if !self.chain.batch_grant_live(e.owner, job, e.root).await? {
+                continue;
+            }
+            let Some(list) = meta::read_consent_list(self.store.as_ref(), e.listHash).await? else {
+                continue;
+            };
+            let Some(tree) = list.tree().filter(|t| t.root() == e.root) else {
+                tracing::warn!(
+                    "the list of {}'s bulk consent {} is not that consent's: skipped",
+                    e.owner,
+                    e.root
+                );
+                continue;
+            };
+            for (i, entry) in list.entries.into_iter().enumerate() {
+                if !seen.insert(entry.ciphertext_hash) {
+                    continue;
+                }
+                out.push(Candidate {
+                    ciphertext_hash: entry.ciphertext_hash,
+                    owner: e.owner,
+                    commitment: entry.commitment,
+                    batch: Some((
+                        BatchMembership {
+                            root: e.root,
+                            proof: tree.proof(i).unwrap_or_default(),
+                        },
+                        entry.pad,
+                    )),
                 });
             }
         }
@@ -483,6 +524,7 @@ impl TeeHost {
                         ciphertext_hash: r.event.ciphertextHash,
                         owner: r.event.owner,
                         commitment: r.event.commitment,
+                        batch: None,
                     });
                 }
             }
@@ -581,7 +623,11 @@ impl TeeHost {
             record: meta.as_ref().map(|m| m.record.clone()),
             signature: meta.map(|m| m.signature),
             ciphertext,
-            pad: pads.get(&hash).cloned(),
+            pad: match &c.batch {
+                Some((_, pad)) => Some(pad.clone()),
+                None => pads.get(&hash).cloned(),
+            },
+            batch: c.batch.as_ref().map(|(b, _)| b.clone()),
         })
     }
 }

@@ -1,12 +1,15 @@
 //! The patient (paper §5.2, Algorithm 1; consent §5.2.3(e); audit §5.5.2).
 
-use crate::{Error, Result, meta::RecordMeta};
+use crate::{
+    Error, Result,
+    meta::{self, ConsentEntry, ConsentList, RecordMeta},
+};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use medshare_chain::{Audit, ContractClient, Logged};
 use medshare_crypto::{
     Identity, KeyShare, PublicKey, ciphertext_hash,
-    eip712::{Consent, Domain, Record, Signature},
-    pk_c, public_key_from_bytes, seal_record,
+    eip712::{Consent, Domain, Record, Signature, record_commitment},
+    pk_c, public_key_from_bytes, seal_record, sha256,
 };
 use medshare_primitives::{DataType, JobId, RecordId, Role};
 use medshare_records::PatientRecord;
@@ -15,6 +18,10 @@ use std::sync::Arc;
 
 /// Records registered per transaction.
 pub const UPLOAD_BATCH: usize = 100;
+
+/// Records per bulk consent (`Authorization.grantBatch`: one transaction and one stored list
+/// of about 1.2 MB each).
+pub const GRANT_BATCH: usize = 5_000;
 
 /// A record as its owner keeps it: the signed TD_i, and the pad r_C·PK_C it releases with
 /// consent. `Debug` does not print the pad (before consent, it is what stands between the TEE's
@@ -35,6 +42,13 @@ impl std::fmt::Debug for OwnedRecord {
             .field("ciphertext_hash", &self.record.ciphertextHash)
             .finish_non_exhaustive()
     }
+}
+
+/// One of the owner's live bulk consents to a job.
+struct OwnBatch {
+    root: B256,
+    count: u32,
+    list: Option<ConsentList>,
 }
 
 /// A sealed record ready to store and register.
@@ -304,9 +318,12 @@ impl Patient {
         Ok(())
     }
 
-    /// Consents to `job` for each of `records` ([`Patient::grant`]), [`UPLOAD_BATCH`] records
-    /// per transaction (each batch all or none); `progress` is told how many are done. Records
-    /// already granted to the job are skipped. Returns how many were granted.
+    /// Consents to `job` for each of `records` in bulk consents of [`GRANT_BATCH`] records:
+    /// each batch's list (record versions and pads) is stored, then its Merkle root registered
+    /// with one `grantBatch` transaction; a record without a budget of its own gets
+    /// `budget_milli` when a job first uses it. `progress` is told how many are done. Records
+    /// already in a live bulk consent of the owner to the job (and not withdrawn from it) are
+    /// skipped. Returns how many were granted.
     pub async fn grant_all(
         &self,
         records: &[OwnedRecord],
@@ -314,24 +331,66 @@ impl Patient {
         budget_milli: u32,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<usize> {
-        let mut pending = Vec::with_capacity(records.len());
-        for r in records {
-            if !self.chain.is_granted(&r.record, job).await? {
-                pending.push((r.record.clone(), r.pad.clone()));
+        let wanted: std::collections::HashSet<B256> = records
+            .iter()
+            .map(|r| record_commitment(&r.record))
+            .collect();
+        let mut consented = std::collections::HashSet::new();
+        for batch in self.own_batches(job).await? {
+            let Some(list) = batch.list else { continue };
+            for e in list.entries {
+                if wanted.contains(&e.commitment)
+                    && !self
+                        .chain
+                        .is_revoked_from_batch(self.address(), job, batch.root, e.commitment)
+                        .await?
+                {
+                    consented.insert(e.commitment);
+                }
             }
         }
+        let pending: Vec<&OwnedRecord> = records
+            .iter()
+            .filter(|r| !consented.contains(&record_commitment(&r.record)))
+            .collect();
         let mut done = records.len() - pending.len();
         progress(done);
-        for chunk in pending.chunks(UPLOAD_BATCH) {
-            self.chain.grant_many(chunk, job, budget_milli).await?;
+        for chunk in pending.chunks(GRANT_BATCH) {
+            let list = ConsentList {
+                owner: self.address(),
+                job: job.0,
+                entries: chunk
+                    .iter()
+                    .map(|r| ConsentEntry {
+                        ciphertext_hash: r.record.ciphertextHash,
+                        commitment: record_commitment(&r.record),
+                        pad: r.pad.clone(),
+                    })
+                    .collect(),
+            };
+            let Some(tree) = list.tree() else { continue };
+            let json = serde_json::to_vec(&list).map_err(|source| Error::Serialization {
+                what: "a bulk consent's list",
+                source,
+            })?;
+            let list_hash = sha256(&json);
+            // The list is stored before the chain names it.
+            self.store.put(&Key::consent(&list_hash.0), json).await?;
+            let count = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
+            self.chain
+                .grant_batch(job, tree.root(), count, budget_milli, list_hash)
+                .await?;
             done += chunk.len();
             progress(done);
         }
         Ok(pending.len())
     }
 
-    /// Withdraws the consent to `job` for each of `records` that has one; `progress` is told how
-    /// many are done. Returns how many were revoked.
+    /// Withdraws the consent to `job` for each of `records` that has one: per-record grants one
+    /// by one; from a bulk consent, the whole consent at once when every record it lists is
+    /// withdrawn (or its list cannot be read), else record by record with its Merkle path.
+    /// `progress` is told how many records were looked at. Returns how many consents were
+    /// withdrawn.
     pub async fn revoke_all(
         &self,
         records: &[OwnedRecord],
@@ -346,7 +405,83 @@ impl Patient {
             }
             progress(i + 1);
         }
+        let wanted: std::collections::HashMap<B256, &OwnedRecord> = records
+            .iter()
+            .map(|r| (record_commitment(&r.record), r))
+            .collect();
+        for batch in self.own_batches(job).await? {
+            let Some(list) = batch.list else {
+                tracing::warn!(
+                    "the list of bulk consent {} is not in storage: withdrawing the whole consent",
+                    batch.root
+                );
+                self.chain.revoke_batch(job, batch.root).await?;
+                revoked += batch.count as usize;
+                continue;
+            };
+            let members: Vec<(usize, &OwnedRecord)> = list
+                .entries
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| wanted.get(&e.commitment).map(|r| (i, *r)))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let mut live = Vec::with_capacity(members.len());
+            for (i, r) in members.iter().copied() {
+                let commitment = record_commitment(&r.record);
+                if !self
+                    .chain
+                    .is_revoked_from_batch(self.address(), job, batch.root, commitment)
+                    .await?
+                {
+                    live.push((i, r));
+                }
+            }
+            if members.len() == list.entries.len() {
+                self.chain.revoke_batch(job, batch.root).await?;
+                revoked += live.len();
+                continue;
+            }
+            let Some(tree) = list.tree() else { continue };
+            for (i, r) in live {
+                let proof = tree.proof(i).unwrap_or_default();
+                self.chain
+                    .revoke_from_batch(&r.record, job, batch.root, proof)
+                    .await?;
+                revoked += 1;
+            }
+        }
         Ok(revoked)
+    }
+
+    /// The owner's live bulk consents to `job`, each with its list when storage has it intact.
+    async fn own_batches(&self, job: JobId) -> Result<Vec<OwnBatch>> {
+        let mut out = Vec::new();
+        for l in self
+            .chain
+            .batch_grants_of_job(job, Some(self.address()))
+            .await?
+        {
+            let e = l.event;
+            if !self
+                .chain
+                .batch_grant_live(self.address(), job, e.root)
+                .await?
+            {
+                continue;
+            }
+            let list = meta::read_consent_list(self.store.as_ref(), e.listHash)
+                .await?
+                .filter(|list| list.tree().map(|t| t.root()) == Some(e.root));
+            out.push(OwnBatch {
+                root: e.root,
+                count: e.count,
+                list,
+            });
+        }
+        Ok(out)
     }
 
     /// A record's privacy budget: (total, spent) in thousandths of ε.

@@ -55,6 +55,12 @@ impl Key {
         Self(format!("results/{}.sig.json", hex::encode(result_hash)))
     }
 
+    /// `consents/<hex>.json`: the list of a bulk consent (record versions and their pads), by
+    /// its SHA-256 (named on chain by `Authorization.BatchGranted`).
+    pub fn consent(list_hash: &[u8; 32]) -> Self {
+        Self(format!("consents/{}.json", hex::encode(list_hash)))
+    }
+
     /// `schemas/<hex>.json`: a data type's schema (features, clipping bounds, label), by the
     /// data type's id, for data types that are not built in.
     pub fn schema(data_type: &[u8; 32]) -> Self {

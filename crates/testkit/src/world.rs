@@ -421,6 +421,7 @@ impl World {
                 batch,
                 view,
                 records.iter().map(|r| r.record.ciphertextHash).collect(),
+                vec![0; records.len()],
             )
             .await?)
     }

@@ -45,17 +45,58 @@ use std::collections::HashSet;
 /// block, which the contracts accept only among the 256 most recent.
 pub(crate) const MAX_VIEW_SECONDS: u64 = 3600;
 
-/// Most records per `debitBudgets` transaction: about 5,500 gas each, so some 11 M gas a
+/// Gas units per `debitBudgets` transaction. A record whose budget slot already holds a total
+/// costs about 5,500 gas (one unit); one that takes its total from a bulk consent writes a
+/// fresh slot, about 27,500 gas ([`FRESH_BUDGET_UNITS`]). 2,000 units are some 11 M gas a
 /// batch, under the 2²⁴ gas a transaction may use since EIP-7825. The debits all name the
 /// view `FinishJob` was given and land one block each, which the contracts accept only while
-/// that block is among the 256 most recent: a job can use at most [`MAX_USED`] records
-/// (`AddRecords` refuses a batch that would take it past them).
-pub(crate) const DEBIT_BATCH: usize = 2_000;
+/// that block is among the 256 most recent: a job can use at most [`MAX_UNITS`] units
+/// (`AddRecords` refuses a batch that could take it past them).
+pub(crate) const DEBIT_UNITS: usize = 2_000;
 
-/// Most records one job may use: as many `debitBudgets` batches as can land while
+/// The units of a record whose debit writes its budget's total for the first time.
+pub(crate) const FRESH_BUDGET_UNITS: usize = 5;
+
+/// Most units one job may use: as many `debitBudgets` batches as can land while
 /// `FinishJob`'s view is still among the 256 most recent blocks (255, one block left for the
-/// result), 510,000 records.
-pub(crate) const MAX_USED: usize = 255 * DEBIT_BATCH;
+/// result): 510,000 records with budgets of their own, 102,000 without.
+pub(crate) const MAX_UNITS: usize = 255 * DEBIT_UNITS;
+
+/// A record loaded for training: it pays the job's ε before the result is released.
+#[derive(Clone, Copy)]
+pub(crate) struct Used {
+    pub(crate) ciphertext_hash: B256,
+    /// The total its budget takes from the bulk consent it was used under, when it has none
+    /// of its own (0: it has one, or none applies).
+    pub(crate) granted_total: u32,
+}
+
+impl Used {
+    fn units(&self) -> usize {
+        if self.granted_total == 0 {
+            1
+        } else {
+            FRESH_BUDGET_UNITS
+        }
+    }
+}
+
+/// Splits the used records into `debitBudgets` batches of at most [`DEBIT_UNITS`] units.
+fn debit_batches(used: &[Used]) -> Vec<&[Used]> {
+    let mut batches = Vec::new();
+    let (mut start, mut units) = (0, 0);
+    for (i, u) in used.iter().enumerate() {
+        if units + u.units() > DEBIT_UNITS && i > start {
+            batches.push(&used[start..i]);
+            (start, units) = (i, 0);
+        }
+        units += u.units();
+    }
+    if start < used.len() {
+        batches.push(&used[start..]);
+    }
+    batches
+}
 
 /// A job whose model verified: everything needed to check, load and train.
 pub(crate) struct Job {
@@ -67,7 +108,9 @@ pub(crate) struct Job {
     dataset: DatasetBuilder,
     seen: HashSet<B256>,
     /// The records loaded for training (each pays the job's ε before the result is released).
-    used: Vec<B256>,
+    used: Vec<Used>,
+    /// Their debits' units (see [`DEBIT_UNITS`]).
+    used_units: usize,
     /// One entry per consented record; `outcome` of loaded records is settled at the end.
     audit: Vec<Audit::AuditEntry>,
     views: Views,
@@ -261,6 +304,7 @@ pub(crate) fn begin(me: &Me<'_>, ctx: JobContext, view: &View) -> Result<ModelCh
             schema,
             rules,
             used: Vec::new(),
+            used_units: 0,
             seen: HashSet::new(),
             audit: Vec::new(),
             views: Views::starting_at(view),
@@ -319,7 +363,7 @@ impl Job {
                     });
                 }
             };
-        let batches: Vec<&[B256]> = used.chunks(DEBIT_BATCH).collect();
+        let batches = debit_batches(&used);
         let txs = batches
             .iter()
             .enumerate()
@@ -329,7 +373,7 @@ impl Job {
                     ctx.job.0,
                     u32::try_from(i).unwrap_or(u32::MAX),
                     view,
-                    chunk.to_vec(),
+                    chunk,
                 )
             })
             .collect();
@@ -414,5 +458,42 @@ impl Trained {
             min_cohort: self.min_cohort,
             txs,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn used(fresh: &[bool]) -> Vec<Used> {
+        fresh
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Used {
+                ciphertext_hash: B256::with_last_byte(i as u8),
+                granted_total: u32::from(*f) * 3_000,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn debit_batches_stay_under_their_gas_units_and_keep_every_record_once() {
+        let all = used(&[false; 4_001]);
+        let sizes: Vec<usize> = debit_batches(&all).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [2_000, 2_000, 1]);
+        // Records that write a fresh budget weigh five.
+        let all = used(&[true; 1_000]);
+        let sizes: Vec<usize> = debit_batches(&all).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [400, 400, 200]);
+        let mixed: Vec<bool> = (0..3_000).map(|i| i % 2 == 0).collect();
+        let all = used(&mixed);
+        let batches = debit_batches(&all);
+        assert!(
+            batches
+                .iter()
+                .all(|b| b.iter().map(Used::units).sum::<usize>() <= DEBIT_UNITS)
+        );
+        assert_eq!(batches.iter().map(|b| b.len()).sum::<usize>(), 3_000);
+        assert!(debit_batches(&[]).is_empty());
     }
 }

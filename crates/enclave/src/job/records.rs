@@ -2,7 +2,7 @@
 //! then key recovery, decryption, parsing and loading — and an audit entry for every consented
 //! record touched.
 
-use super::{Job, Me};
+use super::{FRESH_BUDGET_UNITS, Job, MAX_UNITS, Me, Used};
 use crate::{
     Error, Result,
     authored::{self, Checked},
@@ -10,7 +10,7 @@ use crate::{
 };
 use alloy_primitives::U256;
 use medshare_contracts::{
-    Audit, EPSILON_INFINITE, UseOutcome,
+    Audit, EPSILON_INFINITE, UseOutcome, consent,
     layout::{authorization, data},
 };
 use medshare_crypto::{
@@ -25,6 +25,14 @@ use medshare_records::PatientRecord;
 /// Why a consented record was not loaded, and the audit outcome that says so.
 struct Refusal(UseOutcome, &'static str);
 
+/// How the chain shows a record consented to the job.
+#[derive(Clone, Copy)]
+struct Consent {
+    /// The budget a bulk consent gives the record if it has none of its own (0: none, or
+    /// another kind of consent).
+    granted_total: u32,
+}
+
 impl Job {
     /// Checks a batch of records in `view`; loads those that may be used. Returns the outcomes
     /// and the `postRecordVerifications` transaction for the consented records it verified.
@@ -34,11 +42,13 @@ impl Job {
         inputs: Vec<RecordInput>,
         view: &View,
     ) -> Result<(Vec<RecordOutcome>, Option<AuthoredTx>)> {
-        if self.used.len() + inputs.len() > super::MAX_USED {
+        if self.used_units + FRESH_BUDGET_UNITS * inputs.len() > MAX_UNITS {
             return Err(Error::Refused(format!(
-                "a job can use at most {} records (its budget debits must land while its last \
-                 view is among the 256 most recent blocks); this batch would take it past them",
-                super::MAX_USED
+                "a job can use at most {} records with budgets of their own, {} without (its \
+                 budget debits must land while its last view is among the 256 most recent \
+                 blocks); this batch could take it past them",
+                MAX_UNITS,
+                MAX_UNITS / FRESH_BUDGET_UNITS
             )));
         }
         self.advance(me, view)?;
@@ -56,39 +66,60 @@ impl Job {
 
     /// Whether the chain, at `view`, shows the record registered under `input.ciphertext_hash`
     /// with commitment `input.commitment` by `input.owner`, and consented to this job: a grant
-    /// of that version (which Authorization gives only for a record of the job's data type), or
-    /// the owner's standing policy for the job's data type — for a record whose TD_i, committed
-    /// on chain, says it is of that type. `Some(why)` when it does not.
+    /// of that version (which Authorization gives only for a record of the job's data type);
+    /// the owner's live bulk consent to this job whose Merkle tree holds that version, not
+    /// withdrawn from it; or the owner's standing policy for the job's data type. The last two
+    /// only for a record whose TD_i, committed on chain, says it is of the job's type. `Err(why)`
+    /// when it does not.
     fn consented(
         &self,
         me: &Me<'_>,
         input: &RecordInput,
         view: &View,
-    ) -> Result<Option<&'static str>> {
+    ) -> Result<std::result::Result<Consent, &'static str>> {
         let anchors = me.facts.anchors;
+        let job = self.ctx.job.0;
         let stored = view.slot(anchors.data, data::commitment(input.ciphertext_hash))?;
         let live = data::owned_commitment(input.owner, input.commitment);
         if stored != U256::from_be_bytes(live.0) {
-            return Ok(Some("not live on chain as its owner registered it"));
+            return Ok(Err("not live on chain as its owner registered it"));
         }
         let granted = view.slot(
             anchors.authorization,
-            authorization::grant(input.commitment, self.ctx.job.0),
+            authorization::grant(input.commitment, job),
         )? != U256::ZERO;
         if granted {
-            return Ok(None);
+            return Ok(Ok(Consent { granted_total: 0 }));
+        }
+        let of_the_jobs_type = input.record.as_ref().is_some_and(|r| {
+            r.dataType == self.ctx.data_type && record_commitment(r) == input.commitment
+        });
+        if let Some(batch) = &input.batch {
+            let grant = authorization::BatchGrant::decode(view.slot(
+                anchors.authorization,
+                authorization::batch_grant(input.owner, job, batch.root),
+            )?);
+            let member = consent::verify(input.commitment, &batch.proof, batch.root);
+            let withdrawn = view.slot(
+                anchors.authorization,
+                authorization::batch_revocation(input.owner, job, batch.root, input.commitment),
+            )? != U256::ZERO;
+            if grant.live && member && !withdrawn && of_the_jobs_type {
+                return Ok(Ok(Consent {
+                    granted_total: grant.budget_milli,
+                }));
+            }
         }
         let policy = view.slot(
             anchors.authorization,
             authorization::policy(input.owner, self.ctx.data_type),
         )? != U256::ZERO;
-        let of_the_jobs_type = input.record.as_ref().is_some_and(|r| {
-            r.dataType == self.ctx.data_type && record_commitment(r) == input.commitment
-        });
         if policy && of_the_jobs_type {
-            return Ok(None);
+            return Ok(Ok(Consent { granted_total: 0 }));
         }
-        Ok(Some("no grant or policy for this job on chain"))
+        Ok(Err(
+            "no grant, bulk consent or policy for this job on chain",
+        ))
     }
 
     fn check_one(
@@ -113,10 +144,13 @@ impl Job {
         }
         // No consent on chain, no use: nothing about the record is checked, posted, decrypted
         // or audited. The proofs decide, not the host.
-        if let Some(why) = self.consented(me, &input, view)? {
-            outcome.excluded = Some(why.into());
-            return Ok(outcome);
-        }
+        let consent = match self.consented(me, &input, view)? {
+            Ok(consent) => consent,
+            Err(why) => {
+                outcome.excluded = Some(why.into());
+                return Ok(outcome);
+            }
+        };
         // HRT_i: the stored ciphertext hashes to HDS_i, and TD_i is the registered version and
         // names HDS_i.
         let td_ok = input.record.as_ref().is_some_and(|r| {
@@ -161,18 +195,23 @@ impl Job {
                 UseOutcome::RefusedIntegrity,
                 "US_i is not the owner's signature over TD_i",
             ))
-        } else if !self.can_pay(me, &input, view)? {
+        } else if let Some(granted_total) = self.budget_to_take(me, &input, view, consent)? {
+            self.load(me.identity, &input).map(|()| granted_total)
+        } else {
             Err(Refusal(
                 UseOutcome::RefusedBudget,
                 "its privacy budget cannot pay the job's ε",
             ))
-        } else {
-            self.load(me.identity, &input)
         };
         let audit = match result {
-            Ok(()) => {
+            Ok(granted_total) => {
                 outcome.used = true;
-                self.used.push(input.ciphertext_hash);
+                let used = Used {
+                    ciphertext_hash: input.ciphertext_hash,
+                    granted_total,
+                };
+                self.used_units += used.units();
+                self.used.push(used);
                 UseOutcome::Used
             }
             Err(Refusal(why, text)) => {
@@ -203,21 +242,34 @@ impl Job {
 
     /// Whether the record's privacy budget, at `view`, can pay the job's ε: an unlimited budget
     /// always can (the only kind a job without differential privacy may use), a limited one if
-    /// what remains covers ε.
-    fn can_pay(&self, me: &Me<'_>, input: &RecordInput, view: &View) -> Result<bool> {
+    /// what remains covers ε. A record with no budget of its own takes the one its bulk consent
+    /// gives. `Some(total taken from the bulk consent, or 0)` when it can pay.
+    fn budget_to_take(
+        &self,
+        me: &Me<'_>,
+        input: &RecordInput,
+        view: &View,
+        consent: Consent,
+    ) -> Result<Option<u32>> {
         let word = view.slot(
             me.facts.anchors.authorization,
             authorization::budget(input.ciphertext_hash),
         )?;
-        let (total, spent) = authorization::decode_budget(word);
+        let (own, spent) = authorization::decode_budget(word);
+        let (total, taken) = if own == 0 && consent.granted_total != 0 {
+            (consent.granted_total, consent.granted_total)
+        } else {
+            (own, 0)
+        };
         let epsilon = self.ctx.epsilon_milli;
-        Ok(if total == EPSILON_INFINITE {
+        let pays = if total == EPSILON_INFINITE {
             true
         } else if epsilon == EPSILON_INFINITE {
             false
         } else {
             u64::from(spent) + u64::from(epsilon) <= u64::from(total)
-        })
+        };
+        Ok(pays.then_some(taken))
     }
 
     /// Recovers the key, decrypts, parses and loads one verified, consented record.

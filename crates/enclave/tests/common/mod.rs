@@ -294,6 +294,42 @@ impl Tee {
             .set(d.authorization, slot, U256::from(u8::from(granted)));
     }
 
+    /// The owner of patient `i`'s record consents in bulk, with `budget_milli`, to the job
+    /// using the record versions of patients `listed` (one Merkle tree over their
+    /// commitments, in that order); returns the consent's tree.
+    pub(crate) fn bulk_grant(
+        &mut self,
+        i: usize,
+        listed: &[usize],
+        budget_milli: u32,
+    ) -> medshare_contracts::consent::ConsentTree {
+        let commitments: Vec<B256> = listed
+            .iter()
+            .map(|&k| record_commitment(&self.patients[k].record))
+            .collect();
+        let tree = medshare_contracts::consent::ConsentTree::new(&commitments).unwrap();
+        let slot =
+            authorization::batch_grant(self.patients[i].owner.address(), self.job(), tree.root());
+        let word = U256::from(budget_milli)
+            | (U256::from(listed.len() as u32) << 32)
+            | (U256::from(1u8) << 64);
+        let d = self.chain.deployment;
+        self.chain.set(d.authorization, slot, word);
+        tree
+    }
+
+    /// The owner of patient `i`'s record withdraws it from its bulk consent `root`.
+    pub(crate) fn withdraw_from_batch(&mut self, i: usize, root: B256) {
+        let slot = authorization::batch_revocation(
+            self.patients[i].owner.address(),
+            self.job(),
+            root,
+            record_commitment(&self.patients[i].record),
+        );
+        let d = self.chain.deployment;
+        self.chain.set(d.authorization, slot, U256::from(1u8));
+    }
+
     /// Patient `i`'s record's privacy budget: `total` and `spent`, in thousandths of ε.
     pub(crate) fn set_budget(&mut self, i: usize, total: u32, spent: u32) {
         let slot = authorization::budget(self.patients[i].record.ciphertextHash);
@@ -331,6 +367,7 @@ impl Tee {
             signature: Some(p.signature.to_bytes()),
             ciphertext: Some(p.ciphertext.clone().into()),
             pad: Some(p.pad.clone()),
+            batch: None,
         }
     }
 
@@ -360,6 +397,7 @@ impl Tee {
                 input.owner,
                 input.commitment,
                 self.ctx.data_type,
+                input.batch.as_ref().map(|b| b.root),
             ));
         }
         let view = self.chain.view(&facts::merge(requests));
