@@ -37,10 +37,16 @@ const CONCURRENCY: usize = 64;
 
 #[derive(Args)]
 pub(crate) struct DemoArgs {
-    /// Keep the demo's state (chain, store, enclave key) in DIR; an earlier demo in DIR is reset.
-    /// Default: a temporary directory, removed at the end.
+    /// Keep the demo's state (chain, its sealing key, store, enclave key, deployment.json) in
+    /// DIR, so that `medshare node --data-dir DIR` serves the demo's chain again afterwards; an
+    /// earlier demo in DIR is reset. The sealing key is kept in DIR/sealer.json under a password
+    /// (--password-file, MEDSHARE_PASSWORD or a prompt). Default: a temporary directory,
+    /// removed at the end.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// With --data-dir: read the sealing key's password from this file.
+    #[arg(long, requires = "data_dir")]
+    password_file: Option<PathBuf>,
     /// Read the patients from this CSV file (columns of the breast-cancer-wdbc data type, as
     /// data/wdbc/wdbc.csv) instead of the data set shipped in the binary.
     #[arg(long)]
@@ -149,13 +155,21 @@ struct Summary {
     host_pid: u32,
     job: String,
     chain_id: u64,
+    /// The chain's last block when the demo ended.
+    block_number: u64,
     tee: String,
     result_hash: String,
     data_dir: Option<String>,
 }
 
 /// The files a reset removes (only what an earlier demo made).
-const STATE: [&str; 4] = ["chain", "store", "enclave", "deployment.json"];
+const STATE: [&str; 5] = [
+    "chain",
+    crate::node::SEALER_KEYSTORE,
+    "store",
+    "enclave",
+    "deployment.json",
+];
 
 fn prepare(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -216,10 +230,28 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         imported = stratified(imported, usize::try_from(n)?, |r| r.record.label);
     }
 
-    // The ledger: the embedded chain, served to the enclave process over JSON-RPC.
+    // The ledger: the embedded chain, served to the enclave process over JSON-RPC. Its sealing
+    // key is kept with a kept state (`medshare node --data-dir DIR` reopens the chain with it).
+    let sealer = match &args.data_dir {
+        Some(d) => {
+            let password = crate::password::read(
+                args.password_file.as_deref(),
+                "the demo chain's sealing key (kept for `medshare node --data-dir`)",
+                true,
+            )?;
+            medshare_crypto::create_keystore_with(
+                d,
+                crate::node::SEALER_KEYSTORE,
+                password.as_bytes(),
+                medshare_crypto::KdfCost::Standard,
+            )?
+            .0
+        }
+        None => Identity::random(),
+    };
     let chain = EmbeddedChain::open(
         &dir.join("chain"),
-        ChainConfig::new(Identity::random().signer().clone()),
+        ChainConfig::new(sealer.signer().clone()),
     )
     .context("opening the embedded chain")?;
     let ledger: Arc<dyn Ledger> = Arc::new(chain);
@@ -424,6 +456,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         host_pid: std::process::id(),
         job: job.0.to_string(),
         chain_id: ledger.chain_id().await?,
+        block_number: ledger.block_number().await?,
         tee: tee.to_checksum(None),
         result_hash: report["result_hash"]
             .as_str()
@@ -491,7 +524,9 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     }
     if let Some(d) = &args.data_dir {
         out!(
-            "\nState kept in {} (chain, store, enclave key, deployment.json).",
+            "\nState kept in {} (chain and its sealing key, store, enclave key, deployment.json).\n\
+             Serve the chain again with `medshare node --data-dir {}` (the sealing key's password).",
+            d.display(),
             d.display()
         );
     }

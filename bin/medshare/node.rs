@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::{io::Write, net::SocketAddr, path::PathBuf, sync::Arc};
 
 /// The file name of the sealing key's keystore inside the data directory.
-const SEALER_KEYSTORE: &str = "sealer.json";
+pub(crate) const SEALER_KEYSTORE: &str = "sealer.json";
 
 #[derive(Args)]
 pub(crate) struct NodeArgs {
