@@ -523,11 +523,14 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         );
     }
     if let Some(d) = &args.data_dir {
+        let d = d.display();
         out!(
-            "\nState kept in {} (chain and its sealing key, store, enclave key, deployment.json).\n\
-             Serve the chain again with `medshare node --data-dir {}` (the sealing key's password).",
-            d.display(),
-            d.display()
+            "\nState kept in {d} (chain and its sealing key, store, enclave key, deployment.json).\n\
+             To read patient {}'s audit trail in a browser: `medshare node --data-dir {d}` (the\n\
+             sealing key's password), then `medshare serve --deployment {d}/deployment.json --store\n\
+             {d}/store`, and open http://127.0.0.1:8080/#patient/{}",
+            first.address(),
+            first.address()
         );
     }
     Ok(())

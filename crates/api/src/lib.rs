@@ -20,6 +20,9 @@
 //! Every error is a JSON object `{"error": …, "hint": …}` with a status that says whose fault it
 //! is ([`Error`]).
 //!
+//! It also serves the web app's pages (`/`, `/assets/…`), built from `web/` and embedded in the
+//! binary.
+//!
 //! # What it never sees
 //!
 //! A private key, a data key or a plaintext value: the browser signs transactions and encrypts
@@ -29,11 +32,12 @@
 //!
 //! # What it does not do (yet)
 //!
-//! Serve the web app's pages or store a result's signature object (the TEE's host stores it):
-//! the pages come with the browser code (issue #12).
+//! Store a result's signature object (the TEE's host stores it). The pages are the patient's
+//! audit trail so far; the other parties' pages come with issue #12.
 
 #![forbid(unsafe_code)]
 
+mod app;
 mod error;
 pub mod routes;
 pub mod types;
@@ -136,6 +140,9 @@ pub struct ApiDoc;
 /// The API's routes over `api`.
 pub fn router(api: Api) -> Router {
     Router::new()
+        .route("/", get(app::page))
+        .route("/index.html", get(app::page))
+        .route("/assets/{*file}", get(app::page))
         .route("/api/openapi.json", get(routes::openapi))
         .route("/api/info", get(routes::info))
         .route("/api/accounts/{address}", get(routes::account))

@@ -471,3 +471,57 @@ async fn record_metadata_is_stored_only_when_its_owner_signed_it() {
     assert!(err.error.contains("another owner"), "{}", err.error);
     assert_eq!(s.get(&path).await.bytes().await.unwrap().to_vec(), good);
 }
+
+/// The web app is served from the binary: the page at `/`, the script and style it names under
+/// `/assets/`, each with its type, a policy that runs only the app's own scripts, and a JSON 404
+/// for a page that is not there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_app_is_served_from_the_binary() {
+    let s = Served::new().await;
+    let page = s.get("/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(header(&page, "content-type").starts_with("text/html"));
+    assert!(header(&page, "content-security-policy").contains("script-src 'self'"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<title>medshare</title>"), "{html}");
+    assert!(
+        html.contains(r#"<label for="address">"#),
+        "labelled controls"
+    );
+    let assets: Vec<&str> = html
+        .split('"')
+        .filter(|part| part.starts_with("/assets/"))
+        .collect();
+    assert!(
+        assets.iter().any(|a| a.ends_with(".js")) && assets.iter().any(|a| a.ends_with(".css")),
+        "{assets:?}"
+    );
+    for asset in assets {
+        let r = s.get(asset).await;
+        assert_eq!(r.status(), StatusCode::OK, "{asset}");
+        let kind = header(&r, "content-type");
+        assert!(
+            kind.starts_with(if asset.ends_with(".js") {
+                "text/javascript"
+            } else {
+                "text/css"
+            }),
+            "{asset}: {kind}"
+        );
+        assert!(header(&r, "cache-control").contains("immutable"));
+        assert!(!r.bytes().await.unwrap().is_empty());
+    }
+    let missing = refused(s.get("/assets/none.js").await, StatusCode::NOT_FOUND).await;
+    assert!(
+        missing.error.contains("/assets/none.js"),
+        "{}",
+        missing.error
+    );
+}
