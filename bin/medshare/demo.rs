@@ -526,9 +526,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         let d = d.display();
         out!(
             "\nState kept in {d} (chain and its sealing key, store, enclave key, deployment.json).\n\
-             To read patient {}'s audit trail in a browser: `medshare node --data-dir {d}` (the\n\
-             sealing key's password), then `medshare serve --deployment {d}/deployment.json --store\n\
-             {d}/store`, and open http://127.0.0.1:8080/#patient/{}",
+             To read patient {}'s audit trail in a browser, run (each in a terminal of its own)\n   \
+             medshare node --data-dir {d}        # asks for the sealing key's password\n   \
+             medshare serve --deployment {d}/deployment.json --store {d}/store\n\
+             and open http://127.0.0.1:8080/#patient/{}",
             first.address(),
             first.address()
         );
