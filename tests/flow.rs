@@ -209,8 +209,9 @@ impl Flow {
         self.demander.submit(&spec, &requirement).await
     }
 
-    /// A patient with `n` records (every third WDBC row from `skip`, round the data set as often
-    /// as it takes), uploaded to the flow's TEE.
+    /// A patient with `n` records (every 11th WDBC row from `skip`, round the data set as often
+    /// as it takes: from row 5, the first 12 are half benign, half malignant), uploaded to the
+    /// flow's TEE.
     async fn patient_with(&self, n: usize, skip: usize) -> (Patient, Vec<OwnedRecord>) {
         let patient = setup::patient(&self.admin, self.store.clone())
             .await
@@ -221,7 +222,7 @@ impl Flow {
             .map(|r| r.record)
             .cycle()
             .skip(skip)
-            .step_by(3)
+            .step_by(11)
             .take(n)
             .collect();
         let owned = patient
@@ -1547,7 +1548,7 @@ async fn sent(chain: &ContractClient, who: Address) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_consent_lets_a_job_use_its_records_until_one_is_withdrawn() {
     let f = Flow::new(0).await;
-    let (bulk, owned) = f.patient_with(12, 1).await;
+    let (bulk, owned) = f.patient_with(12, 5).await;
     let job = f.private_job(60, 1.0).await;
     let before = sent(bulk.chain(), bulk.address()).await;
     assert_eq!(
