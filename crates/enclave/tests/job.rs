@@ -444,13 +444,13 @@ fn the_enclave_signs_only_transactions_it_wrote_for_its_chain_within_its_fee_cap
 #[test]
 fn a_bulk_consent_counts_only_for_its_owners_listed_records_not_withdrawn() {
     let mut tee = Tee::new(
-        9,
+        20,
         Terms {
             privacy: Privacy::new(1.0, 1e-5),
             ..Terms::default()
         },
     );
-    for i in 0..9 {
+    for i in 0..20 {
         tee.revoke_grant(i);
     }
     let with_batch =
@@ -471,7 +471,7 @@ fn a_bulk_consent_counts_only_for_its_owners_listed_records_not_withdrawn() {
     // own (it takes the consent's 2.0); the others have one.
     tee.withdraw_from_batch(2, trees[2].root());
     tee.set_budget(0, 0, 0);
-    for i in 1..9 {
+    for i in 1..20 {
         tee.set_budget(i, 3_000, 0);
     }
     begun(&mut tee);
@@ -500,13 +500,17 @@ fn a_bulk_consent_counts_only_for_its_owners_listed_records_not_withdrawn() {
         assert_eq!(o.audit, None, "never checked or decrypted");
     }
     assert_eq!(outcomes[2].audit, None);
-    // Two more records under ordinary grants make the cohort.
-    tee.grant(7);
-    tee.grant(8);
-    let (outcomes, _) = checked(tee.add(&[7, 8]));
+    // Records under ordinary grants make a cohort of both diagnoses (patients 8–19: eight
+    // benign, four malignant; 0, 1 and 3 are malignant), whatever the training split.
+    let others: Vec<usize> = (8..20).collect();
+    for &i in &others {
+        tee.grant(i);
+    }
+    let (outcomes, _) = checked(tee.add(&others));
     assert!(outcomes.iter().all(|o| o.used));
-    let Response::DebitsPending { txs, .. } = tee.finish().unwrap() else {
-        panic!("DebitsPending");
+    let finished = tee.finish().unwrap();
+    let Response::DebitsPending { txs, .. } = finished else {
+        panic!("DebitsPending, not {finished:?}");
     };
     let debit = Model::debitBudgetsCall::abi_decode(&txs[0].input).unwrap();
     let totals: Vec<(alloy_primitives::B256, u32)> = debit
@@ -516,15 +520,10 @@ fn a_bulk_consent_counts_only_for_its_owners_listed_records_not_withdrawn() {
         .zip(debit.grantedTotals.iter().copied())
         .collect();
     let hash = |i: usize| tee.patients[i].record.ciphertextHash;
+    let mut expected = vec![(hash(0), 2_000), (hash(1), 0), (hash(3), 0)];
+    expected.extend(others.iter().map(|&i| (hash(i), 0)));
     assert_eq!(
-        totals,
-        [
-            (hash(0), 2_000),
-            (hash(1), 0),
-            (hash(3), 0),
-            (hash(7), 0),
-            (hash(8), 0)
-        ],
+        totals, expected,
         "only the record without a budget of its own takes the consent's"
     );
 }
