@@ -345,6 +345,13 @@ pub(crate) async fn a_bulk_consent_is_its_owners_and_withdrawn_by_merkle_path(b:
     let root = tree.root();
     let list = B256::repeat_byte(0x11);
     let owner = w.user.identity.address();
+    let live = || async {
+        w.user
+            .chain
+            .batch_grant_live(owner, job, root)
+            .await
+            .unwrap()
+    };
     for party in [&w.demander, &w.tee, &w.admin] {
         refused(
             party.chain.grant_batch(job, root, 5, BUDGET, list).await,
@@ -363,25 +370,13 @@ pub(crate) async fn a_bulk_consent_is_its_owners_and_withdrawn_by_merkle_path(b:
         w.user.chain.grant_batch(job, root, 0, BUDGET, list).await,
         "BadBatch",
     );
-    assert!(
-        !w.user
-            .chain
-            .batch_grant_live(owner, job, root)
-            .await
-            .unwrap()
-    );
+    assert!(!live().await);
     w.user
         .chain
         .grant_batch(job, root, 5, BUDGET, list)
         .await
         .unwrap();
-    assert!(
-        w.user
-            .chain
-            .batch_grant_live(owner, job, root)
-            .await
-            .unwrap()
-    );
+    assert!(live().await);
     refused(
         w.user.chain.grant_batch(job, root, 5, BUDGET, list).await,
         "BatchAlreadyGranted",
@@ -452,13 +447,7 @@ pub(crate) async fn a_bulk_consent_is_its_owners_and_withdrawn_by_merkle_path(b:
         "NoBatchGrant",
     );
     w.user.chain.revoke_batch(job, root).await.unwrap();
-    assert!(
-        !w.user
-            .chain
-            .batch_grant_live(owner, job, root)
-            .await
-            .unwrap()
-    );
+    assert!(!live().await);
     refused(w.user.chain.revoke_batch(job, root).await, "NoBatchGrant");
     refused(
         w.user

@@ -5,7 +5,7 @@
 
 use axum::{
     body::Body,
-    http::{HeaderValue, StatusCode, Uri, header},
+    http::{HeaderValue, Uri, header},
     response::{IntoResponse, Response},
 };
 
@@ -30,7 +30,6 @@ pub(crate) async fn page(uri: Uri) -> Response {
         "no-cache"
     };
     let mut response = Response::new(Body::from(file.data.into_owned()));
-    *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(mime) {
         headers.insert(header::CONTENT_TYPE, v);
