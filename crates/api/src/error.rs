@@ -46,6 +46,9 @@ pub enum Error {
     /// The node refused a relayed transaction (a wrong nonce, too low a fee, a revert…).
     #[error("the node refused the transaction: {0}")]
     Refused(String),
+    /// A call would revert: the contract's error, decoded.
+    #[error("{0}")]
+    Reverted(String),
     /// The chain could not be read.
     #[error("reading the chain: {0}")]
     Chain(#[from] medshare_chain::Error),
@@ -75,7 +78,9 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::HashMismatch { .. } | Self::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::HashMismatch { .. } | Self::Refused(_) | Self::Reverted(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Chain(_) | Self::Ledger(_) | Self::Store(_) => StatusCode::BAD_GATEWAY,
@@ -90,6 +95,7 @@ impl Error {
             Self::BadTransaction(_) => Some(
                 "send {\"raw\": \"0x…\"}: the EIP-2718 encoding of a signed transaction".into(),
             ),
+            Self::Reverted(_) => Some("the contract refuses this call: nothing was sent".into()),
             Self::TooLarge { .. } => Some("a record's ciphertext is at most about 1 MiB".into()),
             Self::Chain(_) | Self::Ledger(_) => {
                 Some("is the node running and the deployment file right?".into())

@@ -9,6 +9,9 @@
 //!   nonce ([`routes::account`]), a patient's records with their privacy budgets
 //!   ([`routes::records_of_owner`]), the jobs and their status ([`routes::jobs`],
 //!   [`routes::job`]), a patient's audit trail ([`routes::audit_of_owner`]).
+//! * **Read-only calls** of the deployment's contracts ([`routes::call`]): views the pages read
+//!   (grants, rules, budgets) and a transaction tried before the browser signs it, with the
+//!   contract's error decoded; the TEEs and their keys ([`routes::tees`]).
 //! * **A relay** for transactions the browser has already signed ([`routes::send_transaction`]):
 //!   a body that is not one signed EIP-2718 transaction is refused before the node sees it.
 //! * **Content-addressed ciphertext** ([`routes::put_record_object`], [`routes::put_result_object`]
@@ -32,8 +35,8 @@
 //!
 //! # What it does not do (yet)
 //!
-//! Store a result's signature object (the TEE's host stores it). The pages are the patient's
-//! audit trail so far; the other parties' pages come with issue #12.
+//! Store a result's signature object (the TEE's host stores it; [`routes::get_result_meta`]
+//! reads it).
 
 #![forbid(unsafe_code)]
 
@@ -115,6 +118,9 @@ impl Api {
         routes::get_record_meta,
         routes::put_result_object,
         routes::get_result_object,
+        routes::get_result_meta,
+        routes::tees,
+        routes::call,
     ),
     components(schemas(
         types::Info,
@@ -132,6 +138,10 @@ impl Api {
         types::TransactionAccepted,
         types::Receipt,
         types::ObjectStored,
+        types::TeeView,
+        types::TeePage,
+        types::CallRequest,
+        types::CallResult,
         ErrorBody,
     ))
 )]
@@ -148,6 +158,8 @@ pub fn router(api: Api) -> Router {
         .route("/api/accounts/{address}", get(routes::account))
         .route("/api/owners/{owner}/records", get(routes::records_of_owner))
         .route("/api/owners/{owner}/audit", get(routes::audit_of_owner))
+        .route("/api/tees", get(routes::tees))
+        .route("/api/calls", post(routes::call))
         .route("/api/jobs", get(routes::jobs))
         .route("/api/jobs/{job}", get(routes::job))
         .route("/api/transactions", post(routes::send_transaction))
@@ -163,6 +175,10 @@ pub fn router(api: Api) -> Router {
         .route(
             "/api/objects/results/{hash}",
             get(routes::get_result_object).put(routes::put_result_object),
+        )
+        .route(
+            "/api/objects/results/{hash}/meta",
+            get(routes::get_result_meta),
         )
         .fallback(routes::not_found)
         .with_state(api)

@@ -3,9 +3,9 @@
 use crate::{
     Api, ApiDoc, Error, ErrorBody, MAX_BODY_BYTES, MAX_META_BYTES, MAX_PAGE, MAX_TRANSACTION_BYTES,
     types::{
-        Account, AuditEntry, AuditPage, Budget, Contracts, Info, JobPage, JobView, ObjectStored,
-        PageQuery, Receipt, RecordPage, RecordView, ResultView, SignedTransaction,
-        TransactionAccepted,
+        Account, AuditEntry, AuditPage, Budget, CallRequest, CallResult, Contracts, Info, JobPage,
+        JobView, ObjectStored, PageQuery, Receipt, RecordPage, RecordView, ResultView,
+        SignedTransaction, TeePage, TeeView, TransactionAccepted,
     },
 };
 use alloy_consensus::{TxEnvelope, transaction::SignerRecoverable};
@@ -72,17 +72,23 @@ pub async fn info(State(api): State<Api>) -> Result<Json<Info>> {
     }))
 }
 
-/// An account's next nonce and balance, for signing its next transaction.
+/// An account's next nonce and balance, for signing its next transaction, and who it is on chain
+/// (its role and registered key, reviewer, admin).
 #[utoipa::path(get, path = "/api/accounts/{address}",
     params(("address" = String, Path, description = "0x-prefixed address")),
     responses((status = 200, body = Account), (status = 400, body = ErrorBody)))]
 pub async fn account(State(api): State<Api>, Path(address): Path<String>) -> Result<Json<Account>> {
     let address = parse_address(&address)?;
     let ledger = api.chain.ledger();
+    let public_key = api.chain.public_key_of(address).await?;
     Ok(Json(Account {
         address: address.to_string(),
         nonce: ledger.pending_nonce(address).await?,
         balance: ledger.balance(address).await?.to_string(),
+        role: api.chain.role_of(address).await?.map(|r| r.to_string()),
+        public_key: (!public_key.is_empty()).then(|| public_key.to_string()),
+        reviewer: api.chain.is_reviewer(address).await?,
+        admin: api.chain.is_admin(address).await?,
     }))
 }
 
@@ -165,6 +171,7 @@ async fn job_view(
         result_hash: r.event.resultHash.to_string(),
         tee: r.event.tee.to_string(),
         view_block: r.event.viewBlock,
+        view_hash: r.event.viewHash.to_string(),
         block: r.block_number,
     });
     Ok(JobView {
@@ -181,6 +188,100 @@ async fn job_view(
         block: logged.block_number,
         result,
     })
+}
+
+/// Every TEE that submitted its key and evidence, oldest first, with what governance made of it.
+#[utoipa::path(get, path = "/api/tees", params(PageQuery),
+    responses((status = 200, body = TeePage), (status = 400, body = ErrorBody)))]
+pub async fn tees(State(api): State<Api>, Query(page): Query<PageQuery>) -> Result<Json<TeePage>> {
+    let all = api.chain.tee_submissions().await?;
+    let (offset, limit) = page_bounds(&page)?;
+    let mut items = Vec::new();
+    for logged in all.iter().skip(offset).take(limit) {
+        let tee = logged.event.tee;
+        let info = api.chain.tee_info(tee).await?;
+        items.push(TeeView {
+            address: tee.to_string(),
+            public_key: api.chain.public_key_of(tee).await?.to_string(),
+            admitted: info.admitted,
+            active: api.chain.is_active_tee(tee).await?,
+            unrevoked: info.unrevoked,
+            unverified_headers: info.unverified_headers,
+            measurement: info.measurement.to_string(),
+            evidence_kind: evidence_kind_name(info.evidence_kind).into(),
+            evidence_hash: info.evidence_hash.to_string(),
+            block: logged.block_number,
+        });
+    }
+    Ok(Json(TeePage {
+        items,
+        total: all.len(),
+        offset,
+    }))
+}
+
+/// A read-only call (`eth_call`) of one of the deployment's contracts: a view the pages read,
+/// or a transaction tried before the browser signs it (with `from`: also the gas it needs).
+/// A call that reverts is answered 422 with the contract's error decoded.
+#[utoipa::path(post, path = "/api/calls", request_body = CallRequest,
+    responses(
+        (status = 200, body = CallResult),
+        (status = 400, description = "not a call of one of the deployment's contracts", body = ErrorBody),
+        (status = 422, description = "the call reverts", body = ErrorBody),
+    ))]
+pub async fn call(State(api): State<Api>, body: Body) -> Result<Json<CallResult>> {
+    let bytes = read_body(body, 2 * MAX_TRANSACTION_BYTES + 256).await?;
+    let request: CallRequest =
+        serde_json::from_slice(&bytes).map_err(|e| Error::BadJson(e.to_string()))?;
+    let to = parse_address(&request.to)?;
+    let d = api.chain.deployment();
+    let contract = [
+        (d.registration, "Registration"),
+        (d.data, "Data"),
+        (d.model, "Model"),
+        (d.authorization, "Authorization"),
+        (d.audit, "Audit"),
+    ]
+    .into_iter()
+    .find_map(|(a, name)| (a == to).then_some(name))
+    .ok_or_else(|| Error::BadParameter {
+        what: "to",
+        why: format!("{to} is not one of the deployment's contracts"),
+    })?;
+    let data: Bytes = request.data.parse().map_err(|e| Error::BadParameter {
+        what: "data",
+        why: format!("not 0x-prefixed hex: {e}"),
+    })?;
+    let from = request.from.as_deref().map(parse_address).transpose()?;
+    let mut tx = medshare_ledger::TransactionRequest::default().input(data.into());
+    tx.to = Some(to.into());
+    tx.from = from;
+    let reverted = |e: medshare_ledger::Error| match e {
+        medshare_ledger::Error::Reverted { data } => Error::Reverted(format!(
+            "{contract} refuses the call: {}",
+            medshare_contracts::decode_revert(&data).unwrap_or_else(|| if data.is_empty() {
+                "it reverted without a reason".into()
+            } else {
+                format!("unknown revert data {data}")
+            })
+        )),
+        other => Error::Ledger(other),
+    };
+    let output = api.chain.ledger().call(&tx).await.map_err(reverted)?;
+    let gas = match from {
+        Some(_) => Some(
+            api.chain
+                .ledger()
+                .estimate_gas(&tx)
+                .await
+                .map_err(reverted)?,
+        ),
+        None => None,
+    };
+    Ok(Json(CallResult {
+        output: output.to_string(),
+        gas,
+    }))
 }
 
 /// A patient's audit trail: every use of its records, oldest first.
@@ -354,6 +455,17 @@ pub async fn get_result_object(
     Path(hash): Path<String>,
 ) -> Result<Response> {
     get_object(&api, &hash, Key::result).await
+}
+
+/// The TEE's signature SMRT_j over a job's result (`{"job", "tee", "signature"}`), stored beside
+/// the encrypted result by the TEE's host.
+#[utoipa::path(get, path = "/api/objects/results/{hash}/meta",
+    params(("hash" = String, Path, description = "hex SHA-256 of the encrypted result")),
+    responses((status = 200, content_type = "application/json", body = String), (status = 404, body = ErrorBody)))]
+pub async fn get_result_meta(State(api): State<Api>, Path(hash): Path<String>) -> Result<Response> {
+    let key = Key::result_meta(&parse_hex32("object key", &hash)?);
+    let bytes = api.store.get_at_most(&key, MAX_META_BYTES as u64).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
 /// Stores a record's TD_i and US_i (`records/<HDS_i>.td.json`) beside its ciphertext. Accepted
@@ -533,6 +645,14 @@ fn status_name(status: JobStatus) -> &'static str {
         JobStatus::ModelInvalid => "model_invalid",
         JobStatus::Completed => "completed",
         JobStatus::ResultDisputed => "result_disputed",
+    }
+}
+
+fn evidence_kind_name(kind: medshare_contracts::EvidenceKind) -> &'static str {
+    match kind {
+        medshare_contracts::EvidenceKind::Simulated => "simulated",
+        medshare_contracts::EvidenceKind::SgxDcap => "sgx_dcap",
+        medshare_contracts::EvidenceKind::Tdx => "tdx",
     }
 }
 

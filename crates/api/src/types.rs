@@ -43,6 +43,14 @@ pub struct Account {
     pub nonce: u64,
     /// Its balance, in wei (decimal).
     pub balance: String,
+    /// The role it registered with (`user`, `demander`, `tee`, `reviewer`), if any.
+    pub role: Option<String>,
+    /// The 64-byte public key it registered (0x hex), if any.
+    pub public_key: Option<String>,
+    /// True if it is a current reviewer.
+    pub reviewer: bool,
+    /// True if it is an admin (governance).
+    pub admin: bool,
 }
 
 /// A record's privacy budget.
@@ -123,6 +131,8 @@ pub struct ResultView {
     pub tee: String,
     /// The block of the chain state the TEE trained on.
     pub view_block: u64,
+    /// That block's hash (the TEE's EIP-712 TrainingResult signs it).
+    pub view_hash: String,
     /// The block it was posted in.
     pub block: Option<u64>,
 }
@@ -227,4 +237,63 @@ pub struct PageQuery {
     pub offset: Option<usize>,
     /// How many items (default 100, at most 500).
     pub limit: Option<usize>,
+}
+
+/// A TEE that submitted its key and evidence, and what governance made of it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TeeView {
+    /// The TEE's address (PK_T's).
+    pub address: String,
+    /// Its 64-byte public key (0x hex), as registered.
+    pub public_key: String,
+    /// Governance admitted it.
+    pub admitted: bool,
+    /// Admitted, its measurement allowed, its evidence kind accepted and not revoked: records
+    /// may be shared with it.
+    pub active: bool,
+    /// Not revoked.
+    pub unrevoked: bool,
+    /// Its view of the chain rests on unsigned headers (its TrainingResult signs
+    /// `headersVerified = !unverified_headers`).
+    pub unverified_headers: bool,
+    /// The measurement it was admitted with (zero before admission).
+    pub measurement: String,
+    /// `simulated`, `sgx_dcap` or `tdx` (meaningful once admitted).
+    pub evidence_kind: String,
+    /// keccak256 of the evidence it submitted.
+    pub evidence_hash: String,
+    /// The block of its submission.
+    pub block: Option<u64>,
+}
+
+/// One page of TEEs, oldest submission first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TeePage {
+    /// The TEEs on this page.
+    pub items: Vec<TeeView>,
+    /// How many there are in all.
+    pub total: usize,
+    /// The index of the first item.
+    pub offset: usize,
+}
+
+/// A read-only call of one of the deployment's contracts (`eth_call`), to read a view or to try
+/// a transaction before signing it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CallRequest {
+    /// The caller (0x address); give it to try a transaction as its sender would send it.
+    pub from: Option<String>,
+    /// One of the five contracts of the deployment.
+    pub to: String,
+    /// The ABI-encoded call (0x hex).
+    pub data: String,
+}
+
+/// What a call returned.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CallResult {
+    /// The ABI-encoded return data (0x hex).
+    pub output: String,
+    /// The node's gas estimate for sending it as a transaction from `from` (when given).
+    pub gas: Option<u64>,
 }

@@ -384,6 +384,9 @@ async fn the_openapi_document_lists_every_route() {
         "/api/objects/records/{hash}",
         "/api/objects/records/{hash}/meta",
         "/api/objects/results/{hash}",
+        "/api/objects/results/{hash}/meta",
+        "/api/tees",
+        "/api/calls",
     ] {
         assert!(
             paths.contains_key(path),
@@ -524,4 +527,127 @@ async fn the_web_app_is_served_from_the_binary() {
         "{}",
         missing.error
     );
+}
+
+#[tokio::test]
+async fn the_pages_read_parties_tees_and_views_and_try_calls_before_signing() {
+    let s = Served::new().await;
+    let info: types::Info = s.json("/api/info").await;
+
+    // Who an account is on chain.
+    let user = s.world.user.identity.address();
+    let account: types::Account = s.json(&format!("/api/accounts/{user}")).await;
+    assert_eq!(account.role.as_deref(), Some("user"));
+    assert_eq!(
+        account.public_key,
+        Some(s.world.user.identity.public_key_uncompressed().to_string())
+    );
+    assert!(!account.reviewer && !account.admin);
+    let reviewer: types::Account = s
+        .json(&format!(
+            "/api/accounts/{}",
+            s.world.reviewer.identity.address()
+        ))
+        .await;
+    assert!(reviewer.reviewer);
+    let admin: types::Account = s
+        .json(&format!(
+            "/api/accounts/{}",
+            s.world.admin.identity.address()
+        ))
+        .await;
+    assert!(admin.admin && admin.role.is_none() && admin.public_key.is_none());
+
+    // The admitted TEE, with the key a patient shares records to.
+    let tees: types::TeePage = s.json("/api/tees").await;
+    assert_eq!(tees.total, 1);
+    let tee = &tees.items[0];
+    assert_eq!(tee.address, s.world.tee.identity.address().to_string());
+    assert_eq!(
+        tee.public_key,
+        s.world.tee.identity.public_key_uncompressed().to_string()
+    );
+    assert!(tee.admitted && tee.active && tee.unrevoked);
+    assert_eq!(tee.evidence_kind, "simulated");
+
+    // A view, read through a call.
+    let call = |from: Option<String>, to: &str, data: Vec<u8>| {
+        serde_json::json!({
+            "from": from,
+            "to": to,
+            "data": format!("0x{}", hex::encode(data)),
+        })
+    };
+    let post = |body: serde_json::Value| {
+        s.http
+            .post(format!("{}/api/calls", s.url))
+            .json(&body)
+            .send()
+    };
+    let is_reviewer = Registration::isReviewerCall {
+        account: s.world.reviewer.identity.address(),
+    };
+    let answer = post(call(
+        None,
+        &info.contracts.registration,
+        is_reviewer.abi_encode(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let answer: types::CallResult = answer.json().await.unwrap();
+    assert_eq!(answer.output, format!("0x{:0>64}", "1"));
+    assert!(answer.gas.is_none());
+
+    // A transaction tried before signing: its gas, or the contract's error in words.
+    let fresh = Identity::random();
+    let register = Registration::registerCall {
+        role: Role::Demander as u8,
+        publicKey: fresh.public_key_uncompressed().into(),
+    };
+    let tried: types::CallResult = post(call(
+        Some(fresh.address().to_string()),
+        &info.contracts.registration,
+        register.abi_encode(),
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert!(tried.gas.unwrap() > 21_000);
+    // The user registers again: refused, with the contract's error named.
+    let again = Registration::registerCall {
+        role: Role::User as u8,
+        publicKey: s.world.user.identity.public_key_uncompressed().into(),
+    };
+    let err = refused(
+        post(call(
+            Some(user.to_string()),
+            &info.contracts.registration,
+            again.abi_encode(),
+        ))
+        .await
+        .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(err.error.contains("Registration refuses"), "{}", err.error);
+    // Only the deployment's contracts.
+    let err = refused(
+        post(call(None, &Address::repeat_byte(1).to_string(), vec![]))
+            .await
+            .unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(err.error.contains("not one of"), "{}", err.error);
+
+    // A result's signature object: a JSON 404 until the TEE's host stores one.
+    refused(
+        s.get(&format!("/api/objects/results/{}/meta", "ab".repeat(32)))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }
