@@ -129,4 +129,72 @@ fn a_patients_value_leaves_no_trace_outside_the_enclave() {
         "{serving}"
     );
     assert_eq!(serving["chain_id"], summary["chain_id"], "{serving}");
+
+    // `medshare serve --data-dir` opens the same kept state itself and serves the web app's
+    // API over it: the first patient's audit trail as the demo left it.
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_medshare"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--rpc-addr",
+            "127.0.0.1:0",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(&state)
+        .env("MEDSHARE_PASSWORD", PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(serve.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let answer = serde_json::from_str::<serde_json::Value>(&line).map(|serving| {
+        let addr = serving["url"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("http://")
+            .unwrap()
+            .to_owned();
+        let patient = summary["patient"].as_str().unwrap();
+        (
+            serving,
+            http_get(&addr, &format!("/api/owners/{patient}/audit")),
+        )
+    });
+    let _ = serve.kill();
+    let output = serve.wait_with_output().unwrap();
+    let (serving, trail) = answer.unwrap_or_else(|e| {
+        panic!(
+            "{e}: {line:?}; stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert_eq!(
+        serving["block_number"], summary["block_number"],
+        "{serving}"
+    );
+    assert_eq!(trail["total"], summary["audit_entries"], "{trail}");
+    assert!(trail["total"].as_u64().unwrap() >= 1, "{trail}");
+}
+
+/// `GET path` from `addr` over plain HTTP/1.1; its JSON body (the status must be 200).
+fn http_get(addr: &str, path: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}: {body}");
+    serde_json::from_str(body).unwrap()
 }

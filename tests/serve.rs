@@ -175,3 +175,97 @@ fn serve_without_a_node_says_where_it_looked() {
         "{error}"
     );
 }
+
+/// A JSON-RPC call over plain HTTP/1.1 to `endpoint` (`http://ADDR`); the `result`.
+fn rpc_call(endpoint: &str, method: &str) -> serde_json::Value {
+    let addr = endpoint
+        .strip_prefix("http://")
+        .unwrap()
+        .trim_end_matches('/');
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":[]}}"#);
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    let answer: serde_json::Value = serde_json::from_str(body).unwrap();
+    answer["result"].clone()
+}
+
+#[test]
+fn demo_serve_leaves_its_chain_and_store_behind_the_web_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = medshare(dir.path(), "http://127.0.0.1:1")
+        .args([
+            "demo",
+            "--patients",
+            "20",
+            "--serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let pid = child.id();
+    let server = Server(child);
+    // The demo's summary, then the web app's ready line.
+    let mut values = serde_json::Deserializer::from_reader(BufReader::new(stdout))
+        .into_iter::<serde_json::Value>();
+    let Some(Ok(summary)) = values.next() else {
+        drop(server);
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).unwrap();
+        panic!("the demo printed no summary: {log}");
+    };
+    let serving = values.next().unwrap().unwrap();
+    assert_eq!(summary["records_used"], 20, "{summary}");
+    let addr = serving["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("http://")
+        .unwrap()
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "{serving}");
+    assert_eq!(serving["chain_id"], summary["chain_id"]);
+
+    // The page, and the first patient's audit trail as the demo printed it.
+    let (status, page) = get(&addr, "/");
+    assert!(status.contains("200"), "{status}");
+    assert!(page.contains("<html"), "{page}");
+    let patient = summary["patient"].as_str().unwrap();
+    let (status, body) = get(&addr, &format!("/api/owners/{patient}/audit"));
+    assert!(status.contains("200"), "{status}: {body}");
+    let trail: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(trail["total"], summary["audit_entries"], "{trail}");
+    assert!(trail["total"].as_u64().unwrap() >= 1, "{trail}");
+    let (_, body) = get(
+        &addr,
+        &format!("/api/jobs/{}", summary["job"].as_str().unwrap()),
+    );
+    let job: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(job["result"].is_object(), "{job}");
+    // The chain's JSON-RPC is still up, at the block the demo ended on or later.
+    let block = rpc_call(summary["rpc"].as_str().unwrap(), "eth_blockNumber");
+    let block = u64::from_str_radix(block.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert!(block >= summary["block_number"].as_u64().unwrap());
+
+    // Ctrl-C (SIGTERM here) stops it cleanly.
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut server = server;
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -10,18 +10,25 @@ use std::{path::PathBuf, sync::Arc};
 #[derive(Args, Clone, Debug)]
 pub(crate) struct Connect {
     /// The Ethereum JSON-RPC endpoint (`medshare node`, anvil, geth, Besu, reth…).
-    #[arg(long, default_value = "http://127.0.0.1:8545", env = "MEDSHARE_RPC")]
+    #[arg(long, default_value = Connect::DEFAULT_RPC, env = "MEDSHARE_RPC")]
     pub(crate) rpc: String,
     /// The deployment file written by `medshare deploy` (chain id and contract addresses).
-    #[arg(long, default_value = "deployment.json", env = "MEDSHARE_DEPLOYMENT")]
+    #[arg(long, default_value = Connect::DEFAULT_DEPLOYMENT, env = "MEDSHARE_DEPLOYMENT")]
     pub(crate) deployment: PathBuf,
     /// The off-chain store: a directory, or `s3://BUCKET` (endpoint and credentials from
     /// MEDSHARE_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
-    #[arg(long, default_value = "medshare-store", env = "MEDSHARE_STORE")]
+    #[arg(long, default_value = Connect::DEFAULT_STORE, env = "MEDSHARE_STORE")]
     pub(crate) store: String,
 }
 
 impl Connect {
+    /// `--rpc`'s default.
+    pub(crate) const DEFAULT_RPC: &str = "http://127.0.0.1:8545";
+    /// `--deployment`'s default.
+    pub(crate) const DEFAULT_DEPLOYMENT: &str = "deployment.json";
+    /// `--store`'s default.
+    pub(crate) const DEFAULT_STORE: &str = "medshare-store";
+
     /// The ledger.
     pub(crate) fn ledger(&self) -> Result<Arc<dyn Ledger>> {
         Ok(Arc::new(RpcLedger::connect(&self.rpc)?))

@@ -65,6 +65,14 @@ pub(crate) struct DemoArgs {
     /// Print one JSON summary instead of the walkthrough.
     #[arg(long)]
     json: bool,
+    /// After the demo, keep its chain and store running behind the web app and its API (on
+    /// --addr) until Ctrl-C, to look at any patient's audit trail in a browser. The chain's
+    /// JSON-RPC stays up too, for the other commands (its address is printed).
+    #[arg(long)]
+    serve: bool,
+    /// With --serve: where the web app listens.
+    #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
+    addr: SocketAddr,
 }
 
 /// ε: a positive number or `inf`.
@@ -160,6 +168,10 @@ struct Summary {
     tee: String,
     result_hash: String,
     data_dir: Option<String>,
+    /// The first patient, whose audit trail the walkthrough shows.
+    patient: String,
+    /// The chain's JSON-RPC endpoint while the demo runs (and after it, with --serve).
+    rpc: String,
 }
 
 /// The files a reset removes (only what an earlier demo made).
@@ -463,77 +475,105 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
             .unwrap_or_default()
             .to_owned(),
         data_dir: args.data_dir.as_ref().map(|d| d.display().to_string()),
+        patient: first.address().to_checksum(None),
+        rpc: endpoint.clone(),
     };
-    server.stop().await;
+    // With --serve, the web app is bound before the summary is printed (a port in use fails
+    // here), and served after it.
+    let web = match args.serve {
+        true => Some(crate::serve::listen(args.addr).await?),
+        false => None,
+    };
     if args.json {
         out!("{}", serde_json::to_string_pretty(&summary)?);
-        return Ok(());
-    }
-    out!(
-        "\nResult of job {}: logistic regression trained on {} records inside the enclave (process {}, this is {}).",
-        summary.job,
-        output.records_used,
-        enclave_pid,
-        summary.host_pid
-    );
-    out!(
-        "   held-out accuracy {:.4}, ROC AUC {}  ({} train / {} test)",
-        accuracy,
-        roc_auc.map_or(
-            "n/a (not released under differential privacy)".into(),
-            |a| format!("{a:.4}")
-        ),
-        output.train_size,
-        output.test_size
-    );
-    match summary.epsilon {
-        Some(e) => out!(
-            "   released under ({e}, {})-differential privacy ({}); a job trains on at least {min_cohort} patients; each record paid ε = {e} and has {} left",
-            output.privacy.delta,
-            output.privacy.mechanism,
-            summary
-                .epsilon_left_per_record
-                .map_or("an unlimited budget".to_owned(), |l| format!("ε = {l}"))
-        ),
-        None => out!(
-            "   trained without differential privacy (--epsilon inf, allowed by governance for this run): the model can reveal records"
-        ),
-    }
-    out!(
-        "\nAudit trail of patient {} (record {}):",
-        first.address(),
-        first_record.record.ciphertextHash
-    );
-    for row in &trail {
+    } else {
         out!(
-            "   block {}: {} (ε {}) in job {} by demander {} on TEE {}; model {} (hash ok: {}), record hash ok: {}",
-            row.block.unwrap_or_default(),
-            row.outcome.describe(),
-            if row.epsilon_milli == medshare_contracts::EPSILON_INFINITE {
-                "∞".to_owned()
-            } else {
-                (f64::from(row.epsilon_milli) / 1000.0).to_string()
-            },
-            row.job,
-            row.demander,
-            row.tee,
-            row.model_hash,
-            row.model_hash_ok,
-            row.record_hash_ok
+            "\nResult of job {}: logistic regression trained on {} records inside the enclave (process {}, this is {}).",
+            summary.job,
+            output.records_used,
+            enclave_pid,
+            summary.host_pid
         );
-    }
-    if let Some(d) = &args.data_dir {
-        let d = d.display();
         out!(
-            "\nState kept in {d} (chain and its sealing key, store, enclave key, deployment.json).\n\
-             To read patient {}'s audit trail in a browser, run (each in a terminal of its own)\n   \
-             medshare node --data-dir {d}        # asks for the sealing key's password\n   \
-             medshare serve --deployment {d}/deployment.json --store {d}/store\n\
-             and open http://127.0.0.1:8080/#patient/{}",
+            "   held-out accuracy {:.4}, ROC AUC {}  ({} train / {} test)",
+            accuracy,
+            roc_auc.map_or(
+                "n/a (not released under differential privacy)".into(),
+                |a| format!("{a:.4}")
+            ),
+            output.train_size,
+            output.test_size
+        );
+        match summary.epsilon {
+            Some(e) => out!(
+                "   released under ({e}, {})-differential privacy ({}); a job trains on at least {min_cohort} patients; each record paid ε = {e} and has {} left",
+                output.privacy.delta,
+                output.privacy.mechanism,
+                summary
+                    .epsilon_left_per_record
+                    .map_or("an unlimited budget".to_owned(), |l| format!("ε = {l}"))
+            ),
+            None => out!(
+                "   trained without differential privacy (--epsilon inf, allowed by governance for this run): the model can reveal records"
+            ),
+        }
+        out!(
+            "\nAudit trail of patient {} (record {}):",
             first.address(),
-            first.address()
+            first_record.record.ciphertextHash
         );
+        for row in trail.iter() {
+            out!(
+                "   block {}: {} (ε {}) in job {} by demander {} on TEE {}; model {} (hash ok: {}), record hash ok: {}",
+                row.block.unwrap_or_default(),
+                row.outcome.describe(),
+                if row.epsilon_milli == medshare_contracts::EPSILON_INFINITE {
+                    "∞".to_owned()
+                } else {
+                    (f64::from(row.epsilon_milli) / 1000.0).to_string()
+                },
+                row.job,
+                row.demander,
+                row.tee,
+                row.model_hash,
+                row.model_hash_ok,
+                row.record_hash_ok
+            );
+        }
+        if let Some(d) = &args.data_dir {
+            let d = d.display();
+            out!(
+                "\nState kept in {d} (chain and its sealing key, store, enclave key, deployment.json).\n\
+                 To read patient {}'s audit trail in a browser later, run\n   \
+                 medshare serve --data-dir {d}       # asks for the sealing key's password\n\
+                 and open http://127.0.0.1:8080/#patient/{} (or run the demo with --serve).",
+                first.address(),
+                first.address()
+            );
+        }
     }
+    if let Some(listener) = web {
+        let client = crate::serve::attach(ledger.clone(), &deployment_file).await?;
+        let patient = format!("/#patient/{}", summary.patient);
+        if !args.json {
+            out!(
+                "\nThe demo's chain and store stay up behind the web app until Ctrl-C; to read \
+                 patient {}'s audit trail, open the last address below in a browser.",
+                summary.patient
+            );
+        }
+        crate::serve::serve_until_stopped(
+            listener,
+            client,
+            store.clone(),
+            &endpoint,
+            &store_dir.display().to_string(),
+            args.json,
+            Some(&patient),
+        )
+        .await?;
+    }
+    server.stop().await;
     Ok(())
 }
 

@@ -56,7 +56,7 @@ enum Command {
     /// The whole protocol (§5.6) on the breast cancer data: patients, demander, reviewer, and the
     /// TEE in its own process, on the embedded chain (no setup needed).
     #[command(
-        after_help = "Examples:\n  medshare demo\n  medshare demo --patients 20 --epsilon 2\n  medshare demo --data-dir demo-state --json | jq .accuracy"
+        after_help = "Examples:\n  medshare demo\n  medshare demo --patients 20 --epsilon 2\n  medshare demo --data-dir demo-state --json | jq .accuracy\n  medshare demo --patients 20 --serve   # then open the printed address in a browser"
     )]
     Demo(demo::DemoArgs),
     /// Run the embedded chain as a JSON-RPC node (127.0.0.1:8545 by default) for other processes.
@@ -64,10 +64,11 @@ enum Command {
         after_help = "Examples:\n  medshare node                      # 127.0.0.1:8545, state in ~/.medshare/node\n  medshare node --data-dir /var/lib/medshare/chain --sealer-keystore sealer.json\n  medshare node --addr 0.0.0.0:8545   # warns: reachable from other machines"
     )]
     Node(node::NodeArgs),
-    /// Serve the HTTP API (OpenAPI at /api/openapi.json) over a deployment: chain state, a relay
-    /// for transactions signed elsewhere, content-addressed ciphertext. 127.0.0.1:8080 by default.
+    /// Serve the web app and its HTTP API (OpenAPI at /api/openapi.json) over a deployment:
+    /// chain state, a relay for transactions signed elsewhere, content-addressed ciphertext.
+    /// 127.0.0.1:8080 by default.
     #[command(
-        after_help = "Examples:\n  medshare serve                      # http://127.0.0.1:8080, node at 127.0.0.1:8545\n  medshare serve --rpc http://127.0.0.1:8545 --deployment deployment.json --store s3://medshare\n  curl -s http://127.0.0.1:8080/api/jobs | jq '.items[].status'"
+        after_help = "Examples:\n  medshare serve                      # http://127.0.0.1:8080, node at 127.0.0.1:8545\n  medshare serve --data-dir demo-state # what `medshare demo --data-dir demo-state` kept, chain included\n  medshare serve --rpc http://127.0.0.1:8545 --deployment deployment.json --store s3://medshare\n  curl -s http://127.0.0.1:8080/api/jobs | jq '.items[].status'"
     )]
     Serve(serve::ServeArgs),
     /// Deploy the five contracts to an Ethereum JSON-RPC node and write the deployment file.

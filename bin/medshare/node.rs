@@ -167,29 +167,8 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
     for (address, wei) in &args.alloc {
         config = config.with_balance(*address, *wei);
     }
-    // Reopening a large chain verifies every header and recomputes the state root: a bar on
-    // stderr says how far (indicatif draws nothing when stderr is not a terminal).
-    let bar = indicatif::ProgressBar::new(0);
-    if args.json {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    bar.set_style(indicatif::ProgressStyle::with_template(
-        "{msg:32} {bar:40} {pos}/{len} {elapsed}",
-    )?);
-    let shown = bar.clone();
-    let config = config.with_open_progress(move |step| {
-        let (msg, done, total) = match step {
-            OpenStep::Headers { done, total } => ("verifying headers and seals", done, total),
-            OpenStep::State { done, total } => ("recomputing the state root", done, total),
-        };
-        shown.set_message(msg);
-        shown.set_length(total);
-        shown.set_position(done);
-    });
     let chain_dir = args.data_dir.join("chain");
-    let chain = EmbeddedChain::open(&chain_dir, config)
-        .with_context(|| format!("opening the chain in {}", chain_dir.display()))?;
-    bar.finish_and_clear();
+    let chain = open_chain(&chain_dir, config, args.json)?;
     let ledger: Arc<dyn Ledger> = Arc::new(chain.clone());
     if !args.addr.ip().is_loopback() {
         tracing::warn!(
@@ -232,7 +211,43 @@ pub(crate) async fn run(args: NodeArgs) -> Result<()> {
     tracing::info!("stopping: no new requests; sealing what is queued");
     server.stop().await;
     drop(ledger);
-    // The last handle: the sealer seals what is queued, then the store closes.
+    close_chain(chain).await
+}
+
+/// Opens (or creates) the chain in `chain_dir`. Reopening a large chain verifies every header
+/// and recomputes the state root: a bar on stderr says how far (hidden when `quiet`; indicatif
+/// draws nothing when stderr is not a terminal).
+pub(crate) fn open_chain(
+    chain_dir: &std::path::Path,
+    config: ChainConfig,
+    quiet: bool,
+) -> Result<EmbeddedChain> {
+    let bar = indicatif::ProgressBar::new(0);
+    if quiet {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "{msg:32} {bar:40} {pos}/{len} {elapsed}",
+    )?);
+    let shown = bar.clone();
+    let config = config.with_open_progress(move |step| {
+        let (msg, done, total) = match step {
+            OpenStep::Headers { done, total } => ("verifying headers and seals", done, total),
+            OpenStep::State { done, total } => ("recomputing the state root", done, total),
+        };
+        shown.set_message(msg);
+        shown.set_length(total);
+        shown.set_position(done);
+    });
+    let chain = EmbeddedChain::open(chain_dir, config)
+        .with_context(|| format!("opening the chain in {}", chain_dir.display()))?;
+    bar.finish_and_clear();
+    Ok(chain)
+}
+
+/// Closes `chain` once every other handle is gone: its sealer seals what is queued, then its
+/// store closes (blocking work, so off the runtime's threads).
+pub(crate) async fn close_chain(chain: EmbeddedChain) -> Result<()> {
     tokio::task::spawn_blocking(move || drop(chain)).await?;
     Ok(())
 }
