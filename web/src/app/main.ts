@@ -3,20 +3,13 @@
 
 import { ApiError, getAll, getJson } from './api.ts';
 import { type AuditEntry, type RecordView, isAddress, timeline } from './audit.ts';
+import { mountDemander } from './demander.ts';
+import { mountGovernance } from './governance.ts';
+import { mountIdentity, session } from './identity-page.ts';
+import { mountPatient } from './patient.ts';
+import { mountReviewer } from './reviewer.ts';
+import { byId, el } from './ui.ts';
 import './style.css';
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
-
-function byId<T extends HTMLElement>(id: string): T {
-  const e = document.getElementById(id);
-  if (!e) throw new Error(`the page lacks #${id}`);
-  return e as T;
-}
 
 const errorBox = byId<HTMLParagraphElement>('error');
 
@@ -101,9 +94,35 @@ byId<HTMLFormElement>('lookup').addEventListener('submit', (ev) => {
   void lookup(byId<HTMLInputElement>('address').value.trim());
 });
 
-void showChain();
-const linked = /^#patient\/(0x[0-9a-fA-F]{40})$/.exec(location.hash);
-if (linked?.[1]) {
-  byId<HTMLInputElement>('address').value = linked[1];
-  void lookup(linked[1]);
+// One section per party, chosen by the hash: #patient (or #patient/0x… for an audit trail),
+// #demander, #reviewer, #governance. The identity panel is shown above every party's section.
+const PARTIES = ['patient', 'demander', 'reviewer', 'governance'] as const;
+
+function route(): void {
+  const m = /^#(patient|demander|reviewer|governance)(?:\/(0x[0-9a-fA-F]{40}))?$/.exec(location.hash);
+  const party = m?.[1] ?? 'patient';
+  for (const p of PARTIES) byId(p).hidden = p !== party;
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('nav a')) {
+    if (a.getAttribute('href') === `#${party}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (party === 'patient' && m?.[2]) {
+    byId<HTMLInputElement>('address').value = m[2];
+    void lookup(m[2]);
+  }
 }
+
+mountIdentity(byId('identity-body'));
+mountPatient(byId('patient-actions'), () => {
+  const u = session();
+  if (u) {
+    byId<HTMLInputElement>('address').value = u.address;
+    void lookup(u.address);
+  }
+});
+mountDemander(byId('demander-body'));
+mountReviewer(byId('reviewer-body'));
+mountGovernance(byId('governance-body'));
+window.addEventListener('hashchange', route);
+void showChain();
+route();
