@@ -11,8 +11,9 @@ import { TYPES, sign } from '../crypto/eip712.ts';
 import type { Unlocked } from './identity.ts';
 import { accountOf, onIdentity, session } from './identity-page.ts';
 import type { JobView, TeeView } from './patient.ts';
-import { BUILTIN_SCHEMAS, builtinSchema, dataTypeId } from './records.ts';
-import { type ResultMeta, checkResult, openTrainingOutput, outputFacts } from './result.ts';
+import { BUILTIN_SCHEMAS, type Schema, builtinSchema, dataTypeId } from './records.ts';
+import { type ResultMeta, type TrainingOutput, checkResult, openTrainingOutput, outputFacts } from './result.ts';
+import { to0x } from '../crypto/bytes.ts';
 import {
   type DataRequirement,
   type ModelKind,
@@ -51,6 +52,56 @@ export function stage(j: Pick<JobView, 'status' | 'result'>): string {
 /** The job id of a submission: hashStruct(ModelSubmission) (eip712.rs `job_id`). */
 export const jobIdOf = (submission: Record<string, unknown>): Hex =>
   hashStruct({ data: submission, primaryType: 'ModelSubmission', types: TYPES } as never);
+
+/** Algorithm 2 (Demander::submit): the spec and requirement checked, hashed, the submission
+ * signed (SM_j, EIP-712, domain Model) and submitted by a transaction signed here. Returns the
+ * job id. */
+export async function submitModel(u: Unlocked, spec: ModelSpec, req: DataRequirement, schema: Schema, say: (what: string) => void): Promise<Hex> {
+  validateSpec(spec);
+  checkRequirement(spec, req, schema);
+  const model = specBytes(spec);
+  const requirement = requirementBytes(req);
+  const i = await info();
+  const submission = {
+    demander: u.address,
+    modelHash: hashOf(model),
+    requirementHash: hashOf(requirement),
+    dataType: dataTypeId(schema.name),
+    timestamp: BigInt(Math.floor(Date.now() / 1000)),
+    minCohort: req.min_cohort,
+    epsilonMilli: epsilonMilli(spec.privacy.epsilon),
+  };
+  const signature = await sign(u.sk, BigInt(i.chain_id), i.contracts.model, 'ModelSubmission', submission);
+  await send(
+    u.sk,
+    'model',
+    'submitModel',
+    [submission.modelHash, submission.requirementHash, submission.dataType, submission.timestamp, submission.minCohort, submission.epsilonMilli, to0x(model), to0x(requirement), signature],
+    say,
+  );
+  return jobIdOf(submission);
+}
+
+/** Algorithm 7 (Demander::fetch_result's checks): the result object and the TEE's signature
+ * fetched, checked against the chain, decrypted with the demander's key. */
+export async function fetchResult(u: Unlocked, j: JobView): Promise<TrainingOutput> {
+  const r = j.result;
+  if (!r) throw new Error(`job ${j.job} has no result yet`);
+  const hash = r.result_hash.slice(2);
+  const ciphertext = await getBytes(`/api/objects/results/${hash}`);
+  const meta = await getJson<ResultMeta>(`/api/objects/results/${hash}/meta`);
+  const tee = (await getAll<TeeView>('/api/tees')).find((t) => t.address.toLowerCase() === r.tee.toLowerCase());
+  const i = await info();
+  await checkResult(
+    BigInt(i.chain_id),
+    i.contracts.model,
+    { job: j.job, resultHash: r.result_hash, tee: r.tee, viewBlock: r.view_block, viewHash: r.view_hash },
+    ciphertext,
+    meta,
+    tee,
+  );
+  return openTrainingOutput(u.sk, j.job, ciphertext);
+}
 
 export function mountDemander(root: HTMLElement): void {
   const fb = new Feedback();
@@ -188,29 +239,8 @@ export function mountDemander(root: HTMLElement): void {
         const req: DataRequirement = { data_type: schema.name, features: chosen, label: schema.label.name, min_cohort: num(minCohort.control, 'cohort') };
         validateSpec(spec);
         checkRequirement(spec, req, schema);
-        const model = specBytes(spec);
-        const requirement = requirementBytes(req);
-        const i = await info();
-        const submission = {
-          demander: u.address,
-          modelHash: hashOf(model),
-          requirementHash: hashOf(requirement),
-          dataType: dataTypeId(schema.name),
-          timestamp: BigInt(Math.floor(Date.now() / 1000)),
-          minCohort: req.min_cohort,
-          epsilonMilli: epsilonMilli(spec.privacy.epsilon),
-        };
-        // SM_j: the demander's EIP-712 signature over the submission, domain Model.
-        const signature = await sign(u.sk, BigInt(i.chain_id), i.contracts.model, 'ModelSubmission', submission);
-        const toHex = (b: Uint8Array): Hex => `0x${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
-        await send(
-          u.sk,
-          'model',
-          'submitModel',
-          [submission.modelHash, submission.requirementHash, submission.dataType, submission.timestamp, submission.minCohort, submission.epsilonMilli, toHex(model), toHex(requirement), signature],
-          (s) => fb.say(s),
-        );
-        fb.say(`Submitted: job ${jobIdOf(submission)}. It is followed below.`);
+        const job = await submitModel(u, spec, req, schema, (t) => fb.say(t));
+        fb.say(`Submitted: job ${job}. It is followed below.`);
         await refreshJobs(u);
       });
     });
@@ -270,23 +300,9 @@ export function mountDemander(root: HTMLElement): void {
   };
 
   const showResult = async (u: Unlocked, j: JobView, out: HTMLElement, local: Feedback): Promise<void> => {
-    const r = j.result!;
     local.say('Fetching the result and the TEE’s signature…');
-    const hash = r.result_hash.slice(2);
-    const ciphertext = await getBytes(`/api/objects/results/${hash}`);
-    const meta = await getJson<ResultMeta>(`/api/objects/results/${hash}/meta`);
-    const tees = await getAll<TeeView>('/api/tees');
-    const tee = tees.find((t) => t.address.toLowerCase() === r.tee.toLowerCase());
-    const i = await info();
-    await checkResult(
-      BigInt(i.chain_id),
-      i.contracts.model,
-      { job: j.job, resultHash: r.result_hash, tee: r.tee, viewBlock: r.view_block, viewHash: r.view_hash },
-      ciphertext,
-      meta,
-      tee,
-    );
-    const output = await openTrainingOutput(u.sk, j.job, ciphertext);
+    const output = await fetchResult(u, j);
+    const r = j.result!;
     out.replaceChildren(
       el('p', `Checked: the result hashes to ${r.result_hash} and is signed by the admitted TEE ${r.tee}; decrypted in this browser.`),
       facts(outputFacts(output)),

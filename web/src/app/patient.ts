@@ -13,9 +13,9 @@ import { sealForUpload } from '../crypto/upload.ts';
 import { getAll, putBytes } from './api.ts';
 import { EPSILON_INFINITE, type RecordView, epsilonText } from './audit.ts';
 import { info, send, view } from './chain.ts';
-import { type OwnedRecord, type Unlocked, loadOwned, saveOwned } from './identity.ts';
+import { type KeyValue, type OwnedRecord, type Unlocked, loadOwned, saveOwned } from './identity.ts';
 import { accountOf, onIdentity, session } from './identity-page.ts';
-import { BUILTIN_SCHEMAS, builtinSchema, canonicalBytes, dataTypeId, readCsv } from './records.ts';
+import { BUILTIN_SCHEMAS, type PatientRecord, type Schema, builtinSchema, canonicalBytes, checkRecord, dataTypeId, readCsv } from './records.ts';
 import { describeSpec } from './spec.ts';
 import { Feedback, button, el, facts, field, form, input, select } from './ui.ts';
 
@@ -78,6 +78,76 @@ const typeName = (id: string): string => BUILTIN_SCHEMAS.find((s) => dataTypeId(
 /** The Record struct as viem signs and encodes it. */
 export const recordArg = (o: OwnedRecord) => ({ ...o.record, timestamp: BigInt(o.record.timestamp) });
 export const commitmentOf = (o: OwnedRecord): Hex => structHash('Record', recordArg(o));
+
+/** Algorithm 1 for `records` (Patient::upload): each sealed to the active TEE `teeAddress` with
+ * a fresh key, TD_i and US_i then the ciphertext stored by hash, the owner's copies (with the
+ * pads) kept before the batch is registered, UPLOAD_BATCH per transaction. Returns every copy
+ * kept, `kept` included. */
+export async function uploadRecords(
+  u: Unlocked,
+  schema: Schema,
+  records: PatientRecord[],
+  teeAddress: Address,
+  kept: OwnedRecord[],
+  say: (what: string) => void,
+  store: KeyValue = localStorage,
+): Promise<OwnedRecord[]> {
+  const tees = await getAll<TeeView>('/api/tees');
+  const chosen = tees.find((t) => t.address.toLowerCase() === teeAddress.toLowerCase());
+  if (!chosen) throw new Error('choose a TEE');
+  if (!chosen.active) throw new Error(`TEE ${chosen.address} is not active: a key is never shared with it`);
+  for (const r of records) checkRecord(r, schema);
+  const i = await info();
+  const chainId = BigInt(i.chain_id);
+  const target = {
+    chainId,
+    data: i.contracts.data,
+    tee: getAddress(chosen.address),
+    pkTee: teeKey(chosen),
+    pkC: pkC(chainId, fromHex(i.contracts.authorization)),
+    dataType: dataTypeId(schema.name),
+  };
+  let owned = kept;
+  for (let start = 0; start < records.length; start += UPLOAD_BATCH) {
+    const chunk = records.slice(start, start + UPLOAD_BATCH);
+    const sealed: OwnedRecord[] = [];
+    for (const [n, record] of chunk.entries()) {
+      say(`Encrypting and storing record ${start + n + 1} of ${records.length}…`);
+      const s = await sealForUpload(fromHex(u.sk), target, canonicalBytes(record), BigInt(Math.floor(Date.now() / 1000)));
+      const hash = s.record.ciphertextHash.slice(2);
+      const meta = { record: { ...s.record, timestamp: Number(s.record.timestamp) }, signature: s.signature };
+      // TD_i and US_i first (nobody else knows the hash yet), then the ciphertext.
+      await putBytes(`/api/objects/records/${hash}/meta`, new TextEncoder().encode(JSON.stringify(meta)), 'application/json');
+      await putBytes(`/api/objects/records/${hash}`, s.ciphertext, 'application/octet-stream');
+      sealed.push({
+        record: { ...s.record, timestamp: s.record.timestamp.toString() },
+        signature: s.signature,
+        pad: to0x(s.pad),
+        dataTypeName: schema.name,
+      });
+    }
+    // The owner's copies (with the pads) are kept before anything is registered.
+    owned = [...owned, ...sealed];
+    await saveOwned(store, u, owned);
+    await send(u.sk, 'data', 'registerRecords', [target.dataType, sealed.map((o) => o.record.ciphertextHash), sealed.map(commitmentOf)], say);
+  }
+  return owned;
+}
+
+/** Consents to `job` for each record (Authorization.grant with its pad and budget), as
+ * Patient::grant does (`user grant --record`). */
+export async function grantRecords(u: Unlocked, records: OwnedRecord[], job: Hex, budgetMilli: number, say: (what: string) => void): Promise<void> {
+  for (const [k, o] of records.entries()) {
+    await send(u.sk, 'authorization', 'grant', [recordArg(o), job, o.pad, budgetMilli], (s) => say(`Record ${k + 1} of ${records.length}: ${s}`));
+  }
+}
+
+/** Withdraws the consent to `job` of each record (Authorization.revoke), as Patient::revoke. */
+export async function revokeRecords(u: Unlocked, records: OwnedRecord[], job: Hex, say: (what: string) => void): Promise<void> {
+  for (const [k, o] of records.entries()) {
+    await send(u.sk, 'authorization', 'revoke', [recordArg(o), job], (s) => say(`Record ${k + 1} of ${records.length}: ${s}`));
+  }
+}
 
 export function mountPatient(root: HTMLElement, onRecordsChanged: () => void): void {
   const fb = new Feedback();
@@ -163,48 +233,11 @@ export function mountPatient(root: HTMLElement, onRecordsChanged: () => void): v
         const schema = builtinSchema(dataType.control.value);
         if (!schema) throw new Error('choose a data type');
         const rows = readCsv(schema, csv.control.value);
-        const tees = await getAll<TeeView>('/api/tees');
-        const chosen = tees.find((t) => t.address === tee.control.value);
-        if (!chosen) throw new Error('choose a TEE');
-        if (!chosen.active) throw new Error(`TEE ${chosen.address} is not active: a key is never shared with it`);
-        const i = await info();
-        const chainId = BigInt(i.chain_id);
-        const target = {
-          chainId,
-          data: i.contracts.data,
-          tee: getAddress(chosen.address),
-          pkTee: teeKey(chosen),
-          pkC: pkC(chainId, fromHex(i.contracts.authorization)),
-          dataType: dataTypeId(schema.name),
-        };
-        for (let start = 0; start < rows.length; start += UPLOAD_BATCH) {
-          const chunk = rows.slice(start, start + UPLOAD_BATCH);
-          const sealed: OwnedRecord[] = [];
-          for (const [n, row] of chunk.entries()) {
-            fb.say(`Encrypting and storing record ${start + n + 1} of ${rows.length}…`);
-            const s = await sealForUpload(fromHex(u.sk), target, canonicalBytes(row.record), BigInt(Math.floor(Date.now() / 1000)));
-            const hash = s.record.ciphertextHash.slice(2);
-            const meta = { record: { ...s.record, timestamp: Number(s.record.timestamp) }, signature: s.signature };
-            // TD_i and US_i first (nobody else knows the hash yet), then the ciphertext.
-            await putBytes(`/api/objects/records/${hash}/meta`, new TextEncoder().encode(JSON.stringify(meta)), 'application/json');
-            await putBytes(`/api/objects/records/${hash}`, s.ciphertext, 'application/octet-stream');
-            sealed.push({
-              record: { ...s.record, timestamp: s.record.timestamp.toString() },
-              signature: s.signature,
-              pad: to0x(s.pad),
-              dataTypeName: schema.name,
-            });
-          }
-          // The owner's copies (with the pads) are kept before anything is registered.
-          owned = [...owned, ...sealed];
-          await saveOwned(localStorage, u, owned);
-          await send(
-            u.sk,
-            'data',
-            'registerRecords',
-            [target.dataType, sealed.map((o) => o.record.ciphertextHash), sealed.map(commitmentOf)],
-            (s) => fb.say(s),
-          );
+        try {
+          owned = await uploadRecords(u, schema, rows.map((r) => r.record), tee.control.value as Address, owned, (t) => fb.say(t));
+        } finally {
+          // What was kept before a failure stays kept.
+          owned = await loadOwned(localStorage, u);
         }
         csv.control.value = '';
         fb.say(`${rows.length} record${rows.length === 1 ? '' : 's'} encrypted, stored and registered.`);
@@ -308,22 +341,14 @@ export function mountPatient(root: HTMLElement, onRecordsChanged: () => void): v
         button(`Grant all ${ofType.length}`, () =>
           local.run(f, async () => {
             const b = budget.control.value.trim() === '0' ? 0 : parseBudget(budget.control.value);
-            for (const [k, o] of ofType.entries()) {
-              if (granted[k]) continue;
-              // Authorization.grant(TD_i, job, r_C·PK_C, budget), as Patient::grant (user grant --record).
-              await send(u.sk, 'authorization', 'grant', [recordArg(o), j.job, o.pad, b], (s) => local.say(`Record ${k + 1}: ${s}`));
-            }
+            await grantRecords(u, ofType.filter((_, k) => !granted[k]), j.job, b, (s) => local.say(s));
             local.say('Granted.');
             await refresh(u);
           }),
         ),
         button('Revoke', () =>
           local.run(f, async () => {
-            for (const [k, o] of ofType.entries()) {
-              if (!granted[k]) continue;
-              // Authorization.revoke(TD_i, job), as Patient::revoke.
-              await send(u.sk, 'authorization', 'revoke', [recordArg(o), j.job], (s) => local.say(`Record ${k + 1}: ${s}`));
-            }
+            await revokeRecords(u, ofType.filter((_, k) => granted[k]), j.job, (s) => local.say(s));
             local.say('Revoked.');
             await refresh(u);
           }),
