@@ -15,5 +15,7 @@ export default defineConfig({
   server: {
     host: '127.0.0.1',
     proxy: { '/api': 'http://127.0.0.1:8080' },
+    // The pages import the contracts' ABIs from ../contracts/out.
+    fs: { allow: ['..'] },
   },
 });

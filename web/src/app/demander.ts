@@ -9,7 +9,7 @@ import { EPSILON_INFINITE, epsilonText } from './audit.ts';
 import { info, send } from './chain.ts';
 import { TYPES, sign } from '../crypto/eip712.ts';
 import type { Unlocked } from './identity.ts';
-import { accountOf, onIdentity, session } from './identity-page.ts';
+import { accountOf, onIdentity, refreshIdentity, session } from './identity-page.ts';
 import type { JobView, TeeView } from './patient.ts';
 import { BUILTIN_SCHEMAS, type Schema, builtinSchema, dataTypeId } from './records.ts';
 import { type ResultMeta, type TrainingOutput, checkResult, openTrainingOutput, outputFacts } from './result.ts';
@@ -111,6 +111,7 @@ export function mountDemander(root: HTMLElement): void {
   let timer: ReturnType<typeof setInterval> | undefined;
 
   const render = (u: Unlocked | undefined): void => {
+    fb.clear();
     body.replaceChildren();
     locked.hidden = !!u;
     if (timer) clearInterval(timer);
@@ -125,9 +126,13 @@ export function mountDemander(root: HTMLElement): void {
   const registerForm = (u: Unlocked): HTMLElement => {
     const { form: f } = form('Register as a demander');
     const state = el('p', 'Reading…');
-    f.append(state, button('Register', () => {}, 'submit'));
+    const registerButton = button('Register', () => {}, 'submit');
+    f.append(state, registerButton);
     void accountOf(u.address).then(
-      (a) => (state.textContent = a.role ? `You are registered as ${a.role}.` : 'You are not registered yet: register once before submitting.'),
+      (a) => {
+        registerButton.hidden = !!a.role;
+        state.textContent = a.role ? `You are registered as ${a.role}.` : 'You are not registered yet: register once before submitting.';
+      },
       (e: unknown) => fb.fail(e),
     );
     f.addEventListener('submit', (ev) => {
@@ -136,6 +141,8 @@ export function mountDemander(root: HTMLElement): void {
         // Registration.register(Role.Demander = 2, the 64-byte public key), as Demander::register.
         await send(u.sk, 'registration', 'register', [2, u.publicKey], (s) => fb.say(s));
         state.textContent = 'You are registered as demander.';
+        registerButton.hidden = true;
+        refreshIdentity();
       });
     });
     return f;

@@ -25,6 +25,7 @@ export function mountGovernance(root: HTMLElement): void {
   root.append(who, ...fb.nodes(), body);
 
   const render = (u: Unlocked | undefined): void => {
+    fb.clear();
     body.replaceChildren(teesBox);
     who.textContent = u ? 'Reading your role…' : 'Unlock an admin’s key (Identity, above) to act.';
     void refreshTees(u);

@@ -40,6 +40,13 @@ export function requireIdentity(): Unlocked {
   return current;
 }
 
+let rerender: () => void = () => {};
+
+/** Reads the unlocked identity's role again (after a registration). */
+export function refreshIdentity(): void {
+  rerender();
+}
+
 /** Who `address` is on chain. */
 export const accountOf = (address: Address): Promise<Account> => getJson<Account>(`/api/accounts/${address}`);
 
@@ -136,5 +143,6 @@ export function mountIdentity(root: HTMLElement): void {
     });
     body.append(c, imp);
   };
+  rerender = render;
   render();
 }

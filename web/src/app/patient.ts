@@ -14,7 +14,7 @@ import { getAll, putBytes } from './api.ts';
 import { EPSILON_INFINITE, type RecordView, epsilonText } from './audit.ts';
 import { info, send, view } from './chain.ts';
 import { type KeyValue, type OwnedRecord, type Unlocked, loadOwned, saveOwned } from './identity.ts';
-import { accountOf, onIdentity, session } from './identity-page.ts';
+import { accountOf, onIdentity, refreshIdentity, session } from './identity-page.ts';
 import { BUILTIN_SCHEMAS, type PatientRecord, type Schema, builtinSchema, canonicalBytes, checkRecord, dataTypeId, readCsv } from './records.ts';
 import { describeSpec } from './spec.ts';
 import { Feedback, button, el, facts, field, form, input, select } from './ui.ts';
@@ -158,6 +158,7 @@ export function mountPatient(root: HTMLElement, onRecordsChanged: () => void): v
   let owned: OwnedRecord[] = [];
 
   const render = async (u: Unlocked | undefined): Promise<void> => {
+    fb.clear();
     body.replaceChildren();
     locked.hidden = !!u;
     if (!u) return;
@@ -175,9 +176,13 @@ export function mountPatient(root: HTMLElement, onRecordsChanged: () => void): v
   const registerForm = (u: Unlocked): HTMLElement => {
     const { form: f } = form('Register as a patient');
     const state = el('p', 'Reading…');
-    f.append(state, button('Register', () => {}, 'submit'));
+    const registerButton = button('Register', () => {}, 'submit');
+    f.append(state, registerButton);
     void accountOf(u.address).then(
-      (a) => (state.textContent = a.role ? `You are registered as ${a.role}.` : 'You are not registered yet: register once before uploading.'),
+      (a) => {
+        registerButton.hidden = !!a.role;
+        state.textContent = a.role ? `You are registered as ${a.role}.` : 'You are not registered yet: register once before uploading.';
+      },
       (e: unknown) => fb.fail(e),
     );
     f.addEventListener('submit', (ev) => {
@@ -186,6 +191,8 @@ export function mountPatient(root: HTMLElement, onRecordsChanged: () => void): v
         // Registration.register(Role.User = 1, the 64-byte public key), as Patient::register.
         await send(u.sk, 'registration', 'register', [1, u.publicKey], (s) => fb.say(s));
         state.textContent = 'You are registered as user.';
+        registerButton.hidden = true;
+        refreshIdentity();
       });
     });
     return f;
