@@ -12,7 +12,7 @@ import type { Unlocked } from './identity.ts';
 import { accountOf, onIdentity, refreshIdentity, session } from './identity-page.ts';
 import type { JobView, TeeView } from './patient.ts';
 import { BUILTIN_SCHEMAS, type Schema, builtinSchema, dataTypeId } from './records.ts';
-import { type ResultMeta, type TrainingOutput, checkResult, openTrainingOutput, outputFacts } from './result.ts';
+import { type ResultMeta, ResultFault, type TrainingOutput, checkResult, openTrainingOutput, outputFacts } from './result.ts';
 import { to0x } from '../crypto/bytes.ts';
 import {
   type DataRequirement,
@@ -308,7 +308,24 @@ export function mountDemander(root: HTMLElement): void {
 
   const showResult = async (u: Unlocked, j: JobView, out: HTMLElement, local: Feedback): Promise<void> => {
     local.say('Fetching the result and the TEE’s signature…');
-    const output = await fetchResult(u, j);
+    let output: TrainingOutput;
+    try {
+      output = await fetchResult(u, j);
+    } catch (e) {
+      if (e instanceof ResultFault) {
+        // Algorithm 7, §5.5.3(b): a result that fails a check is reported on chain. The
+        // demander decides here (Demander::fetch_result reports at once).
+        out.replaceChildren(
+          button('Report this result as failed on chain', () =>
+            local.run(out, async () => {
+              await send(u.sk, 'model', 'reportResultFailure', [j.job, e.message], (t) => local.say(t));
+              local.say('Reported: the job is marked result_disputed.');
+            }),
+          ),
+        );
+      }
+      throw e;
+    }
     const r = j.result!;
     out.replaceChildren(
       el('p', `Checked: the result hashes to ${r.result_hash} and is signed by the admitted TEE ${r.tee}; decrypted in this browser.`),
