@@ -183,18 +183,9 @@ fn a_patients_value_leaves_no_trace_outside_the_enclave() {
     assert!(trail["total"].as_u64().unwrap() >= 1, "{trail}");
 }
 
-/// `GET path` from `addr` over plain HTTP/1.1; its JSON body (the status must be 200).
+/// `GET path` from `addr`; its JSON body (the status must be 200).
 fn http_get(addr: &str, path: &str) -> serde_json::Value {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}: {body}");
-    serde_json::from_str(body).unwrap()
+    let (status, body) = medshare_testkit::process::http_get(addr, path).unwrap();
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
 }

@@ -3,7 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use medshare_testkit::{TEST_PASSWORD, process::Node};
+use medshare_testkit::{
+    TEST_PASSWORD,
+    process::{DemoServe, Node, http_get},
+};
 use std::{
     io::{BufRead, BufReader, Read, Write},
     path::Path,
@@ -31,18 +34,10 @@ impl Drop for Server {
     }
 }
 
-/// `GET path` over plain HTTP/1.1; the status line and the body.
+/// `GET path`: the status code (as text) and the body.
 fn get(addr: &str, path: &str) -> (String, String) {
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_owned(), body.to_owned())
+    let (status, body) = http_get(addr, path).unwrap();
+    (status.to_string(), body)
 }
 
 /// `medshare node` with the contracts deployed by `medshare deploy`: the directory (with
@@ -199,57 +194,28 @@ fn rpc_call(endpoint: &str, method: &str) -> serde_json::Value {
 
 #[test]
 fn demo_serve_leaves_its_chain_and_store_behind_the_web_app() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = medshare(dir.path(), "http://127.0.0.1:1")
-        .args([
-            "demo",
-            "--patients",
-            "20",
-            "--serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let pid = child.id();
-    let server = Server(child);
-    // The demo's summary, then the web app's ready line.
-    let mut values = serde_json::Deserializer::from_reader(BufReader::new(stdout))
-        .into_iter::<serde_json::Value>();
-    let Some(Ok(summary)) = values.next() else {
-        drop(server);
-        let mut log = String::new();
-        stderr.read_to_string(&mut log).unwrap();
-        panic!("the demo printed no summary: {log}");
-    };
-    let serving = values.next().unwrap().unwrap();
+    let demo = DemoServe::spawn(
+        Path::new(env!("CARGO_BIN_EXE_medshare")),
+        &["--patients", "20"],
+    )
+    .unwrap();
+    let (summary, addr) = (&demo.summary, demo.addr());
     assert_eq!(summary["records_used"], 20, "{summary}");
-    let addr = serving["url"]
-        .as_str()
-        .unwrap()
-        .strip_prefix("http://")
-        .unwrap()
-        .to_owned();
-    assert!(addr.starts_with("127.0.0.1:"), "{serving}");
-    assert_eq!(serving["chain_id"], summary["chain_id"]);
+    assert!(addr.starts_with("127.0.0.1:"), "{}", demo.serving);
+    assert_eq!(demo.serving["chain_id"], summary["chain_id"]);
 
     // The page, and the first patient's audit trail as the demo printed it.
-    let (status, page) = get(&addr, "/");
-    assert!(status.contains("200"), "{status}");
+    let (status, page) = get(addr, "/");
+    assert_eq!(status, "200");
     assert!(page.contains("<html"), "{page}");
     let patient = summary["patient"].as_str().unwrap();
-    let (status, body) = get(&addr, &format!("/api/owners/{patient}/audit"));
-    assert!(status.contains("200"), "{status}: {body}");
+    let (status, body) = get(addr, &format!("/api/owners/{patient}/audit"));
+    assert_eq!(status, "200", "{body}");
     let trail: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(trail["total"], summary["audit_entries"], "{trail}");
     assert!(trail["total"].as_u64().unwrap() >= 1, "{trail}");
     let (_, body) = get(
-        &addr,
+        addr,
         &format!("/api/jobs/{}", summary["job"].as_str().unwrap()),
     );
     let job: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -260,12 +226,6 @@ fn demo_serve_leaves_its_chain_and_store_behind_the_web_app() {
     assert!(block >= summary["block_number"].as_u64().unwrap());
 
     // Ctrl-C (SIGTERM here) stops it cleanly.
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let mut server = server;
-    let status = server.0.wait().unwrap();
+    let status = demo.terminate().unwrap();
     assert!(status.success(), "{status:?}");
 }

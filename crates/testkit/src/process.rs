@@ -214,3 +214,114 @@ impl Anvil {
         Ok(())
     }
 }
+
+/// A running `medshare demo --serve`: the demo has finished, and its chain and store stay up
+/// behind the web app until the process is stopped.
+#[derive(Debug)]
+pub struct DemoServe {
+    child: Guarded,
+    /// The demo's `--json` summary (`patient`, `job`, `rpc`, `audit_entries`, …).
+    pub summary: serde_json::Value,
+    /// What the web app printed when ready (`url`, `chain_id`, …).
+    pub serving: serde_json::Value,
+}
+
+impl DemoServe {
+    /// Runs `bin demo --serve --addr 127.0.0.1:0 --json` with `extra` arguments (e.g.
+    /// `--patients 20`) and waits for the demo's summary and the web app's ready line (the demo
+    /// takes seconds to minutes: [`STARTUP_TIMEOUT`] does not apply).
+    pub fn spawn(bin: &Path, extra: &[&str]) -> Result<Self> {
+        const PROGRAM: &str = "medshare demo --serve";
+        let mut child = Command::new(bin)
+            .args(["demo", "--serve", "--addr", "127.0.0.1:0", "--json"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| spawn_error(PROGRAM, e))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| spawn_error(PROGRAM, std::io::Error::other("no stdout")))?;
+        let child = Guarded(child);
+        let mut values = serde_json::Deserializer::from_reader(BufReader::new(stdout))
+            .into_iter::<serde_json::Value>();
+        let mut next = |what: &str| match values.next() {
+            Some(Ok(value)) => Ok(value),
+            other => Err(Error::Process {
+                program: PROGRAM.to_owned(),
+                reason: format!("printed no {what} ({other:?}; its stderr is above)"),
+            }),
+        };
+        let summary = next("summary")?;
+        let serving = next("ready line")?;
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in values {});
+        Ok(Self {
+            child,
+            summary,
+            serving,
+        })
+    }
+
+    /// The web app's `127.0.0.1:PORT`.
+    pub fn addr(&self) -> &str {
+        self.serving["url"]
+            .as_str()
+            .and_then(|u| u.strip_prefix("http://"))
+            .unwrap_or_default()
+    }
+
+    /// Stops it as Ctrl-C would (SIGTERM, sent by `kill`) and returns how it exited.
+    pub fn terminate(mut self) -> Result<std::process::ExitStatus> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.0.id().to_string()])
+            .status()
+            .map_err(|e| spawn_error("kill", e))?;
+        if !status.success() {
+            return Err(Error::Process {
+                program: "medshare demo --serve".into(),
+                reason: format!("kill -TERM failed ({status})"),
+            });
+        }
+        self.child.0.wait().map_err(|e| Error::Process {
+            program: "medshare demo --serve".into(),
+            reason: format!("waiting for it to exit: {e}"),
+        })
+    }
+}
+
+/// `GET path` from `addr` (`127.0.0.1:PORT`) over plain HTTP/1.1, one request per connection:
+/// the status code and the body.
+pub fn http_get(addr: &str, path: &str) -> Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let failed = |reason: String| Error::Process {
+        program: format!("GET http://{addr}{path}"),
+        reason,
+    };
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| failed(e.to_string()))?;
+    // A server that keeps the connection open despite `Connection: close` fails the read
+    // instead of hanging the test.
+    stream
+        .set_read_timeout(Some(STARTUP_TIMEOUT))
+        .map_err(|e| failed(e.to_string()))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| failed(e.to_string()))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| failed(e.to_string()))?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| failed(format!("no end of headers in {response:?}")))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| failed(format!("no status in {head:?}")))?;
+    Ok((status, body.to_owned()))
+}
