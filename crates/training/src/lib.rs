@@ -25,7 +25,7 @@
 //! | logistic regression | noisy full-batch gradient descent on records clipped to a public norm, after a noisy centre (`private_logistic.rs`) |
 //! | ridge regression | Gaussian noise on the sufficient statistics `XᵀX`, `Xᵀy`, then the normal equations (`ridge.rs`) |
 //! | decision tree | thresholds on a public grid, splits by the exponential mechanism, node sizes and leaf labels from noisy counts (`tree.rs`) |
-//! | held-out metrics | noisy count of correct predictions, or noisy sums of squares, on the disjoint held-out records |
+//! | held-out metrics | on the disjoint held-out records: a noisy count of correct predictions and a noisy per-class histogram of the scores in 20 public bins (the ROC curve, post-processed), half of the budget each; or noisy sums of squares |
 //!
 //! Every mechanism is accounted in zero-concentrated DP, composed with OpenDP's composition and
 //! converted to `(ε, δ)` by OpenDP; the [`PrivacyReport`] in the output states what was spent.

@@ -9,7 +9,10 @@ use common::*;
 use medshare_records::Schema;
 use medshare_training::{
     DatasetBuilder, Error, Metrics, ModelKind, ModelSpec, Parameters, Privacy, SplitCriterion,
-    TrainingOutput, TrainingRules, TreeNode, fit, privacy::membership_auc, train_with_rules,
+    TrainingOutput, TrainingRules, TreeNode, fit,
+    metrics::{ROC_BINS, RocPoint},
+    privacy::membership_auc,
+    train_with_rules,
 };
 
 fn spec(kind: ModelKind, d: usize, privacy: Privacy) -> ModelSpec {
@@ -320,6 +323,9 @@ fn the_output_holds_no_raw_statistics() {
         "metrics",
         "accuracy",
         "roc_auc",
+        "roc_curve",
+        "false_positive_rate",
+        "true_positive_rate",
         "rmse",
         "r2",
         "privacy",
@@ -373,11 +379,122 @@ fn the_output_holds_no_raw_statistics() {
             );
         }
     }
-    // Private metrics: noisy accuracy, no AUC.
+    // Private metrics: noisy accuracy, no AUC; a ROC curve from noisy counts (a class noised to
+    // nothing would leave none), monotone from (0, 0) to (1, 1).
     assert!(matches!(
         outputs[0].metrics,
         Some(Metrics::Classification { roc_auc: None, .. })
     ));
+    for out in &outputs[..1] {
+        if let Some(Metrics::Classification {
+            roc_curve: Some(curve),
+            ..
+        }) = &out.metrics
+        {
+            assert_monotone_roc(curve);
+        }
+    }
+}
+
+fn assert_monotone_roc(curve: &[RocPoint]) {
+    assert_eq!(curve.len(), ROC_BINS + 1);
+    let (first, last) = (curve[0], curve[ROC_BINS]);
+    assert_eq!((first.threshold, last.threshold), (1.0, 0.0));
+    assert_eq!(
+        (first.false_positive_rate, first.true_positive_rate),
+        (0.0, 0.0)
+    );
+    assert_eq!(
+        (last.false_positive_rate, last.true_positive_rate),
+        (1.0, 1.0)
+    );
+    for w in curve.windows(2) {
+        assert!(w[1].threshold < w[0].threshold, "{curve:?}");
+        assert!(
+            w[1].false_positive_rate >= w[0].false_positive_rate,
+            "{curve:?}"
+        );
+        assert!(
+            w[1].true_positive_rate >= w[0].true_positive_rate,
+            "{curve:?}"
+        );
+    }
+    for p in curve {
+        assert!((0.0..=1.0).contains(&p.false_positive_rate), "{curve:?}");
+        assert!((0.0..=1.0).contains(&p.true_positive_rate), "{curve:?}");
+    }
+}
+
+/// A classifier's result carries its ROC curve: exact without differential privacy (the
+/// points of the held-out scores, whose trapezoids are close to the exact AUC), and under it a
+/// monotone curve in [0, 1] from noisy counts, the whole result still within the job's ε.
+#[test]
+fn classifiers_release_a_roc_curve() {
+    let d = 4;
+    let s = logistic_schema(d);
+    let data = logistic_cohort(1200, d, 6);
+    let open = train_with_rules(
+        &spec(logistic(), d, Privacy::non_private()),
+        &s,
+        data.clone(),
+        &open_rules(),
+    )
+    .unwrap();
+    let Some(Metrics::Classification {
+        roc_auc: Some(auc),
+        roc_curve: Some(curve),
+        ..
+    }) = &open.metrics
+    else {
+        panic!("{:?}", open.metrics)
+    };
+    assert_monotone_roc(curve);
+    let area: f64 = curve
+        .windows(2)
+        .map(|w| {
+            (w[1].false_positive_rate - w[0].false_positive_rate)
+                * (w[1].true_positive_rate + w[0].true_positive_rate)
+                / 2.0
+        })
+        .sum();
+    assert!((area - auc).abs() < 0.02, "{area} vs {auc}");
+
+    for epsilon in [0.5, 1.0, 2.0] {
+        let private = train_with_rules(
+            &spec(logistic(), d, Privacy::new(epsilon, 1e-6)),
+            &s,
+            data.clone(),
+            &open_rules(),
+        )
+        .unwrap();
+        assert!(
+            private.privacy.epsilon <= epsilon,
+            "{} > {epsilon}",
+            private.privacy.epsilon
+        );
+        assert!(private.privacy.mechanism.contains("histogram"));
+        let Some(Metrics::Classification {
+            roc_auc: None,
+            roc_curve,
+            ..
+        }) = &private.metrics
+        else {
+            panic!("{:?}", private.metrics)
+        };
+        // About 300 held out, of both classes: no class is noised to nothing.
+        let curve = roc_curve.as_ref().unwrap();
+        assert_monotone_roc(curve);
+        assert_ne!(curve, open_curve(&open));
+    }
+}
+
+fn open_curve(out: &TrainingOutput) -> &Vec<RocPoint> {
+    match &out.metrics {
+        Some(Metrics::Classification {
+            roc_curve: Some(c), ..
+        }) => c,
+        _ => panic!(),
+    }
 }
 
 #[test]
