@@ -13,6 +13,7 @@ import { accountOf, onIdentity, refreshIdentity, session } from './identity-page
 import type { JobView, TeeView } from './patient.ts';
 import { BUILTIN_SCHEMAS, type Schema, builtinSchema, dataTypeId } from './records.ts';
 import { type ResultMeta, ResultFault, type TrainingOutput, checkResult, openTrainingOutput, outputFacts } from './result.ts';
+import { checkedCurve, rocFigure } from './roc.ts';
 import { to0x } from '../crypto/bytes.ts';
 import {
   type DataRequirement,
@@ -345,13 +346,12 @@ export function mountDemander(root: HTMLElement): void {
       });
       out.append(table);
     }
-    out.append(
-      el(
-        'p',
-        'No ROC curve: the result carries the ROC AUC (when it is released) but not the curve’s points, and under differential privacy not even the AUC.',
-        'help',
-      ),
-    );
+    const m = output.metrics;
+    if (m?.type === 'classification') {
+      const curve = checkedCurve(m.roc_curve);
+      if (curve) out.append(rocFigure(curve, typeof m.roc_auc === 'number' ? m.roc_auc : null, output.privacy.epsilon !== 'inf'));
+      else out.append(el('p', 'No ROC curve: the held-out records were of one class (or, under differential privacy, one class’s noisy count came to nothing), or the result was made before curves were released.', 'help'));
+    }
     local.say('Result checked and decrypted.');
   };
 

@@ -9,6 +9,7 @@ import { type Address, type Hex, getAddress } from 'viem';
 import { fromHex, to0x } from '../crypto/bytes.ts';
 import { signer } from '../crypto/eip712.ts';
 import { openResult } from '../crypto/result.ts';
+import type { RocPoint } from './roc.ts';
 
 export interface ResultMeta {
   job: Hex;
@@ -84,7 +85,13 @@ export interface TrainingOutput {
   model: { type: string } & Record<string, unknown>;
   parameters: { type: string; features?: string[]; coefficients?: number[]; intercept?: number; nodes?: unknown[] };
   metrics:
-    | { type: 'classification'; accuracy: number; roc_auc: number | null }
+    | {
+        type: 'classification';
+        accuracy: number;
+        roc_auc: number | null;
+        /** The ROC curve (absent in results made before it was released; null for one class). */
+        roc_curve?: RocPoint[] | null;
+      }
     | { type: 'regression'; rmse: number; r2: number | null }
     | null;
   privacy: { epsilon: number | 'inf'; delta: number; mechanism: string };
@@ -101,6 +108,12 @@ export function outputFacts(o: TrainingOutput): [string, string][] {
   else if (m.type === 'classification') {
     rows.push(['Accuracy (held out)', m.accuracy.toFixed(3)]);
     rows.push(['ROC AUC', m.roc_auc === null ? 'not released (undefined for one class, or withheld under differential privacy)' : m.roc_auc.toFixed(3)]);
+    rows.push([
+      'ROC curve',
+      Array.isArray(m.roc_curve)
+        ? `${m.roc_curve.length} points${o.privacy.epsilon === 'inf' ? '' : ', from noisy counts (approximate)'}, drawn below`
+        : 'not released (the held-out records were of one class, or a class was noised to nothing under differential privacy, or the result predates curves)',
+    ]);
   } else {
     rows.push(['RMSE (held out)', m.rmse.toPrecision(4)]);
     rows.push(['R²', m.r2 === null ? 'undefined' : m.r2.toFixed(3)]);
