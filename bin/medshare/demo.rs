@@ -441,7 +441,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     );
     say("   decrypts it (step 11).");
     let output = demander.fetch_result(job).await?;
-    let Some(Metrics::Classification { accuracy, roc_auc }) = output.metrics else {
+    let Some(Metrics::Classification {
+        accuracy, roc_auc, ..
+    }) = output.metrics
+    else {
         bail!("the logistic regression reported no classification metrics");
     };
     let (first, first_record) = &patients[0];

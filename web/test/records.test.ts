@@ -1,7 +1,7 @@
 // CSV rows parsed and checked in the browser as crates/records does (csv.rs, record.rs).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { builtinSchema, canonicalBytes, checkRecord, dataTypeId, readCsv, splitCsvLine } from '../src/app/records.ts';
+import { builtinSchema, canonicalBytes, checkRecord, dataTypeId, readCsv, splitCsvLine, unitText } from '../src/app/records.ts';
 
 const wdbc = builtinSchema('breast-cancer-wdbc')!;
 const demo = readFileSync(new URL('../../data/wdbc/wdbc.csv', import.meta.url), 'utf8').split('\n');
@@ -72,5 +72,15 @@ describe('CSV rows of the demo format', () => {
 
   it('names data types as the chain does', () => {
     expect(() => dataTypeId('Breast Cancer')).toThrow(/not a data type name/);
+  });
+});
+
+describe('units as a person reads them', () => {
+  it('drops UCUM braces and the dimensionless 1', () => {
+    expect(unitText('{px}')).toBe('px');
+    expect(unitText('{grey_level}')).toBe('grey_level');
+    expect(unitText('1')).toBe('');
+    expect(unitText(undefined)).toBe('');
+    expect(unitText('mg/dL')).toBe('mg/dL');
   });
 });

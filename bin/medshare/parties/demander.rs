@@ -218,7 +218,9 @@ pub(crate) async fn demander(command: DemanderCommand) -> Result<()> {
                         "no held-out metrics: no record was held out (each is held out on its own \
                          coin under differential privacy; a small cohort can hold out none)"
                     ),
-                    Some(Metrics::Classification { accuracy, roc_auc }) => out!(
+                    Some(Metrics::Classification {
+                        accuracy, roc_auc, ..
+                    }) => out!(
                         "held-out accuracy {accuracy:.4}, ROC AUC {}",
                         roc_auc.map_or("n/a".into(), |a| format!("{a:.4}"))
                     ),

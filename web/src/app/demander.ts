@@ -11,7 +11,7 @@ import { TYPES, sign } from '../crypto/eip712.ts';
 import type { Unlocked } from './identity.ts';
 import { accountOf, onIdentity, refreshIdentity, session } from './identity-page.ts';
 import type { JobView, TeeView } from './patient.ts';
-import { BUILTIN_SCHEMAS, type Schema, builtinSchema, dataTypeId } from './records.ts';
+import { BUILTIN_SCHEMAS, type Schema, builtinSchema, dataTypeId, unitText } from './records.ts';
 import { type ResultMeta, ResultFault, type TrainingOutput, checkResult, openTrainingOutput, outputFacts } from './result.ts';
 import { checkedCurve, rocFigure } from './roc.ts';
 import { to0x } from '../crypto/bytes.ts';
@@ -194,7 +194,8 @@ export function mountDemander(root: HTMLElement): void {
       const s = builtinSchema(dataType.control.value)!;
       features.replaceChildren(el('legend', 'Features the model reads (the data requirement asks for these)'));
       s.features.forEach((feat, i) => {
-        const c = field(`${feat.name}${feat.unit ? ` (${feat.unit})` : ''}`, input('checkbox'));
+        const unit = unitText(feat.unit);
+        const c = field(`${feat.name}${unit ? ` (${unit})` : ''}`, input('checkbox'));
         c.control.value = feat.name;
         c.control.checked = i < 3 || feat.name === 'concave_points_worst';
         c.wrap.className = 'check';

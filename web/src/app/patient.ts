@@ -265,7 +265,13 @@ export function mountPatient(root: HTMLElement, onRecordsChanged: () => void): v
   const requestsBox = el('section');
   requestsBox.append(el('h3', 'Requests for your data'));
   const requestsList = el('div');
-  requestsBox.append(requestsList);
+  requestsList.setAttribute('aria-live', 'polite');
+  // New jobs and their reviews land on chain while the page is open: read them again on demand.
+  const reload = button('Reload my records and requests', () => {
+    const u = session();
+    if (u) void refresh(u);
+  });
+  requestsBox.append(reload, requestsList);
 
   const refresh = async (u: Unlocked): Promise<void> => {
     try {

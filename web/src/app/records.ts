@@ -36,6 +36,15 @@ export interface Schema {
 /** The built-in data types (copies of `medshare schema show NAME --json`). */
 export const BUILTIN_SCHEMAS: Schema[] = [wdbc as Schema, cardiometabolic as Schema];
 
+/**
+ * A feature's unit as a person reads it: UCUM's annotations lose their braces (`{px}` → `px`),
+ * and the dimensionless `1` is not shown.
+ */
+export function unitText(unit: string | undefined): string {
+  const u = (unit ?? '').replace(/[{}]/g, '').trim();
+  return u === '' || u === '1' ? '' : u;
+}
+
 export function builtinSchema(name: string): Schema | undefined {
   return BUILTIN_SCHEMAS.find((s) => s.name === name);
 }
