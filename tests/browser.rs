@@ -180,6 +180,13 @@ async fn a_patient_reads_the_demos_audit_trail_in_chromium() {
             "the trail lacks {expected:?}: {timeline}"
         );
     }
+    browser
+        .execute(
+            "document.getElementById('lookup').scrollIntoView({ block: 'start' })",
+            vec![],
+        )
+        .await
+        .unwrap();
     screenshot(&browser, &out, "patient-audit").await;
 
     // The form, by keyboard: a malformed address is refused in words, the field focused.
