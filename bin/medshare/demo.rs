@@ -58,8 +58,9 @@ pub(crate) struct DemoArgs {
     /// The model's differential privacy: ε (δ = 1e-5), or `inf` for the paper's non-private
     /// run (governance then allows ε = ∞ for the data type, and patients give unlimited
     /// budgets).
-    /// Default 2: the held-out accuracy the demander receives is itself noisy (±0.02 at ε = 2,
-    /// ±0.03 at ε = 1, on 143 held-out patients).
+    /// Default 2: the held-out accuracy the demander receives is itself noisy (about ±0.03 at
+    /// ε = 2, ±0.04 at ε = 1, on 143 held-out patients; half of the held-out side's budget pays
+    /// for the ROC curve).
     #[arg(long, default_value_t = crate::job_spec::DEFAULT_EPSILON, value_parser = parse_epsilon)]
     epsilon: f64,
     /// Print one JSON summary instead of the walkthrough.
