@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use medshare_testkit::process::ready_line;
 use std::{path::Path, process::Command};
 
 const WDBC: &str = include_str!("../data/wdbc/wdbc.csv");
@@ -110,20 +111,11 @@ fn a_patients_value_leaves_no_trace_outside_the_enclave() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(node.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
+    let ready = ready_line(&mut node);
     let _ = node.kill();
     let output = node.wait_with_output().unwrap();
-    let serving: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {line:?}; stderr: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
+    let serving = ready
+        .unwrap_or_else(|e| panic!("{e}; stderr: {}", String::from_utf8_lossy(&output.stderr)));
     assert_eq!(
         serving["block_number"], summary["block_number"],
         "{serving}"
@@ -148,13 +140,7 @@ fn a_patients_value_leaves_no_trace_outside_the_enclave() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(serve.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let answer = serde_json::from_str::<serde_json::Value>(&line).map(|serving| {
+    let answer = ready_line(&mut serve).map(|serving| {
         let addr = serving["url"]
             .as_str()
             .unwrap()
@@ -169,12 +155,8 @@ fn a_patients_value_leaves_no_trace_outside_the_enclave() {
     });
     let _ = serve.kill();
     let output = serve.wait_with_output().unwrap();
-    let (serving, trail) = answer.unwrap_or_else(|e| {
-        panic!(
-            "{e}: {line:?}; stderr: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
+    let (serving, trail) = answer
+        .unwrap_or_else(|e| panic!("{e}; stderr: {}", String::from_utf8_lossy(&output.stderr)));
     assert_eq!(
         serving["block_number"], summary["block_number"],
         "{serving}"

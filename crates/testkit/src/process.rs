@@ -325,3 +325,14 @@ pub fn http_get(addr: &str, path: &str) -> Result<(u16, String)> {
         .ok_or_else(|| failed(format!("no status in {head:?}")))?;
     Ok((status, body.to_owned()))
 }
+
+/// The first line `child` prints on its (piped) stdout, parsed as JSON: the ready line of a
+/// `--json` server (`medshare node`, `medshare serve`). The error carries the line.
+pub fn ready_line(child: &mut Child) -> std::result::Result<serde_json::Value, String> {
+    let stdout = child.stdout.take().ok_or("its stdout is not piped")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("reading its stdout: {e}"))?;
+    serde_json::from_str(&line).map_err(|e| format!("{e}: {line:?}"))
+}
