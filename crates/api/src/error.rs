@@ -46,6 +46,9 @@ pub enum Error {
     /// The node refused a relayed transaction (a wrong nonce, too low a fee, a revert…).
     #[error("the node refused the transaction: {0}")]
     Refused(String),
+    /// Governance's verification refuses a TEE's evidence: why, in words.
+    #[error("{0}")]
+    AdmissionRefused(String),
     /// A call would revert: the contract's error, decoded.
     #[error("{0}")]
     Reverted(String),
@@ -78,9 +81,10 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::HashMismatch { .. } | Self::Refused(_) | Self::Reverted(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::HashMismatch { .. }
+            | Self::Refused(_)
+            | Self::Reverted(_)
+            | Self::AdmissionRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Chain(_) | Self::Ledger(_) | Self::Store(_) => StatusCode::BAD_GATEWAY,
@@ -96,6 +100,10 @@ impl Error {
                 "send {\"raw\": \"0x…\"}: the EIP-2718 encoding of a signed transaction".into(),
             ),
             Self::Reverted(_) => Some("the contract refuses this call: nothing was sent".into()),
+            Self::AdmissionRefused(_) => Some(
+                "do not admit this TEE: its evidence does not pass governance's verification"
+                    .into(),
+            ),
             Self::TooLarge { .. } => Some("a record's ciphertext is at most about 1 MiB".into()),
             Self::Chain(_) | Self::Ledger(_) => {
                 Some("is the node running and the deployment file right?".into())

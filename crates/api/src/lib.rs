@@ -12,6 +12,10 @@
 //! * **Read-only calls** of the deployment's contracts ([`routes::call`]): views the pages read
 //!   (grants, rules, budgets) and a transaction tried before the browser signs it, with the
 //!   contract's error decoded; the TEEs and their keys ([`routes::tees`]).
+//! * **A TEE's admission verified** ([`routes::tee_admission`]): its submitted key and evidence
+//!   checked by governance's own verifier (`medshare_parties::governance::verify_admission`)
+//!   with this deployment's expectations, answering what governance's browser then signs into
+//!   `Registration.admitTee`, or why it must not.
 //! * **A relay** for transactions the browser has already signed ([`routes::send_transaction`]):
 //!   a body that is not one signed EIP-2718 transaction is refused before the node sees it.
 //! * **Content-addressed ciphertext** ([`routes::put_record_object`], [`routes::put_result_object`]
@@ -65,6 +69,10 @@ pub const MAX_TRANSACTION_BYTES: usize = 128 * 1024;
 
 /// The largest record metadata object (TD_i and US_i as JSON) the API stores.
 pub const MAX_META_BYTES: usize = 64 * 1024;
+
+/// The largest collateral body `POST /api/tees/{address}/admission` reads (256 KiB: Intel's
+/// collateral for one quote is about 20 KiB).
+pub const MAX_COLLATERAL_BYTES: usize = 256 * 1024;
 
 /// The most items one page of a list returns.
 pub const MAX_PAGE: usize = 500;
@@ -120,6 +128,8 @@ impl Api {
         routes::get_result_object,
         routes::get_result_meta,
         routes::tees,
+        routes::tee_admission,
+        routes::tee_admission_with_collateral,
         routes::call,
     ),
     components(schemas(
@@ -140,6 +150,7 @@ impl Api {
         types::ObjectStored,
         types::TeeView,
         types::TeePage,
+        types::AdmissionView,
         types::CallRequest,
         types::CallResult,
         ErrorBody,
@@ -159,6 +170,10 @@ pub fn router(api: Api) -> Router {
         .route("/api/owners/{owner}/records", get(routes::records_of_owner))
         .route("/api/owners/{owner}/audit", get(routes::audit_of_owner))
         .route("/api/tees", get(routes::tees))
+        .route(
+            "/api/tees/{address}/admission",
+            get(routes::tee_admission).post(routes::tee_admission_with_collateral),
+        )
         .route("/api/calls", post(routes::call))
         .route("/api/jobs", get(routes::jobs))
         .route("/api/jobs/{job}", get(routes::job))

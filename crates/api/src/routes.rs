@@ -1,11 +1,12 @@
 //! The handlers, one per route; each documents itself for the OpenAPI document.
 
 use crate::{
-    Api, ApiDoc, Error, ErrorBody, MAX_BODY_BYTES, MAX_META_BYTES, MAX_PAGE, MAX_TRANSACTION_BYTES,
+    Api, ApiDoc, Error, ErrorBody, MAX_BODY_BYTES, MAX_COLLATERAL_BYTES, MAX_META_BYTES, MAX_PAGE,
+    MAX_TRANSACTION_BYTES,
     types::{
-        Account, AuditEntry, AuditPage, Budget, CallRequest, CallResult, Contracts, Info, JobPage,
-        JobView, ObjectStored, PageQuery, Receipt, RecordPage, RecordView, ResultView,
-        SignedTransaction, TeePage, TeeView, TransactionAccepted,
+        Account, AdmissionView, AuditEntry, AuditPage, Budget, CallRequest, CallResult, Contracts,
+        Info, JobPage, JobView, ObjectStored, PageQuery, Receipt, RecordPage, RecordView,
+        ResultView, SignedTransaction, TeePage, TeeView, TransactionAccepted,
     },
 };
 use alloy_consensus::{TxEnvelope, transaction::SignerRecoverable};
@@ -218,6 +219,124 @@ pub async fn tees(State(api): State<Api>, Query(page): Query<PageQuery>) -> Resu
         total: all.len(),
         offset,
     }))
+}
+
+/// Verifies a TEE's submission for admission, exactly as `medshare governance admit-tee` does
+/// before it signs (`medshare_parties::governance::verify_admission`): PK_T is the TEE
+/// account's key, the evidence is the one whose hash is on chain, its trust anchors name this
+/// chain, this deployment and this chain's sealers (the sealer of the node's latest block) unless
+/// governance accepts unsigned headers, and simulated evidence only where governance accepts it.
+/// A hardware quote (SGX DCAP, TDX) needs its collateral: `POST` it. Answers the verified facts
+/// governance then signs into `Registration.admitTee`; the API signs nothing.
+#[utoipa::path(get, path = "/api/tees/{address}/admission",
+    params(("address" = String, Path, description = "the TEE's address")),
+    responses(
+        (status = 200, body = AdmissionView),
+        (status = 400, description = "a malformed address", body = ErrorBody),
+        (status = 404, description = "the TEE never submitted evidence", body = ErrorBody),
+        (status = 409, description = "the TEE is admitted already", body = ErrorBody),
+        (status = 422, description = "its evidence is refused, with the reason", body = ErrorBody),
+    ))]
+pub async fn tee_admission(
+    State(api): State<Api>,
+    Path(address): Path<String>,
+) -> Result<Json<AdmissionView>> {
+    let tee = parse_address(&address)?;
+    Ok(Json(verify_admission(&api, tee, None).await?))
+}
+
+/// [`tee_admission`] for hardware evidence: the body is the quote's collateral, JSON as Intel
+/// PCS or a PCCS serves it (the format of `medshare governance admit-tee --collateral`), at
+/// most 256 KiB. Verified at this server's clock under the default TCB policy (`UpToDate`
+/// only).
+#[utoipa::path(post, path = "/api/tees/{address}/admission",
+    params(("address" = String, Path, description = "the TEE's address")),
+    request_body(content = String, content_type = "application/json",
+        description = "the quote's collateral (dcap-qvl's QuoteCollateralV3 JSON)"),
+    responses(
+        (status = 200, body = AdmissionView),
+        (status = 400, description = "a malformed address or collateral", body = ErrorBody),
+        (status = 404, description = "the TEE never submitted evidence", body = ErrorBody),
+        (status = 409, description = "the TEE is admitted already", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 422, description = "its evidence is refused, with the reason", body = ErrorBody),
+    ))]
+pub async fn tee_admission_with_collateral(
+    State(api): State<Api>,
+    Path(address): Path<String>,
+    body: Body,
+) -> Result<Json<AdmissionView>> {
+    let tee = parse_address(&address)?;
+    let bytes = read_body(body, MAX_COLLATERAL_BYTES).await?;
+    let collateral =
+        medshare_attestation::Collateral::from_json(&bytes).map_err(|e| Error::BadParameter {
+            what: "collateral",
+            why: e.to_string(),
+        })?;
+    Ok(Json(verify_admission(&api, tee, Some(&collateral)).await?))
+}
+
+/// Reads `tee`'s submission as `Governance::admit` does and verifies it with this deployment's
+/// expectations; signs nothing.
+async fn verify_admission(
+    api: &Api,
+    tee: Address,
+    collateral: Option<&medshare_attestation::Collateral>,
+) -> Result<AdmissionView> {
+    let chain = &api.chain;
+    let info = chain.tee_info(tee).await?;
+    if info.admitted {
+        return Err(Error::Conflict(format!("TEE {tee} is admitted already")));
+    }
+    let Some(evidence) = chain.tee_evidence(tee).await? else {
+        return Err(Error::NotFound(format!(
+            "TEE {tee} never submitted evidence (`medshare enclave register` submits it)"
+        )));
+    };
+    let public_key = chain.public_key_of(tee).await?;
+    // The sealers as `admit-tee` determines them by default: the sealer of the node's latest
+    // block, none on a node that signs no headers.
+    let sealers = medshare_parties::tee::sealers_of(chain.ledger().as_ref())
+        .await
+        .unwrap_or_default();
+    let now = medshare_parties::now();
+    let policy = medshare_attestation::Policy::strict();
+    let expect = medshare_parties::governance::Expectations {
+        sealers: &sealers,
+        accept_simulated: chain.accept_simulated().await?,
+        accept_unverified_headers: chain.accept_unverified_headers().await?,
+        collateral,
+        now,
+        tcb_policy: &policy,
+    };
+    let admission = medshare_parties::governance::verify_admission(
+        tee,
+        &public_key,
+        &evidence,
+        info.evidence_hash,
+        chain.chain_id(),
+        chain.deployment(),
+        &expect,
+    )
+    .map_err(|e| match e {
+        medshare_parties::Error::AdmissionRefused { tee, reason } => {
+            Error::AdmissionRefused(format!("TEE {tee} cannot be admitted: {reason}"))
+        }
+        other => Error::AdmissionRefused(other.to_string()),
+    })?;
+    Ok(AdmissionView {
+        tee: admission.tee.to_string(),
+        evidence_hash: admission.evidence_hash.to_string(),
+        measurement: admission.measurement.to_string(),
+        evidence_kind: evidence_kind_name(admission.kind).into(),
+        evidence_kind_code: admission.kind as u8,
+        unverified_headers: admission.unverified_headers,
+        tcb_status: admission.tcb_status,
+        advisory_ids: admission.advisory_ids,
+        measurement_allowed: chain.is_measurement_allowed(admission.measurement).await?,
+        sealers: sealers.iter().map(ToString::to_string).collect(),
+        verified_at: now,
+    })
 }
 
 /// A read-only call (`eth_call`) of one of the deployment's contracts: a view the pages read,

@@ -297,3 +297,34 @@ pub struct CallResult {
     /// The node's gas estimate for sending it as a transaction from `from` (when given).
     pub gas: Option<u64>,
 }
+
+/// A TEE's submission verified for admission, as `medshare governance admit-tee` verifies it:
+/// what governance signs into `Registration.admitTee(tee, evidenceHash, measurement,
+/// evidenceKind, unverifiedHeaders)`. Nothing is signed or sent by the API.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AdmissionView {
+    /// The TEE's address.
+    pub tee: String,
+    /// keccak256 of the evidence it submitted (as recorded on chain).
+    pub evidence_hash: String,
+    /// The measurement the verified evidence attests: MRENCLAVE (SGX), SHA-256 of MRTD ‖
+    /// RTMR0–3 (TDX), or the enclave program's SHA-256 (simulation).
+    pub measurement: String,
+    /// `simulated`, `sgx_dcap` or `tdx`.
+    pub evidence_kind: String,
+    /// The contract's `EvidenceKind` value for `admitTee` (0 simulated, 1 SGX DCAP, 2 TDX).
+    pub evidence_kind_code: u8,
+    /// The enclave's view rests on unsigned headers (accepted only where governance enabled it).
+    pub unverified_headers: bool,
+    /// The platform's TCB status (hardware evidence only).
+    pub tcb_status: Option<String>,
+    /// Intel advisories that apply to the platform (hardware evidence only).
+    pub advisory_ids: Vec<String>,
+    /// The measurement is allowlisted on chain (the contract refuses the admission otherwise).
+    pub measurement_allowed: bool,
+    /// The chain's sealers the enclave's trust anchors were checked against (the sealer of the
+    /// node's latest block; none on a node that signs no headers).
+    pub sealers: Vec<String>,
+    /// The time (unix seconds) the evidence was verified at.
+    pub verified_at: u64,
+}

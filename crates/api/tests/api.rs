@@ -386,6 +386,7 @@ async fn the_openapi_document_lists_every_route() {
         "/api/objects/results/{hash}",
         "/api/objects/results/{hash}/meta",
         "/api/tees",
+        "/api/tees/{address}/admission",
         "/api/calls",
     ] {
         assert!(
@@ -394,6 +395,9 @@ async fn the_openapi_document_lists_every_route() {
         );
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    let admission = &paths["/api/tees/{address}/admission"];
+    assert!(admission["get"].is_object() && admission["post"].is_object());
+    assert!(doc["components"]["schemas"]["AdmissionView"].is_object());
 }
 
 #[tokio::test]
@@ -650,4 +654,150 @@ async fn the_pages_read_parties_tees_and_views_and_try_calls_before_signing() {
         StatusCode::NOT_FOUND,
     )
     .await;
+}
+
+/// A fresh TEE on `s`'s deployment that submits `evidence` with its own key.
+async fn tee_submitting(
+    s: &Served,
+    evidence: &medshare_enclave_api::Evidence,
+) -> medshare_testkit::Party {
+    let tee = s.world.new_party(&s.backend).await.unwrap();
+    tee.chain
+        .submit_tee(tee.identity.public_key_uncompressed(), evidence.encode())
+        .await
+        .unwrap();
+    tee
+}
+
+#[tokio::test]
+async fn a_tees_evidence_is_verified_for_admission_and_refused_in_words() {
+    use medshare_enclave_api::Evidence;
+    let s = Served::new().await;
+    let admin = &s.world.admin.chain;
+    let anchors = medshare_parties::setup::trust_anchors(admin).await.unwrap();
+    let measurement = medshare_testkit::simulated_measurement();
+    let admission_of = |tee: Address| format!("/api/tees/{tee}/admission");
+
+    // Simulated evidence bound to this chain, deployment and sealer: its admission, verified.
+    let evidence = Evidence::simulated(measurement, anchors.clone());
+    let tee = tee_submitting(&s, &evidence).await;
+    let admission: types::AdmissionView = s.json(&admission_of(tee.address())).await;
+    assert_eq!(admission.tee, tee.address().to_string());
+    assert_eq!(
+        admission.evidence_hash,
+        alloy_primitives::keccak256(evidence.encode()).to_string()
+    );
+    assert_eq!(admission.measurement, measurement.to_string());
+    assert_eq!(
+        (
+            admission.evidence_kind.as_str(),
+            admission.evidence_kind_code
+        ),
+        ("simulated", 0)
+    );
+    assert!(!admission.unverified_headers && admission.measurement_allowed);
+    assert!(admission.tcb_status.is_none() && admission.advisory_ids.is_empty());
+    assert_eq!(admission.sealers, [anchors.sealers[0].to_string()]);
+    // What it answers is what the contract admits (governance signs it; the API signs nothing).
+    assert!(!admin.tee_info(tee.address()).await.unwrap().admitted);
+    admin
+        .admit_tee(
+            tee.address(),
+            admission.evidence_hash.parse().unwrap(),
+            admission.measurement.parse().unwrap(),
+            medshare_chain::EvidenceKind::Simulated,
+            admission.unverified_headers,
+        )
+        .await
+        .unwrap();
+    assert!(admin.is_active_tee(tee.address()).await.unwrap());
+    let err = refused(
+        s.get(&admission_of(tee.address())).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(err.error.contains("admitted already"), "{}", err.error);
+
+    // Evidence whose anchors name another deployment, or sealers not this chain's: refused.
+    let mut elsewhere = anchors.clone();
+    elsewhere.registration = Address::repeat_byte(7);
+    let tee = tee_submitting(&s, &Evidence::simulated(measurement, elsewhere)).await;
+    let err = refused(
+        s.get(&admission_of(tee.address())).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        err.error.contains("cannot be admitted") && err.error.contains("not this one"),
+        "{}",
+        err.error
+    );
+    assert!(err.hint.is_some());
+    let mut strangers = anchors.clone();
+    strangers.sealers = vec![Address::repeat_byte(9)];
+    let tee = tee_submitting(&s, &Evidence::simulated(measurement, strangers)).await;
+    let err = refused(
+        s.get(&admission_of(tee.address())).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(err.error.contains("sealers"), "{}", err.error);
+
+    // A hardware quote needs its collateral; a malformed or oversized collateral is refused.
+    let quoted = Evidence {
+        kind: medshare_chain::EvidenceKind::SgxDcap,
+        measurement: B256::ZERO,
+        quote: vec![1u8; 64].into(),
+        anchors: anchors.clone(),
+    };
+    let tee = tee_submitting(&s, &quoted).await;
+    let err = refused(
+        s.get(&admission_of(tee.address())).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(err.error.contains("collateral"), "{}", err.error);
+    let post = |body: Vec<u8>| {
+        s.http
+            .post(format!("{}{}", s.url, admission_of(tee.address())))
+            .body(body)
+            .send()
+    };
+    let err = refused(post(b"{}".to_vec()).await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert!(err.error.contains("collateral"), "{}", err.error);
+    refused(
+        post(vec![b' '; medshare_api::MAX_COLLATERAL_BYTES + 1])
+            .await
+            .unwrap(),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+
+    // Simulation no longer accepted on this deployment: the admissible evidence is refused.
+    let tee = tee_submitting(&s, &Evidence::simulated(measurement, anchors.clone())).await;
+    admin.set_accept_simulated(false).await.unwrap();
+    let err = refused(
+        s.get(&admission_of(tee.address())).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        err.error.contains("does not accept simulation"),
+        "{}",
+        err.error
+    );
+
+    // A TEE that never submitted evidence; a malformed address.
+    let err = refused(
+        s.get(&admission_of(Address::repeat_byte(3))).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert!(err.error.contains("never submitted"), "{}", err.error);
+    let err = refused(
+        s.get("/api/tees/0x1234/admission").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(err.error.contains("address"), "{}", err.error);
 }
