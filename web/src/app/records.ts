@@ -20,6 +20,7 @@ export interface Feature {
 export interface Label {
   name: string;
   description?: string;
+  loinc?: string;
   classes?: string[];
   min?: number;
   max?: number;
