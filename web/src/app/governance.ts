@@ -2,11 +2,15 @@
 // data types' rules — each a transaction signed here, as `medshare governance` sends it
 // (bin/medshare/parties/governance.rs, crates/parties/src/governance.rs).
 //
-// Admitting a TEE is not offered here: governance must verify the TEE's evidence itself (an SGX
-// or TDX quote against Intel's collateral, or simulated evidence bound to this deployment), which
-// `medshare governance admit-tee` does; the page shows each TEE's state and the command.
+// Admitting a TEE: "Verify and admit" asks `medshare serve` to verify the TEE's submitted
+// evidence with governance's own verifier, as `medshare governance admit-tee` does (an SGX or TDX
+// quote against the collateral given here, or simulated evidence bound to this deployment;
+// GET/POST /api/tees/{address}/admission), shows the verified facts, and only then signs
+// `admitTee` here with the measurement the evidence attests (admission.ts). The server signs
+// nothing.
 
 import type { Address, Hex } from 'viem';
+import { admissionFacts, admitTeeArgs, kindText, verifyAdmission } from './admission.ts';
 import { getAll } from './api.ts';
 import { EPSILON_INFINITE, epsilonText } from './audit.ts';
 import { send, view } from './chain.ts';
@@ -56,11 +60,7 @@ export function mountGovernance(root: HTMLElement): void {
             ['Chain view', t.unverified_headers ? 'rests on unsigned headers' : 'verified headers'],
           ]),
         );
-        if (!t.admitted) {
-          item.append(
-            el('p', `To admit it, verify its evidence and admit it with: medshare governance admit-tee --keystore admin.json --tee ${t.address}`, 'help'),
-          );
-        }
+        if (!t.admitted) item.append(admitBox(u, t));
         if (u && t.admitted && t.unrevoked) {
           const local = new Feedback();
           item.append(
@@ -79,6 +79,58 @@ export function mountGovernance(root: HTMLElement): void {
     } catch (e) {
       fb.fail(e);
     }
+  };
+
+  // A TEE submitted but not admitted: its evidence verified by the server, the facts shown, then
+  // `admitTee` signed here after the admin confirms them.
+  const admitBox = (u: Unlocked | undefined, t: TeeView): HTMLElement => {
+    const box = el('div');
+    if (!u) {
+      box.append(el('p', 'Unlock an admin’s key (Identity, above) to verify its evidence and admit it.', 'help'));
+      return box;
+    }
+    const local = new Feedback();
+    const verified = el('div');
+    const collateral = field(
+      `Collateral of TEE ${t.address}’s quote (optional)`,
+      input('file', '', { accept: 'application/json,.json' }),
+      'JSON as Intel PCS or a PCCS serves it; needed only for SGX or TDX evidence, not for simulated evidence.',
+    );
+    box.append(
+      collateral.wrap,
+      button(`Verify and admit TEE ${t.address}`, () =>
+        local.run(box, async () => {
+          verified.replaceChildren();
+          const file = collateral.control.files?.[0];
+          let body: unknown;
+          if (file) {
+            try {
+              body = JSON.parse(await file.text());
+            } catch (e) {
+              throw new Error(`the collateral file ${file.name} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+            }
+          }
+          local.say('Verifying its evidence…');
+          const a = await verifyAdmission(t.address, t.evidence_hash, body);
+          verified.append(el('h5', 'Verified evidence'), facts(admissionFacts(a)));
+          local.say('Its evidence verifies.');
+          const question =
+            `Admit TEE ${t.address}?\n\nMeasurement: ${a.measurement}\nKind: ${kindText(a.evidence_kind)}\n` +
+            `Headers: ${a.unverified_headers ? 'unsigned' : 'verified'}\nTCB status: ${a.tcb_status ?? 'none (simulated)'}\n\n` +
+            'Records may then be shared with it.';
+          if (!confirm(question)) {
+            local.say('Not admitted.');
+            return;
+          }
+          await send(u.sk, 'registration', 'admitTee', admitTeeArgs(a), (s) => local.say(s));
+          await refreshTees(u);
+          fb.say(`TEE ${t.address} admitted with measurement ${a.measurement} (${kindText(a.evidence_kind)}).`);
+        }),
+      ),
+      verified,
+      ...local.nodes(),
+    );
+    return box;
   };
 
   const reviewerForms = (u: Unlocked): HTMLElement => {
