@@ -1,5 +1,5 @@
-// The patient's page: register as a user, upload records from CSV rows (parsed, checked, sealed
-// and signed here; ciphertext and TD_i stored by hash; registered by a transaction signed here),
+// The patient's page: register as a user, upload records from CSV rows or a FHIR R4 bundle (parsed,
+// checked, sealed and signed here; ciphertext and TD_i stored by hash; registered by a transaction signed here),
 // the records and their status, the requests (jobs) for the patient's data types with grant and
 // revoke per record, a standing policy with its ε budget. Mirrors crates/parties/src/user.rs.
 
@@ -15,9 +15,10 @@ import { EPSILON_INFINITE, type RecordView, epsilonText } from './audit.ts';
 import { info, send, view } from './chain.ts';
 import { type KeyValue, type OwnedRecord, type Unlocked, loadOwned, saveOwned } from './identity.ts';
 import { accountOf, onIdentity, refreshIdentity, session } from './identity-page.ts';
-import { BUILTIN_SCHEMAS, type PatientRecord, type Schema, builtinSchema, canonicalBytes, checkRecord, dataTypeId, readCsv } from './records.ts';
+import { FhirError, MAX_BUNDLE_BYTES, readBundle } from './fhir.ts';
+import { BUILTIN_SCHEMAS, type Imported, MAX_BROWSER_ROWS, type PatientRecord, type Schema, builtinSchema, canonicalBytes, checkRecord, dataTypeId, readCsv, unitText } from './records.ts';
 import { describeSpec } from './spec.ts';
-import { Feedback, button, el, facts, field, form, input, select } from './ui.ts';
+import { Feedback, button, el, facts, field, form, freshId, input, select } from './ui.ts';
 
 /** Records registered per transaction (user.rs UPLOAD_BATCH). */
 const UPLOAD_BATCH = 100;
@@ -200,32 +201,98 @@ export function mountPatient(root: HTMLElement, onRecordsChanged: () => void): v
 
   // ---- upload ----
   const uploadForm = (u: Unlocked): HTMLElement => {
-    const { form: f } = form('Upload records from CSV');
+    const { form: f } = form('Upload records from CSV rows or a FHIR R4 bundle');
     const dataType = field('Data type', select(BUILTIN_SCHEMAS.map((s) => [s.name, s.name])));
     const tee = field('Share each record’s key with the TEE', select([]), 'Only TEEs governance admitted and that are active are listed.');
+    // Where the records come from: CSV rows typed here, or a FHIR R4 bundle (a file or pasted).
+    const source = el('fieldset');
+    source.append(el('legend', 'Records from'));
+    const group = freshId('source');
+    const radio = (value: 'csv' | 'fhir', text: string, checked: boolean): HTMLInputElement => {
+      const r = input('radio', value);
+      r.name = group;
+      r.id = freshId('f');
+      r.checked = checked;
+      const l = el('label', text);
+      l.htmlFor = r.id;
+      r.style.minWidth = '0';
+      const wrap = el('div', undefined, 'field check');
+      wrap.append(r, l);
+      source.append(wrap);
+      return r;
+    };
+    const fromCsv = radio('csv', 'CSV rows, typed or pasted below', true);
+    const fromFhir = radio('fhir', 'A FHIR R4 bundle (JSON), a file or pasted below', false);
     const csv = field(
       'CSV rows',
       el('textarea'),
       'A header line naming every feature (a `patient` column and the label are optional), then one row per record. Nothing leaves the browser unencrypted.',
     );
     csv.control.rows = 6;
+    const fhirFile = field(
+      'FHIR R4 bundle file (.json)',
+      input('file', '', { accept: '.json,application/json,application/fhir+json' }),
+      'A Bundle of Patient and Observation resources: one record per Patient, each feature from the Observation carrying its LOINC code (listed above), in the unit the data type records it in. Read here; nothing leaves the browser unencrypted.',
+    );
+    const fhirText = field('Or the bundle’s JSON, pasted (read when no file is chosen)', el('textarea'));
+    fhirText.control.rows = 6;
+    // Plain wrappers: `hidden` hides them (the .field rule would override it on the fields).
+    const csvPart = el('div');
+    csvPart.append(csv.wrap);
+    const fhirPart = el('div');
+    fhirPart.append(fhirFile.wrap, fhirText.wrap);
+    const showSource = (): void => {
+      csvPart.hidden = !fromCsv.checked;
+      fhirPart.hidden = !fromFhir.checked;
+    };
+    fromCsv.addEventListener('change', showSource);
+    fromFhir.addEventListener('change', showSource);
+    showSource();
     const columns = el('p', undefined, 'help');
+    const codes = el('p', undefined, 'help');
     const showColumns = (): void => {
       const s = builtinSchema(dataType.control.value);
       columns.textContent = s ? `Columns of ${s.name}: ${s.features.map((x) => x.name).join(', ')}; label ${s.label.name}${s.label.classes ? ` (${s.label.classes.map((c, i) => `${i} = ${c}`).join(', ')})` : ''}.` : '';
+      const coded = s ? [...s.features.map((x) => [x.name, x.loinc, unitText(x.unit)] as const), [s.label.name, s.label.loinc, ''] as const].filter(([, c]) => c) : [];
+      codes.textContent = !s
+        ? ''
+        : coded.length === 0
+          ? `${s.name} maps no LOINC code: its records are imported from CSV rows only.`
+          : `FHIR Observations of ${s.name} by LOINC code: ${coded.map(([n, c, unit]) => `${n} ${c}${unit ? ` (${unit})` : ''}`).join(', ')}.`;
     };
     dataType.control.addEventListener('change', showColumns);
     showColumns();
-    const checkButton = button('Check the rows', () => {
-      fb.clear();
-      try {
-        const rows = readCsv(builtinSchema(dataType.control.value)!, csv.control.value);
-        fb.say(`${rows.length} record${rows.length === 1 ? '' : 's'} of ${dataType.control.value} checked against its schema.`);
-      } catch (e) {
-        fb.fail(e);
+    /** The records of the chosen source, parsed and checked against `schema` here. */
+    const readRecords = async (schema: Schema): Promise<Imported[]> => {
+      if (fromCsv.checked) return readCsv(schema, csv.control.value);
+      const file = fhirFile.control.files?.[0];
+      let text = fhirText.control.value;
+      if (file) {
+        if (file.size > MAX_BUNDLE_BYTES) throw new FhirError(`FHIR bundle is ${file.size} bytes, more than the ${MAX_BUNDLE_BYTES} accepted`);
+        try {
+          // As Rust reads a file: UTF-8 or refused, a byte order mark kept (and refused as JSON).
+          text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(await file.arrayBuffer());
+        } catch {
+          throw new FhirError(`FHIR bundle ${file.name}: not UTF-8 text`);
+        }
+      } else if (text.trim() === '') {
+        throw new FhirError('choose a FHIR R4 bundle file, or paste the bundle’s JSON');
       }
-    });
-    f.append(dataType.wrap, columns, tee.wrap, csv.wrap, checkButton, button('Encrypt, store and register', () => {}, 'submit'));
+      // The browser's cap on one upload, as for CSV rows.
+      const imported = readBundle(schema, text, MAX_BROWSER_ROWS);
+      if (imported.length === 0) throw new FhirError('the FHIR bundle holds no Patient: no record to upload');
+      return imported;
+    };
+    const checkButton = button('Check the records', () =>
+      fb.run(null, async () => {
+        const schema = builtinSchema(dataType.control.value);
+        if (!schema) throw new Error('choose a data type');
+        const rows = await readRecords(schema);
+        for (const r of rows) checkRecord(r.record, schema);
+        fb.say(`${rows.length} record${rows.length === 1 ? '' : 's'} of ${schema.name} checked against its schema.`);
+      }),
+    );
+    f.append(dataType.wrap, columns, codes, tee.wrap, source, csvPart, fhirPart, checkButton, button('Encrypt, store and register', () => {}, 'submit'));
     void getAll<TeeView>('/api/tees').then(
       (tees) => {
         const active = tees.filter((t) => t.active);
@@ -239,7 +306,7 @@ export function mountPatient(root: HTMLElement, onRecordsChanged: () => void): v
       void fb.run(f, async () => {
         const schema = builtinSchema(dataType.control.value);
         if (!schema) throw new Error('choose a data type');
-        const rows = readCsv(schema, csv.control.value);
+        const rows = await readRecords(schema);
         try {
           owned = await uploadRecords(u, schema, rows.map((r) => r.record), tee.control.value as Address, owned, (t) => fb.say(t));
         } finally {
@@ -247,6 +314,8 @@ export function mountPatient(root: HTMLElement, onRecordsChanged: () => void): v
           owned = await loadOwned(localStorage, u);
         }
         csv.control.value = '';
+        fhirText.control.value = '';
+        fhirFile.control.value = '';
         fb.say(`${rows.length} record${rows.length === 1 ? '' : 's'} encrypted, stored and registered.`);
         await refresh(u);
         onRecordsChanged();
