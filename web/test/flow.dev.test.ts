@@ -3,12 +3,14 @@
 // submits, follows the job and checks and decrypts the result; reviewer approves and rejects.
 // Runs only against `cargo run -p medshare-api --example dev_world` (its stand-in TEE posts a
 // fixed result): MEDSHARE_DEV_URL=http://127.0.0.1:8099 MEDSHARE_DEV_REVIEWER_SK=0x… MEDSHARE_DEV_ADMIN_SK=0x…
-// npx vitest run test/flow.dev.test.ts (the keys are the ones dev_world prints).
+// [MEDSHARE_DEV_PENDING_TEE=0x…] npx vitest run test/flow.dev.test.ts (the keys and the TEE are the
+// ones dev_world prints).
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Hex } from 'viem';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { ApiError, getAll, getJson } from '../src/app/api.ts';
+import { admitTeeArgs, verifyAdmission } from '../src/app/admission.ts';
 import { send, view } from '../src/app/chain.ts';
 import { type KeyValue, loadOwned, unlockedOf } from '../src/app/identity.ts';
 import { type JobView, type TeeView, commitmentOf, grantRecords, revokeRecords, uploadRecords } from '../src/app/patient.ts';
@@ -19,6 +21,7 @@ import type { RecordView } from '../src/app/audit.ts';
 const base = process.env.MEDSHARE_DEV_URL;
 const reviewerSk = process.env.MEDSHARE_DEV_REVIEWER_SK as Hex | undefined;
 const adminSk = process.env.MEDSHARE_DEV_ADMIN_SK as Hex | undefined;
+const pendingTee = process.env.MEDSHARE_DEV_PENDING_TEE;
 
 const memory = (): KeyValue => {
   const all = new Map<string, string>();
@@ -116,5 +119,23 @@ describe.skipIf(!base || !reviewerSk || !adminSk)('the pages’ flows against a 
     // Not an admin: refused in words.
     const refused = await send(someone.sk, 'model', 'setDataTypeRules', [id, 2, 0, true, `0x${'0'.repeat(64)}`], say).catch((e: unknown) => e);
     expect((refused as ApiError).message).toMatch(/Model refuses/);
+  });
+
+  it.skipIf(!pendingTee)('admits a TEE after the server verified its evidence', { timeout: 60_000 }, async () => {
+    const listed = async (): Promise<TeeView> => (await getAll<TeeView>('/api/tees')).find((t) => t.address.toLowerCase() === pendingTee!.toLowerCase())!;
+    const before = await listed();
+    expect(before.admitted).toBe(false);
+    const a = await verifyAdmission(before.address, before.evidence_hash);
+    expect([a.evidence_kind, a.unverified_headers, a.measurement_allowed]).toEqual(['simulated', false, true]);
+    // Not an admin: the contract refuses, in words, before anything is signed.
+    const someone = unlockedOf(secp256k1.utils.randomPrivateKey());
+    const refused = await send(someone.sk, 'registration', 'admitTee', admitTeeArgs(a), say).catch((e: unknown) => e);
+    expect((refused as ApiError).message).toMatch(/Registration refuses/);
+    await send(adminSk!, 'registration', 'admitTee', admitTeeArgs(a), say);
+    const after = await listed();
+    expect([after.admitted, after.active, after.measurement, after.evidence_kind]).toEqual([true, true, a.measurement, 'simulated']);
+    // Admitted already: the server says so.
+    const again = await verifyAdmission(before.address, before.evidence_hash).catch((e: unknown) => e);
+    expect([(again as ApiError).status, (again as ApiError).message]).toEqual([409, `TEE ${before.address} is admitted already`]);
   });
 });

@@ -1,6 +1,6 @@
 //! A development world for trying the web app by hand or from a script, without `medshare`:
-//! a fresh deployment on the embedded chain (an admin, a reviewer, an admitted TEE; simulated
-//! evidence), `medshare serve`'s API and pages on `MEDSHARE_DEV_ADDR` (127.0.0.1:8099 by default),
+//! a fresh deployment on the embedded chain (an admin, a reviewer, an admitted TEE and one that
+//! submitted its evidence but is not admitted (`pending_tee`); simulated evidence), `medshare serve`'s API and pages on `MEDSHARE_DEV_ADDR` (127.0.0.1:8099 by default),
 //! and a stand-in TEE that verifies every approved job and, `MEDSHARE_DEV_RESULT_AFTER` seconds
 //! later (10 by default: time for patients to grant), posts a result for it: a fixed
 //! TrainingOutput (no record is decrypted, nothing is trained; its mechanism says so), sealed to
@@ -39,6 +39,24 @@ async fn main() {
     )
     .await
     .unwrap();
+    // A second TEE that submitted simulated evidence bound to this deployment, not admitted: for
+    // governance's "Verify and admit".
+    let pending = world.new_party(&backend).await.unwrap();
+    let anchors = medshare_parties::setup::trust_anchors(&world.admin.chain)
+        .await
+        .unwrap();
+    pending
+        .chain
+        .submit_tee(
+            pending.identity.public_key_uncompressed(),
+            medshare_enclave_api::Evidence::simulated(
+                medshare_testkit::simulated_measurement(),
+                anchors,
+            )
+            .encode(),
+        )
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(medshare_api::serve(
@@ -53,6 +71,7 @@ async fn main() {
             "admin_sk": format!("0x{}", hex::encode(world.admin.identity.signer().to_bytes())),
             "reviewer_sk": format!("0x{}", hex::encode(world.reviewer.identity.signer().to_bytes())),
             "tee": world.tee.identity.address().to_string(),
+            "pending_tee": pending.address().to_string(),
         })
     );
     let chain = &world.tee.chain;
