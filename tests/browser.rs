@@ -524,7 +524,8 @@ async fn every_party_in_its_own_browser_and_no_secret_reaches_the_server() {
     let out = shots("every_party_in_its_own_browser_and_no_secret_reaches_the_server");
     let bin = Path::new(env!("CARGO_BIN_EXE_medshare"));
 
-    // Governance deploys and admits a TEE from the command line (docs/operating.md's steps).
+    // Governance deploys, allowlists the enclave program and sets the data type's rules from the
+    // command line (docs/operating.md's steps); the TEE submits its key and evidence.
     let node = medshare_testkit::process::Node::spawn(bin, &dir.join("node"), &[]).unwrap();
     let rpc = node.endpoint();
     let (store, deployment) = (dir.join("store"), dir.join("deployment.json"));
@@ -590,18 +591,6 @@ async fn every_party_in_its_own_browser_and_no_secret_reaches_the_server() {
     let registered: serde_json::Value =
         serde_json::from_str(&cli(&env, &rpc, &["enclave", "register", "--json"])).unwrap();
     let tee = registered["address"].as_str().unwrap().to_owned();
-    cli(
-        &env,
-        &rpc,
-        &[
-            "governance",
-            "admit-tee",
-            "--keystore",
-            &admin_s,
-            "--tee",
-            &tee,
-        ],
-    );
 
     // The patient's key, known to the test (to look for it later), in a keystore file.
     let (patient_key, patient_keystore) = medshare_crypto::create_keystore_with(
@@ -646,6 +635,28 @@ async fn every_party_in_its_own_browser_and_no_secret_reaches_the_server() {
     let (_, reviewer_public) = reviewer.create_key().await;
     governance
         .import_key(&admin, medshare_testkit::TEST_PASSWORD)
+        .await;
+    // Governance admits the TEE from its page: the server verifies the evidence the TEE
+    // submitted, the page shows what it attests and asks, and the browser signs the admission.
+    governance
+        .click("governance", &format!("Verify and admit TEE {tee}"))
+        .await;
+    let asked = Instant::now();
+    while governance.browser.accept_alert().await.is_err() {
+        assert!(
+            asked.elapsed() < STEP_TIMEOUT,
+            "the page never asked to admit"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    governance
+        .wait_for(
+            "governance",
+            &format!("TEE {tee} admitted with measurement"),
+        )
+        .await;
+    governance
+        .shot_at("tee-admitted", "#governance article")
         .await;
     governance
         .fill(
