@@ -9,7 +9,7 @@ import { EPSILON_INFINITE, epsilonText } from './audit.ts';
 import { info, send } from './chain.ts';
 import { TYPES, sign } from '../crypto/eip712.ts';
 import type { Unlocked } from './identity.ts';
-import { accountOf, onIdentity, refreshIdentity, session } from './identity-page.ts';
+import { onIdentity, registerForm, session } from './identity-page.ts';
 import type { JobView, TeeView } from './patient.ts';
 import { BUILTIN_SCHEMAS, type Schema, builtinSchema, dataTypeId, unitText } from './records.ts';
 import { type ResultMeta, ResultFault, type TrainingOutput, checkResult, openTrainingOutput, outputFacts } from './result.ts';
@@ -117,37 +117,13 @@ export function mountDemander(root: HTMLElement): void {
     locked.hidden = !!u;
     if (timer) clearInterval(timer);
     if (!u) return;
-    body.append(registerForm(u), specForm(u), jobsBox);
+    body.append(registerForm(u, fb, { code: 2, name: 'demander', title: 'Register as a demander', before: 'submitting' }), specForm(u), jobsBox);
     void refreshJobs(u);
     timer = setInterval(() => {
       if (!root.closest('section')?.hidden) void refreshJobs(u);
     }, 3000);
   };
 
-  const registerForm = (u: Unlocked): HTMLElement => {
-    const { form: f } = form('Register as a demander');
-    const state = el('p', 'Reading…');
-    const registerButton = button('Register', () => {}, 'submit');
-    f.append(state, registerButton);
-    void accountOf(u.address).then(
-      (a) => {
-        registerButton.hidden = !!a.role;
-        state.textContent = a.role ? `You are registered as ${a.role}.` : 'You are not registered yet: register once before submitting.';
-      },
-      (e: unknown) => fb.fail(e),
-    );
-    f.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      void fb.run(f, async () => {
-        // Registration.register(Role.Demander = 2, the 64-byte public key), as Demander::register.
-        await send(u.sk, 'registration', 'register', [2, u.publicKey], (s) => fb.say(s));
-        state.textContent = 'You are registered as demander.';
-        registerButton.hidden = true;
-        refreshIdentity();
-      });
-    });
-    return f;
-  };
 
   const specForm = (u: Unlocked): HTMLElement => {
     const { form: f } = form('Ask for a model');

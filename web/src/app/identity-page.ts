@@ -4,7 +4,7 @@
 
 import type { Address } from 'viem';
 import { getJson } from './api.ts';
-import type { Account } from './chain.ts';
+import { type Account, send } from './chain.ts';
 import {
   type Unlocked,
   createIdentity,
@@ -145,4 +145,37 @@ export function mountIdentity(root: HTMLElement): void {
   };
   rerender = render;
   render();
+}
+
+/**
+ * The form that registers the unlocked key on chain in a role (Registration.register(role, the
+ * 64-byte public key), as the command line's Patient::register and Demander::register do),
+ * saying whether it is registered already. `before` ends the sentence "register once before …".
+ */
+export function registerForm(
+  u: Unlocked,
+  fb: Feedback,
+  role: { code: 1 | 2; name: 'user' | 'demander'; title: string; before: string },
+): HTMLElement {
+  const { form: f } = form(role.title);
+  const state = el('p', 'Reading…');
+  const registerButton = button('Register', () => {}, 'submit');
+  f.append(state, registerButton);
+  void accountOf(u.address).then(
+    (a) => {
+      registerButton.hidden = !!a.role;
+      state.textContent = a.role ? `You are registered as ${a.role}.` : `You are not registered yet: register once before ${role.before}.`;
+    },
+    (e: unknown) => fb.fail(e),
+  );
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void fb.run(f, async () => {
+      await send(u.sk, 'registration', 'register', [role.code, u.publicKey], (s) => fb.say(s));
+      state.textContent = `You are registered as ${role.name}.`;
+      registerButton.hidden = true;
+      refreshIdentity();
+    });
+  });
+  return f;
 }

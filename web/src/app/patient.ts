@@ -14,7 +14,7 @@ import { getAll, putBytes } from './api.ts';
 import { EPSILON_INFINITE, type RecordView, epsilonText } from './audit.ts';
 import { info, send, view } from './chain.ts';
 import { type KeyValue, type OwnedRecord, type Unlocked, loadOwned, saveOwned } from './identity.ts';
-import { accountOf, onIdentity, refreshIdentity, session } from './identity-page.ts';
+import { onIdentity, registerForm, session } from './identity-page.ts';
 import { FhirError, MAX_BUNDLE_BYTES, readBundle } from './fhir.ts';
 import { BUILTIN_SCHEMAS, type Imported, MAX_BROWSER_ROWS, type PatientRecord, type Schema, builtinSchema, canonicalBytes, checkRecord, dataTypeId, readCsv, unitText } from './records.ts';
 import { describeSpec } from './spec.ts';
@@ -169,35 +169,11 @@ export function mountPatient(root: HTMLElement, onRecordsChanged: () => void): v
       fb.fail(new Error(`your records kept in this browser could not be opened: ${String(e)}`));
       owned = [];
     }
-    body.append(registerForm(u), uploadForm(u), recordsBox, requestsBox, policyForm(u));
+    body.append(registerForm(u, fb, { code: 1, name: 'user', title: 'Register as a patient', before: 'uploading' }), uploadForm(u), recordsBox, requestsBox, policyForm(u));
     await refresh(u);
   };
 
   // ---- register ----
-  const registerForm = (u: Unlocked): HTMLElement => {
-    const { form: f } = form('Register as a patient');
-    const state = el('p', 'Reading…');
-    const registerButton = button('Register', () => {}, 'submit');
-    f.append(state, registerButton);
-    void accountOf(u.address).then(
-      (a) => {
-        registerButton.hidden = !!a.role;
-        state.textContent = a.role ? `You are registered as ${a.role}.` : 'You are not registered yet: register once before uploading.';
-      },
-      (e: unknown) => fb.fail(e),
-    );
-    f.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      void fb.run(f, async () => {
-        // Registration.register(Role.User = 1, the 64-byte public key), as Patient::register.
-        await send(u.sk, 'registration', 'register', [1, u.publicKey], (s) => fb.say(s));
-        state.textContent = 'You are registered as user.';
-        registerButton.hidden = true;
-        refreshIdentity();
-      });
-    });
-    return f;
-  };
 
   // ---- upload ----
   const uploadForm = (u: Unlocked): HTMLElement => {
