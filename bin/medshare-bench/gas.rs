@@ -66,6 +66,15 @@ pub(crate) enum BenchCommand {
         after_help = "Examples:\n  medshare bench job-start --sizes 10000,100000 --out /tmp/job-start\n  medshare bench job-start   # 10⁴ to 10⁷ records, written to bench/results"
     )]
     JobStart(paper::job_start::JobStartArgs),
+    /// Storage faults: a record whose objects are missing, truncated or replaced is excluded
+    /// and audited while its job completes; a store that cannot be reached (a directory moved
+    /// away, Garage killed mid-job) stops the job, which runs again and completes once. On a
+    /// directory and on S3 (a Garage this command starts itself). Results go to
+    /// bench/results/faults.{json,md}.
+    #[command(
+        after_help = "Examples:\n  medshare bench faults --quick   # CI's smoke pass, nothing written\n  medshare bench faults           # 40 records a job, written to bench/results"
+    )]
+    Faults(paper::faults::FaultsArgs),
 }
 
 #[derive(Args)]
@@ -87,6 +96,7 @@ pub(crate) async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Crash(args) => crate::crash::run(args).await,
         BenchCommand::Ledger(args) => paper::ledger::run(args).await,
         BenchCommand::JobStart(args) => paper::job_start::run(args).await,
+        BenchCommand::Faults(args) => paper::faults::run(args).await,
     }
 }
 

@@ -12,6 +12,7 @@
 
 mod crypto;
 mod data;
+pub(crate) mod faults;
 mod fig9;
 pub(crate) mod figures;
 pub(crate) mod job_start;

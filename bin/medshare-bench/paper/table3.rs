@@ -111,6 +111,12 @@ pub(super) struct Rig {
 
 impl Rig {
     pub(super) async fn new(schema: Schema) -> Result<Self> {
+        Self::with_store(schema, None).await
+    }
+
+    /// A rig whose off-chain store is `store` (default: a directory of the rig's own, which is
+    /// also the store of its enclave worker).
+    pub(super) async fn with_store(schema: Schema, store: Option<Arc<dyn Store>>) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let chain = EmbeddedChain::open(
             &dir.path().join("chain"),
@@ -119,7 +125,10 @@ impl Rig {
         let ledger: Arc<dyn Ledger> = Arc::new(chain);
         let server =
             RpcServer::start(ledger.clone(), SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-        let store: Arc<dyn Store> = Arc::new(LocalStore::open(dir.path().join("store"))?);
+        let store: Arc<dyn Store> = match store {
+            Some(store) => store,
+            None => Arc::new(LocalStore::open(dir.path().join("store"))?),
+        };
         let wallet = |id: &Identity| Wallet::new(ledger.clone(), id.signer().clone());
         // The in-process enclave plays the same program as `medshare-enclave` (same measurement
         // and platform secret), so both runs use one sealed key and one admitted TEE.

@@ -438,6 +438,59 @@ fn the_enclave_signs_only_transactions_it_wrote_for_its_chain_within_its_fee_cap
     assert!(why.contains("above the cap"), "{why}");
 }
 
+/// A record its owner listed in a live bulk consent for the job, whose TD_i the store lost or
+/// altered: the enclave cannot read its data type, but its owner consented to this version, so
+/// it is checked, refused for integrity and audited — never decrypted. (Before, it was excluded
+/// as unconsented and its owner's trail showed nothing.)
+#[test]
+fn a_bulk_consented_record_whose_td_is_lost_is_refused_and_audited() {
+    let mut tee = Tee::new(
+        3,
+        Terms {
+            privacy: Privacy::new(1.0, 1e-5),
+            ..Terms::default()
+        },
+    );
+    let list = [0, 1, 2];
+    let mut trees = Vec::new();
+    for i in 0..3 {
+        tee.revoke_grant(i);
+        trees.push(tee.bulk_grant(i, &list, 2_000));
+        tee.set_budget(i, 3_000, 0);
+    }
+    begun(&mut tee);
+    let inputs: Vec<_> = (0..3)
+        .map(|i| {
+            let mut input = tee.input(i);
+            input.batch = Some(medshare_enclave_api::BatchMembership {
+                root: trees[i].root(),
+                proof: trees[i].proof(i).unwrap(),
+            });
+            input
+        })
+        .collect();
+    let mut inputs = inputs;
+    // Record 0's TD_i is gone; record 1's names another ciphertext (so its commitment no
+    // longer matches the chain's); record 2's is intact.
+    inputs[0].record = None;
+    inputs[0].signature = None;
+    inputs[1].record.as_mut().unwrap().ciphertextHash = alloy_primitives::B256::repeat_byte(7);
+    let (outcomes, _) = checked(tee.add_inputs(inputs));
+    for o in &outcomes[..2] {
+        assert!(!o.used);
+        assert_eq!(
+            o.excluded.as_deref(),
+            Some(
+                "the stored ciphertext or TD_i does not match what was registered (tampered or missing)"
+            ),
+            "consented, checked and refused; not skipped as unconsented"
+        );
+        assert_eq!(o.audit, Some(UseOutcome::RefusedIntegrity));
+        assert_eq!(o.hash_ok, Some(false));
+    }
+    assert!(outcomes[2].used);
+}
+
 /// A bulk consent is checked inside the enclave: the owner's consent slot (not another
 /// owner's, even for the same list), the record's Merkle path to its root, and its withdrawal.
 /// A record without a budget of its own takes the consent's, and the debit says so.

@@ -69,7 +69,10 @@ impl Job {
     /// of that version (which Authorization gives only for a record of the job's data type);
     /// the owner's live bulk consent to this job whose Merkle tree holds that version, not
     /// withdrawn from it; or the owner's standing policy for the job's data type. The last two
-    /// only for a record whose TD_i, committed on chain, says it is of the job's type. `Err(why)`
+    /// only for a record whose TD_i, committed on chain, says it is of the job's type — except
+    /// that a bulk-consented record whose TD_i is missing or altered counts as consented, so that
+    /// the integrity check refuses and audits it. (Under a policy such a record is excluded
+    /// unaudited: without TD_i nothing shows the owner meant it for this data type.) `Err(why)`
     /// when it does not.
     fn consented(
         &self,
@@ -91,9 +94,12 @@ impl Job {
         if granted {
             return Ok(Ok(Consent { granted_total: 0 }));
         }
-        let of_the_jobs_type = input.record.as_ref().is_some_and(|r| {
-            r.dataType == self.ctx.data_type && record_commitment(r) == input.commitment
-        });
+        // TD_i as registered (its commitment on chain), if the host passed it intact.
+        let registered_td = input
+            .record
+            .as_ref()
+            .filter(|r| record_commitment(r) == input.commitment);
+        let of_the_jobs_type = registered_td.is_some_and(|r| r.dataType == self.ctx.data_type);
         if let Some(batch) = &input.batch {
             let grant = authorization::BatchGrant::decode(view.slot(
                 anchors.authorization,
@@ -104,7 +110,11 @@ impl Job {
                 anchors.authorization,
                 authorization::batch_revocation(input.owner, job, batch.root, input.commitment),
             )? != U256::ZERO;
-            if grant.live && member && !withdrawn && of_the_jobs_type {
+            // A listed record whose TD_i is missing or altered is consented as far as the chain
+            // shows (its owner listed this version for this job): it goes on to the integrity
+            // check, which refuses it and audits the refusal; nothing of it is decrypted. A
+            // record whose intact TD_i names another data type is not consented.
+            if grant.live && member && !withdrawn && (of_the_jobs_type || registered_td.is_none()) {
                 return Ok(Ok(Consent {
                     granted_total: grant.budget_milli,
                 }));
