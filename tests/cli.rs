@@ -265,6 +265,7 @@ fn every_command_answers_in_json_its_failures_included() {
     // whether it succeeds. The node at --rpc (MEDSHARE_RPC) never answers: port 1 on loopback.
     let cases: &[(&str, &str, bool)] = &[
         ("bench crash", "--kills x", false),
+        ("bench faults", "--records x", false),
         ("bench gas", "--batch x", false),
         ("bench job-start", "--sizes x", false),
         ("bench ledger", "--patients x", false),
