@@ -229,7 +229,7 @@ pub struct DemoServe {
 impl DemoServe {
     /// Runs `bin demo --serve --addr 127.0.0.1:0 --json` with `extra` arguments (e.g.
     /// `--patients 20`) and waits for the demo's summary and the web app's ready line (the demo
-    /// takes seconds to minutes: [`STARTUP_TIMEOUT`] does not apply).
+    /// takes seconds to minutes: the startup timeout of the nodes does not apply).
     pub fn spawn(bin: &Path, extra: &[&str]) -> Result<Self> {
         const PROGRAM: &str = "medshare demo --serve";
         let mut child = Command::new(bin)
