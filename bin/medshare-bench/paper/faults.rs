@@ -139,23 +139,9 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
         "a FIFO in place of the ciphertext",
         "a directory in place of TD_i",
     ];
-    let t = Instant::now();
-    let run = rig.tee.run_job(job, &|_, _| {}).await?;
-    let seconds = round3(t.elapsed().as_secs_f64());
-    let runs = vec![format!("completed, {} records used", run.records_used)];
-    let once = checked_once(&patient, &owned, job).await?;
-    for (i, fault) in faults.iter().enumerate() {
-        report.rows.push(Row {
-            store: "directory",
-            fault: (*fault).to_owned(),
-            records: refused(&patient, &owned[i], job).await?,
-            runs: runs.clone(),
-            records_used: run.records_used,
-            one_audit_entry_each: once,
-            completed: true,
-            seconds,
-        });
-    }
+    report
+        .rows
+        .extend(per_record(&rig, "directory", &patient, &owned, job, &faults).await?);
     expect_used(&report.rows, n - faults.len())?;
 
     // The directory moved away (as a disk unmounted), then back.
@@ -204,23 +190,9 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
         "ciphertext replaced by an empty object",
         "TD_i replaced by another JSON object",
     ];
-    let t = Instant::now();
-    let run = rig.tee.run_job(job, &|_, _| {}).await?;
-    let seconds = round3(t.elapsed().as_secs_f64());
-    let runs = vec![format!("completed, {} records used", run.records_used)];
-    let once = checked_once(&patient, &owned, job).await?;
-    for (i, fault) in faults.iter().enumerate() {
-        report.rows.push(Row {
-            store: "S3 (Garage)",
-            fault: (*fault).to_owned(),
-            records: refused(&patient, &owned[i], job).await?,
-            runs: runs.clone(),
-            records_used: run.records_used,
-            one_audit_entry_each: once,
-            completed: true,
-            seconds,
-        });
-    }
+    report
+        .rows
+        .extend(per_record(&rig, "S3 (Garage)", &patient, &owned, job, &faults).await?);
     expect_used(
         &report.rows[report.rows.len() - faults.len()..],
         n - faults.len(),
@@ -310,6 +282,36 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
         args.quick,
         args.json,
     )
+}
+
+/// Runs `job`, whose records `owned[i]` had the fault `faults[i]` injected: a row per fault.
+async fn per_record(
+    rig: &Rig,
+    store: &'static str,
+    patient: &Patient,
+    owned: &[OwnedRecord],
+    job: JobId,
+    faults: &[&str],
+) -> Result<Vec<Row>> {
+    let t = Instant::now();
+    let run = rig.tee.run_job(job, &|_, _| {}).await?;
+    let seconds = round3(t.elapsed().as_secs_f64());
+    let runs = vec![format!("completed, {} records used", run.records_used)];
+    let once = checked_once(patient, owned, job).await?;
+    let mut rows = Vec::new();
+    for (i, fault) in faults.iter().enumerate() {
+        rows.push(Row {
+            store,
+            fault: (*fault).to_owned(),
+            records: refused(patient, &owned[i], job).await?,
+            runs: runs.clone(),
+            records_used: run.records_used,
+            one_audit_entry_each: once,
+            completed: true,
+            seconds,
+        });
+    }
+    Ok(rows)
 }
 
 /// A new patient's `n` records, uploaded and consented to a new job (seeded by `seed`).
