@@ -665,6 +665,102 @@ async fn a_job_whose_enclave_dies_midway_runs_again_and_completes_once() {
     f.demander.fetch_result(job).await.unwrap();
 }
 
+/// A store that fails the way a host's store can after a job's budgets were debited: it
+/// refuses to store results (unavailable), or it lost the training checkpoints.
+#[derive(Debug)]
+struct Failing {
+    inner: Arc<dyn Store>,
+    refuse_results: bool,
+    lost_checkpoints: bool,
+}
+
+#[async_trait::async_trait]
+impl Store for Failing {
+    async fn put(&self, key: &Key, bytes: Vec<u8>) -> medshare_storage::Result<()> {
+        self.put_many(vec![(key.clone(), bytes)]).await
+    }
+
+    async fn put_many(&self, objects: Vec<(Key, Vec<u8>)>) -> medshare_storage::Result<()> {
+        if self.refuse_results
+            && objects
+                .iter()
+                .any(|(k, _)| k.as_str().starts_with("results/"))
+        {
+            return Err(medshare_storage::Error::Unavailable {
+                store: self.describe(),
+                reason: "refused by the test".into(),
+            });
+        }
+        self.inner.put_many(objects).await
+    }
+
+    async fn get_at_most(&self, key: &Key, max: u64) -> medshare_storage::Result<Vec<u8>> {
+        if self.lost_checkpoints && key.as_str().starts_with("checkpoints/") {
+            return Err(medshare_storage::Error::NotFound {
+                key: key.to_string(),
+                store: self.describe(),
+            });
+        }
+        self.inner.get_at_most(key, max).await
+    }
+
+    fn describe(&self) -> String {
+        format!("failing {}", self.inner.describe())
+    }
+}
+
+/// The store fails after the job's budgets were debited (it refuses the result): the next run
+/// releases the same training from the checkpoint stored before the first debit, rather than
+/// training a second model for budgets paid once; the budgets are debited once and every
+/// record has one audit entry. Without the checkpoint the job cannot complete, and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_store_fails_after_its_debits_completes_from_its_checkpoint() {
+    let n = 10;
+    let f = Flow::new(n).await;
+    let job = f.job(21, true).await;
+    f.grant_all(job, &[]).await;
+    let failing = |refuse_results, lost_checkpoints| {
+        Arc::new(Failing {
+            inner: f.store.clone(),
+            refuse_results,
+            lost_checkpoints,
+        })
+    };
+    let host = f.other_host(failing(true, false)).await;
+    let err = host.run_job(job, &|_, _| {}).await.unwrap_err();
+    assert!(
+        matches!(&err, PartyError::Storage(e) if e.is_unavailable()),
+        "{err}"
+    );
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Deployed);
+    assert_eq!(f.admin.debit_batches_of(job).await.unwrap(), 1);
+    let training = f.admin.training_of(job).await.unwrap();
+    assert_ne!(training, B256::ZERO);
+    assert_eq!(f.audited(0, job).await, 0, "audited with the result");
+
+    let host = f.other_host(failing(false, true)).await;
+    let err = host.run_job(job, &|_, _| {}).await.unwrap_err();
+    assert!(
+        matches!(err, PartyError::CheckpointLost { job: j } if j == job),
+        "{err}"
+    );
+
+    let report = f.run(job).await;
+    assert!(report.resumed);
+    assert_eq!(report.records_used, n as u64);
+    assert_eq!(f.admin.job_status(job).await.unwrap(), JobStatus::Completed);
+    assert_eq!(
+        f.admin.debit_batches_of(job).await.unwrap(),
+        1,
+        "debited once"
+    );
+    assert_eq!(f.admin.training_of(job).await.unwrap(), training);
+    for i in 0..n {
+        assert_eq!(f.audited(i, job).await, 1, "patient {i}");
+    }
+    f.demander.fetch_result(job).await.unwrap();
+}
+
 /// The same on Garage: a host whose S3 service does not answer stops the job (after its
 /// retries); the host with the running service then completes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

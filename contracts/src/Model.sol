@@ -85,6 +85,9 @@ contract Model is EIP712 {
     mapping(bytes32 dataType => bytes32 schemaHash) private _schemaHashes;
     /// How many budget-debit batches each job has posted.
     mapping(bytes32 jobId => uint32 batches) private _debitBatches;
+    /// The training each job's debits pay for (an id the TEE chose when it trained): fixed by
+    /// the first batch, so only the one trained model whose debits landed can be released.
+    mapping(bytes32 jobId => bytes32 trainingId) private _trainings;
 
     /// The caller is not a registered demander.
     error NotDemander(address caller);
@@ -114,6 +117,8 @@ contract Model is EIP712 {
     error BadRules(uint32 minCohort);
     /// A debit batch arrived out of order (or twice).
     error WrongDebitBatch(bytes32 jobId, uint32 expected, uint32 got);
+    /// A debit batch names another training than the job's first batch did (or none).
+    error WrongTraining(bytes32 jobId, bytes32 expected, bytes32 got);
     /// The block the TEE's view came from is not among the 256 most recent blocks (or its hash
     /// is not that block's).
     error StaleView(uint64 viewBlock, bytes32 viewHash);
@@ -314,13 +319,15 @@ contract Model is EIP712 {
     }
 
     /// Debits the job's ε from the privacy budget of each record in `ciphertextHashes` (records
-    /// the job trained on), as batch number `batch` of the job (batches land once, in order);
+    /// the job trained on), as batch number `batch` of the job (batches land once, in order)
+    /// for training `trainingId` (the first batch fixes it; every later one must name it);
     /// `grantedTotals[i]` is the budget a record without one of its own takes from the bulk
     /// consent the enclave verified it under (0: none). Active TEEs only; job Deployed; the
     /// view's block must be recent. Reverts if any record's budget cannot pay.
     function debitBudgets(
         bytes32 jobId,
         uint32 batch,
+        bytes32 trainingId,
         uint64 viewBlock,
         bytes32 viewHash,
         bytes32[] calldata ciphertextHashes,
@@ -333,6 +340,13 @@ contract Model is EIP712 {
         if (s != JobStatus.Deployed) revert WrongJobStatus(jobId, s);
         uint32 expected = _debitBatches[jobId];
         if (batch != expected) revert WrongDebitBatch(jobId, expected, batch);
+        if (expected == 0) {
+            if (trainingId == bytes32(0)) revert WrongTraining(jobId, bytes32(0), trainingId);
+            _trainings[jobId] = trainingId;
+        } else {
+            bytes32 first = _trainings[jobId];
+            if (trainingId != first) revert WrongTraining(jobId, first, trainingId);
+        }
         _debitBatches[jobId] = expected + 1;
         uint32 epsilonMilli = job.epsilonMilli;
         authorization.debit(jobId, epsilonMilli, ciphertextHashes, grantedTotals);
@@ -412,6 +426,11 @@ contract Model is EIP712 {
     /// How many budget-debit batches the job posted.
     function debitBatchesOf(bytes32 jobId) external view returns (uint32) {
         return _debitBatches[jobId];
+    }
+
+    /// The training the job's budget debits pay for (zero before its first batch).
+    function trainingOf(bytes32 jobId) external view returns (bytes32) {
+        return _trainings[jobId];
     }
 
     /// The reviewer who approved the job (zero if it was not approved).

@@ -498,10 +498,11 @@ pub(crate) async fn budgets_are_debited_once_per_batch_and_never_overdrawn(b: &B
         .await
         .unwrap();
     // Nobody but an active TEE debits, and Authorization takes debits from Model only.
+    let training = keccak256("testkit training");
     refused(
         w.user
             .chain
-            .debit_budgets(job, 0, view, vec![hash(0)], vec![0])
+            .debit_budgets(job, 0, training, view, vec![hash(0)], vec![0])
             .await,
         "NotActiveTee",
     );
@@ -527,6 +528,14 @@ pub(crate) async fn budgets_are_debited_once_per_batch_and_never_overdrawn(b: &B
         w.tee.chain.post_result(job, keccak256("r"), view, 1).await,
         "WrongDebitBatch",
     );
+    // A first batch must name its training.
+    refused(
+        w.tee
+            .chain
+            .debit_budgets(job, 0, B256::ZERO, view, vec![hash(0)], vec![0])
+            .await,
+        "WrongTraining",
+    );
     w.debit(job, &records).await.unwrap();
     assert_eq!(
         w.user.chain.budget_of(hash(0)).await.unwrap(),
@@ -546,15 +555,25 @@ pub(crate) async fn budgets_are_debited_once_per_batch_and_never_overdrawn(b: &B
     refused(
         w.tee
             .chain
-            .debit_budgets(job, 0, view, vec![hash(2)], vec![0])
+            .debit_budgets(job, 0, training, view, vec![hash(2)], vec![0])
             .await,
         "WrongDebitBatch",
+    );
+    // Every later batch pays for the training the first one named: another training's debits
+    // (a second model trained on the same job) are refused.
+    assert_eq!(w.user.chain.training_of(job).await.unwrap(), training);
+    refused(
+        w.tee
+            .chain
+            .debit_budgets(job, 1, keccak256("another"), view, vec![hash(2)], vec![0])
+            .await,
+        "WrongTraining",
     );
     // A budget is never overdrawn: the whole batch reverts.
     refused(
         w.tee
             .chain
-            .debit_budgets(job, 1, view, vec![hash(2), hash(0)], vec![0, 0])
+            .debit_budgets(job, 1, training, view, vec![hash(2), hash(0)], vec![0, 0])
             .await,
         "BudgetExhausted",
     );
@@ -573,13 +592,13 @@ pub(crate) async fn budgets_are_debited_once_per_batch_and_never_overdrawn(b: &B
     refused(
         w.tee
             .chain
-            .debit_budgets(job, 1, view, vec![h], vec![])
+            .debit_budgets(job, 1, training, view, vec![h], vec![])
             .await,
         "BadBatch",
     );
     w.tee
         .chain
-        .debit_budgets(job, 1, view, vec![h, hash(2)], vec![2_000, 5_000])
+        .debit_budgets(job, 1, training, view, vec![h, hash(2)], vec![2_000, 5_000])
         .await
         .unwrap();
     assert_eq!(w.user.chain.budget_of(h).await.unwrap(), (2_000, 1_000));
@@ -607,7 +626,7 @@ pub(crate) async fn budgets_are_debited_once_per_batch_and_never_overdrawn(b: &B
     refused(
         w.tee
             .chain
-            .debit_budgets(job, 2, view, vec![hash(0)], vec![0])
+            .debit_budgets(job, 2, training, view, vec![hash(0)], vec![0])
             .await,
         "WrongJobStatus",
     );

@@ -10,12 +10,14 @@
 //!   before the job's run): the job stops rather than excluding every record; once the store is
 //!   back it runs again and completes once, with exactly one audit entry per record.
 //!
-//! Every one of those rows is checked, not only measured: the command fails if a faulted record
-//! was used or not audited as refused, a job did not complete, or a record has other than one
-//! audit entry. One more row is reported as it goes and not required to pass: Garage killed
-//! once the enclave's first records are checked. Today such a run stops when it stores its
-//! result, after the records' budgets were debited, and a second run is refused by the contract
-//! (`WrongDebitBatch`): a known defect (README, "Reliability").
+//! - **the store fails mid-job**: Garage killed once the enclave's first records are checked
+//!   (the run stops storing the training's checkpoint, before any budget is debited; the next
+//!   run trains again), or when the job stores its result, after the budgets were debited (the
+//!   next run releases the same training from its checkpoint: the chain pays for one training
+//!   per job).
+//!
+//! Every row is checked, not only measured: the command fails if a faulted record was used or
+//! not audited as refused, a job did not complete, or a record has other than one audit entry.
 
 use super::{
     UNLIMITED,
@@ -88,8 +90,8 @@ struct Row {
 
 const INCLUDES: &str = "the embedded chain, the TEE's host and the enclave in this process; a \
     directory store, or S3 on a single-node Garage started by this benchmark (scripts/garage-up) \
-    with requests retried for 3 s; faults injected after the records were consented and before \
-    the job's run; seconds = from the first run to the job's completion, restarts included";
+    with requests retried for 3 s; faults injected after the records were consented, before the \
+    job's run or, where the row says so, during it; seconds = from the first run to the job's completion, restarts included";
 
 pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
     let n = if args.quick {
@@ -171,10 +173,16 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
     expect_used(&report.rows[report.rows.len() - 1..], n)?;
     rig.stop().await;
 
-    // S3 on a Garage server of this benchmark's own.
+    // S3 on a Garage server of this benchmark's own; the rig's store (the parties' and the
+    // TEE's) can kill it on cue, and faults are injected through `s3` directly.
     let garage = Garage::up(&work.path().join("garage"))?;
     let s3: Arc<dyn Store> = Arc::new(S3Store::new(garage.config()?)?);
-    let rig = Rig::with_store(schema(1, 30), Some(s3.clone())).await?;
+    let tee_store = Arc::new(KillOnResult {
+        inner: s3.clone(),
+        garage: garage.dir.clone(),
+        armed: AtomicBool::new(false),
+    });
+    let rig = Rig::with_store(schema(1, 30), Some(tee_store.clone())).await?;
     let (patient, owned, job) = consented(&rig, n, 3).await?;
     let key = |i: usize| Key::record(&owned[i].record.ciphertextHash.0);
     let bytes = s3.get(&key(0)).await?;
@@ -223,9 +231,8 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
     });
     expect_used(&report.rows[report.rows.len() - 1..], n)?;
 
-    // Garage killed once the enclave's first records are checked, then restarted. Reported as
-    // it goes, not required to pass: a run whose store fails after the budgets were debited
-    // (storing the result) cannot run again today (README, "Storage faults").
+    // Garage killed once the enclave's first records are checked, then restarted: the run
+    // stops storing the training's checkpoint, before any debit; the next run trains again.
     let (patient, owned, job) = consented(&rig, n, 5).await?;
     let killed = AtomicBool::new(false);
     let kill = |_: usize, _: usize| {
@@ -234,33 +241,75 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
         }
     };
     let t = Instant::now();
-    let (first, mut used) = outcome(rig.tee.run_job(job, &kill).await, &patient, job).await?;
-    let mut runs = vec![first];
+    let mut runs = vec![
+        outcome(rig.tee.run_job(job, &kill).await, &patient, job)
+            .await?
+            .0,
+    ];
     ensure!(
         killed.load(Ordering::SeqCst),
         "the job never reported progress"
     );
     garage.restart()?;
-    if used.is_none() {
-        match rig.tee.run_job(job, &|_, _| {}).await {
-            Ok(r) => {
-                runs.push(format!("completed, {} records used", r.records_used));
-                used = Some(r.records_used);
-            }
-            Err(e) => runs.push(format!("stopped: {e}")),
-        }
-    }
+    let again = rig.tee.run_job(job, &|_, _| {}).await?;
+    ensure!(
+        !again.resumed,
+        "no budget was debited, so the job trains again"
+    );
+    runs.push(format!("completed, {} records used", again.records_used));
     report.rows.push(Row {
         store: "S3 (Garage)",
         fault: "Garage killed (SIGKILL) once the job's first records were checked, then restarted"
             .into(),
         records: "none excluded".into(),
         runs,
-        records_used: used.unwrap_or(0),
+        records_used: again.records_used,
         one_audit_entry_each: checked_once(&patient, &owned, job).await?,
-        completed: used.is_some(),
+        completed: true,
         seconds: round3(t.elapsed().as_secs_f64()),
     });
+    expect_used(&report.rows[report.rows.len() - 1..], n)?;
+
+    // Garage killed when the job stores its result, after the budgets were debited, then
+    // restarted: the next run releases that training, from its checkpoint.
+    let (patient, owned, job) = consented(&rig, n, 6).await?;
+    tee_store.armed.store(true, Ordering::SeqCst);
+    let t = Instant::now();
+    let mut runs = vec![
+        outcome(rig.tee.run_job(job, &|_, _| {}).await, &patient, job)
+            .await?
+            .0,
+    ];
+    ensure!(
+        !tee_store.armed.load(Ordering::SeqCst),
+        "the job never stored a result"
+    );
+    let debited = rig.tee.chain().debit_batches_of(job).await?;
+    ensure!(
+        debited > 0,
+        "the budgets were not debited before the result"
+    );
+    garage.restart()?;
+    let again = rig.tee.run_job(job, &|_, _| {}).await?;
+    ensure!(again.resumed, "the second run trained again");
+    runs.push(format!(
+        "completed from the checkpoint ({debited} debit batch(es) already on chain), {} records \
+         used",
+        again.records_used
+    ));
+    report.rows.push(Row {
+        store: "S3 (Garage)",
+        fault: "Garage killed (SIGKILL) when the job stored its result, after its budgets were \
+                debited, then restarted"
+            .into(),
+        records: "none excluded".into(),
+        runs,
+        records_used: again.records_used,
+        one_audit_entry_each: checked_once(&patient, &owned, job).await?,
+        completed: true,
+        seconds: round3(t.elapsed().as_secs_f64()),
+    });
+    expect_used(&report.rows[report.rows.len() - 1..], n)?;
     rig.stop().await;
     drop(garage);
 
@@ -449,34 +498,9 @@ impl Garage {
         })
     }
 
-    fn pid(&self) -> String {
-        std::fs::read_to_string(self.dir.join("garage.pid"))
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    }
-
-    /// SIGKILL, and wait until it is gone (or a zombie: it was started in the background by
-    /// garage-up, and this process may be the one to reap it).
+    /// SIGKILL, and wait until it is gone (see [`kill_garage`]).
     fn kill(&self) {
-        let pid = self.pid();
-        if pid.is_empty() {
-            return;
-        }
-        let _ = Command::new("kill").args(["-9", &pid]).status();
-        let stat = PathBuf::from(format!("/proc/{pid}/stat"));
-        let started = Instant::now();
-        while let Ok(s) = std::fs::read_to_string(&stat) {
-            // "PID (comm) STATE …"
-            let state = s
-                .rsplit(')')
-                .next()
-                .and_then(|rest| rest.split_whitespace().next());
-            if state == Some("Z") || started.elapsed() > Duration::from_secs(10) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        kill_garage(&self.dir);
     }
 
     /// Starts the server again on the same configuration and data, and waits until it answers.
@@ -519,6 +543,73 @@ impl Garage {
 impl Drop for Garage {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// SIGKILL to the Garage whose directory is `dir`, and wait until it is gone (or a zombie: it
+/// was started in the background by garage-up, and this process may be the one to reap it).
+fn kill_garage(dir: &Path) {
+    let pid = std::fs::read_to_string(dir.join("garage.pid"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if pid.is_empty() {
+        return;
+    }
+    let _ = Command::new("kill").args(["-9", &pid]).status();
+    let stat = PathBuf::from(format!("/proc/{pid}/stat"));
+    let started = Instant::now();
+    while let Ok(s) = std::fs::read_to_string(&stat) {
+        // "PID (comm) STATE …"
+        let state = s
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next());
+        if state == Some("Z") || started.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The TEE's store over Garage, which kills Garage (SIGKILL) the first time it is asked, once
+/// armed, to store a result, and passes the request on: the store fails at the step after the
+/// job's budgets were debited.
+#[derive(Debug)]
+struct KillOnResult {
+    inner: Arc<dyn Store>,
+    garage: PathBuf,
+    armed: AtomicBool,
+}
+
+impl KillOnResult {
+    fn trip(&self, key: &Key) {
+        if key.as_str().starts_with("results/") && self.armed.swap(false, Ordering::SeqCst) {
+            kill_garage(&self.garage);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for KillOnResult {
+    async fn put(&self, key: &Key, bytes: Vec<u8>) -> medshare_storage::Result<()> {
+        self.trip(key);
+        self.inner.put(key, bytes).await
+    }
+
+    async fn put_many(&self, objects: Vec<(Key, Vec<u8>)>) -> medshare_storage::Result<()> {
+        if let Some((key, _)) = objects.first() {
+            self.trip(key);
+        }
+        self.inner.put_many(objects).await
+    }
+
+    async fn get_at_most(&self, key: &Key, max: u64) -> medshare_storage::Result<Vec<u8>> {
+        self.inner.get_at_most(key, max).await
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
     }
 }
 

@@ -95,6 +95,7 @@ contract Handler {
         bytes32 dataType;
         uint32 eps;
         uint32 batches;
+        bytes32 training;
         address approver;
         bool approvedByReviewer;
         address verifier;
@@ -681,6 +682,7 @@ contract Handler {
             dataType: dt,
             eps: eps,
             batches: 0,
+            training: bytes32(0),
             approver: address(0),
             approvedByReviewer: false,
             verifier: address(0)
@@ -769,8 +771,14 @@ contract Handler {
             : _payingCts(1 + (shapeSeed >> 5) % 3, shapeSeed >> 7, j.eps);
         tJobs.push(job);
         for (uint256 i = 0; i < hashes.length; i++) tCts.push(hashes[i]);
+        // Mostly the job's own training; sometimes none, sometimes another one.
+        uint256 tShape = (shapeSeed >> 9) % 8;
+        bytes32 training = tShape == 0
+            ? bytes32(0)
+            : tShape == 1 ? keccak256(abi.encode(job, shapeSeed)) : j.batches == 0 ? keccak256(abi.encode(job)) : j.training;
         bool expectOk = _teeActive(sender) && _recent(vb, vh) && hashes.length > 0
-            && j.status == JobStatus.Deployed && batch == j.batches;
+            && j.status == JobStatus.Deployed && batch == j.batches && training != bytes32(0)
+            && (j.batches == 0 || training == j.training);
         // The budgets, as the model says they will be if the debit lands.
         Budget[] memory after_ = new Budget[](hashes.length);
         for (uint256 i = 0; i < hashes.length && expectOk; i++) {
@@ -782,9 +790,10 @@ contract Handler {
             }
             after_[i] = b;
         }
-        bytes memory call = abi.encodeCall(Model.debitBudgets, (job, batch, vb, vh, hashes, new uint32[](hashes.length)));
+        bytes memory call = abi.encodeCall(Model.debitBudgets, (job, batch, training, vb, vh, hashes, new uint32[](hashes.length)));
         if (!_exec(sender, address(model), call, expectOk)) return;
         for (uint256 i = 0; i < hashes.length; i++) gBudget[hashes[i]] = after_[i];
+        if (j.batches == 0) j.training = training;
         j.batches += 1;
         _ok();
     }
@@ -1209,6 +1218,7 @@ contract Handler {
             }
             if (!pastReview && approver != address(0)) return "an unknown, pending or rejected job has an approver";
             if (model.debitBatchesOf(id) != j.batches) return "a job's debit batches differ from the model's";
+            if (model.trainingOf(id) != j.training) return "a job's debits pay for another training than its first batch named";
             if (j.batches > 0 && s != JobStatus.Deployed && s != JobStatus.Completed && s != JobStatus.ResultDisputed) {
                 return "a job was debited without being deployed";
             }

@@ -158,13 +158,15 @@ impl ContractClient {
         self.send(Contract::Model, call).await
     }
 
-    /// Debits the job's ε from the budgets of records it used, as batch `batch` (active TEEs
-    /// only; job Deployed); `granted_totals[i]` is the budget a record with none of its own
-    /// takes from its bulk consent (0: none).
+    /// Debits the job's ε from the budgets of records it used, as batch `batch` of training
+    /// `training` (the first batch fixes it; active TEEs only; job Deployed);
+    /// `granted_totals[i]` is the budget a record with none of its own takes from its bulk
+    /// consent (0: none).
     pub async fn debit_budgets(
         &self,
         job: JobId,
         batch: u32,
+        training: B256,
         view: ViewBlock,
         ciphertext_hashes: Vec<B256>,
         granted_totals: Vec<u32>,
@@ -172,6 +174,7 @@ impl ContractClient {
         let call = Model::debitBudgetsCall {
             jobId: job.0,
             batch,
+            trainingId: training,
             viewBlock: view.number,
             viewHash: view.hash,
             ciphertextHashes: ciphertext_hashes,
@@ -225,6 +228,12 @@ impl ContractClient {
     /// How many budget batches a job debited.
     pub async fn debit_batches_of(&self, job: JobId) -> Result<u32> {
         self.view(Contract::Model, Model::debitBatchesOfCall { jobId: job.0 })
+            .await
+    }
+
+    /// The training a job's budget debits pay for (zero before its first batch).
+    pub async fn training_of(&self, job: JobId) -> Result<B256> {
+        self.view(Contract::Model, Model::trainingOfCall { jobId: job.0 })
             .await
     }
 

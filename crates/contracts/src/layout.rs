@@ -159,6 +159,8 @@ pub mod model {
     pub const SCHEMA_HASHES: u64 = 8;
     /// `mapping(bytes32 jobId => uint32) _debitBatches`.
     pub const DEBIT_BATCHES: u64 = 9;
+    /// `mapping(bytes32 jobId => bytes32) _trainings`.
+    pub const TRAININGS: u64 = 10;
     /// The cohort floor of a data type whose rules governance did not set
     /// (`Model.DEFAULT_MIN_COHORT`).
     pub const DEFAULT_MIN_COHORT: u32 = 50;
@@ -186,6 +188,11 @@ pub mod model {
     /// The slot of how many budget batches `job` debited.
     pub fn debit_batches(job: B256) -> B256 {
         slot_of(job, DEBIT_BATCHES)
+    }
+
+    /// The slot of the training `job`'s debits pay for.
+    pub fn training(job: B256) -> B256 {
+        slot_of(job, TRAININGS)
     }
 
     /// `Model.DataTypeRules`, decoded (the defaults when governance set none).
@@ -451,6 +458,7 @@ mod tests {
         assert_eq!(slot("Model", "_rules"), (model::RULES, 0));
         assert_eq!(slot("Model", "_schemaHashes"), (model::SCHEMA_HASHES, 0));
         assert_eq!(slot("Model", "_debitBatches"), (model::DEBIT_BATCHES, 0));
+        assert_eq!(slot("Model", "_trainings"), (model::TRAININGS, 0));
         assert_eq!(
             slot("Authorization", "_budgets"),
             (authorization::BUDGETS, 0)

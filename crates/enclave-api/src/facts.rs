@@ -43,6 +43,7 @@ pub fn job_slots(
                 model::job(job),
                 model::approver(job),
                 model::debit_batches(job),
+                model::training(job),
                 model::rules(data_type),
                 model::schema_hash(data_type),
             ],

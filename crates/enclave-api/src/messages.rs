@@ -39,6 +39,15 @@ pub enum Request {
         /// The chain state the job's facts are checked against.
         view: ChainView,
     },
+    /// Take back a training the enclave checkpointed ([`Response::DebitsPending`]) after its
+    /// host stopped: check the job's and this TEE's facts in `view` and that the chain's debits
+    /// are this training's (or none yet), and answer with the debits still to post.
+    ResumeJob {
+        /// The checkpoint, as the enclave gave it.
+        checkpoint: Bytes,
+        /// The chain state it is checked against.
+        view: ChainView,
+    },
     /// Once every debit is on chain (proven by `view`), encrypt, hash and sign the result
     /// (§5.5.1), and write `postResult` and the audit entries.
     ReleaseResult {
@@ -95,10 +104,14 @@ pub enum Response {
     },
     /// Training succeeded: the budget debits to post before the result is released.
     DebitsPending {
-        /// `debitBudgets` batches, in order.
+        /// `debitBudgets` batches, in order (after `ResumeJob`: those not yet on chain).
         txs: Vec<AuthoredTx>,
         /// How many records the model was trained and evaluated on.
         records_used: u64,
+        /// The training sealed to the enclave's key, to keep until the result is stored and
+        /// posted: once its first debit lands, this training is the only one the job can
+        /// release ([`Request::ResumeJob`]).
+        checkpoint: Bytes,
     },
     /// The finished job.
     JobFinished(Box<JobResult>),

@@ -92,12 +92,14 @@ pub(crate) fn debit(
     model: Address,
     job: B256,
     batch: u32,
+    training: B256,
     view: &View,
     records: &[crate::job::Used],
 ) -> AuthoredTx {
     let call = Model::debitBudgetsCall {
         jobId: job,
         batch,
+        trainingId: training,
         viewBlock: view.number,
         viewHash: view.hash,
         ciphertextHashes: records.iter().map(|r| r.ciphertext_hash).collect(),

@@ -185,10 +185,12 @@ impl Enclave {
                         txs,
                         records_used,
                     } => {
+                        let checkpoint = trained.checkpoint(&self.me())?;
                         self.trained = Some(trained);
                         Ok(Response::DebitsPending {
                             txs: txs.into_iter().map(|tx| self.author(tx)).collect(),
                             records_used,
+                            checkpoint,
                         })
                     }
                     Finished::Failed { reason, txs } => Ok(Response::JobFailed {
@@ -196,6 +198,25 @@ impl Enclave {
                         txs: txs.into_iter().map(|tx| self.author(tx)).collect(),
                     }),
                 }
+            }
+            Request::ResumeJob { checkpoint, view } => {
+                if let Some(job) = &self.job {
+                    return Err(Error::State(format!(
+                        "a job of demander {} is running; finish it first",
+                        job.demander()
+                    )));
+                }
+                let view = View::verify(&view, &self.evidence.anchors)?;
+                let (trained, txs) = Trained::resume(&self.me(), &checkpoint, &view)?;
+                // As for a new job: only this job's transactions are signed from now on.
+                self.authored.clear();
+                let records_used = trained.records_used();
+                self.trained = Some(Box::new(trained));
+                Ok(Response::DebitsPending {
+                    txs: txs.into_iter().map(|tx| self.author(tx)).collect(),
+                    records_used,
+                    checkpoint,
+                })
             }
             Request::ReleaseResult { view } => {
                 let view = View::verify(&view, &self.evidence.anchors)?;

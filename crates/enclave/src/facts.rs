@@ -177,6 +177,8 @@ pub(crate) struct JobTerms {
     pub(crate) epsilon_milli: u32,
     /// How many budget batches the job debited.
     pub(crate) debit_batches: u32,
+    /// The training those debits pay for (zero before the first).
+    pub(crate) training: B256,
 }
 
 /// Reads the job's terms from `view` (the job's facts must have been checked in it).
@@ -194,5 +196,6 @@ pub(crate) fn terms(
         schema_hash: B256::from(view.slot(model_at, model::schema_hash(data_type))?),
         epsilon_milli: job_word.epsilon_milli,
         debit_batches: (batches & U256::from(u32::MAX)).to::<u32>(),
+        training: B256::from(view.slot(model_at, model::training(job))?),
     })
 }

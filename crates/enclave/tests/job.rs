@@ -67,7 +67,10 @@ fn a_job_runs_through_its_four_steps_and_only_the_demander_can_read_the_result()
     assert_eq!(verified.ciphertextHashes.len(), 10);
 
     tee.chain.mine(1);
-    let Response::DebitsPending { txs, records_used } = tee.finish().unwrap() else {
+    let Response::DebitsPending {
+        txs, records_used, ..
+    } = tee.finish().unwrap()
+    else {
         panic!("DebitsPending");
     };
     assert_eq!(records_used, 10);
@@ -579,4 +582,131 @@ fn a_bulk_consent_counts_only_for_its_owners_listed_records_not_withdrawn() {
         totals, expected,
         "only the record without a budget of its own takes the consent's"
     );
+}
+
+/// Trains the whole job of `tee` and returns the checkpoint of the training.
+fn trained(tee: &mut Tee, n: usize) -> alloy_primitives::Bytes {
+    begun(tee);
+    let (outcomes, _) = checked(tee.add(&(0..n).collect::<Vec<_>>()));
+    assert!(outcomes.iter().all(|o| o.used), "{outcomes:?}");
+    tee.chain.mine(1);
+    let Response::DebitsPending { checkpoint, .. } = tee.finish().unwrap() else {
+        panic!("DebitsPending");
+    };
+    checkpoint
+}
+
+/// The model a released result carries.
+fn released(tee: &mut Tee) -> TrainingOutput {
+    let Response::JobFinished(result) = tee.release().unwrap() else {
+        panic!("JobFinished");
+    };
+    assert_eq!(
+        audit_entries(&result.txs).len(),
+        result.records_used as usize
+    );
+    let plain = open_result(&tee.demander, tee.ctx.job, &result.result).unwrap();
+    serde_json::from_slice(&plain).unwrap()
+}
+
+#[test]
+fn a_training_whose_host_stopped_after_its_debits_is_released_from_its_checkpoint() {
+    let mut tee = Tee::new(10, Terms::default());
+    let checkpoint = trained(&mut tee, 10);
+    tee.set_job_status(JobStatus::Deployed);
+    tee.set_debits(1);
+    tee.chain.mine(1);
+    // The process dies before the result is stored: the enclave remembers nothing.
+    tee.restart();
+    assert!(refusal(tee.release()).contains("no trained job"));
+    // Training the job again is refused: its budgets paid for the first training.
+    let again = refusal(tee.begin());
+    assert!(
+        again.contains("only that training can be released"),
+        "{again}"
+    );
+
+    // The checkpoint, changed by one bit, or opened by another enclave, is refused.
+    let mut bent = checkpoint.to_vec();
+    let last = bent.len() - 1;
+    bent[last] ^= 1;
+    let why = refusal(tee.resume(bent.into()));
+    assert!(
+        why.contains("not a training checkpoint of this enclave"),
+        "{why}"
+    );
+    let mut other = Tee::new(5, Terms::default());
+    let why = refusal(other.resume(checkpoint.clone()));
+    assert!(
+        why.contains("not a training checkpoint of this enclave"),
+        "{why}"
+    );
+
+    // As it is: nothing left to debit, and the model is released.
+    let Response::DebitsPending {
+        txs, records_used, ..
+    } = tee.resume(checkpoint.clone()).unwrap()
+    else {
+        panic!("DebitsPending");
+    };
+    assert!(txs.is_empty(), "every debit is on chain");
+    assert_eq!(records_used, 10);
+    tee.chain.mine(1);
+    let first = released(&mut tee);
+    assert_eq!(first.records_used, 10);
+    // Released again (the result was lost once more): the same model, not a new one.
+    tee.restart();
+    tee.resume(checkpoint).unwrap();
+    tee.chain.mine(1);
+    assert_eq!(released(&mut tee), first);
+}
+
+#[test]
+fn a_checkpoint_taken_before_any_debit_landed_posts_them_all() {
+    let mut tee = Tee::new(10, Terms::default());
+    let checkpoint = trained(&mut tee, 10);
+    tee.set_job_status(JobStatus::Deployed);
+    tee.restart();
+    let Response::DebitsPending { txs, .. } = tee.resume(checkpoint).unwrap() else {
+        panic!("DebitsPending");
+    };
+    assert_eq!(txs.len(), 1);
+    let debit = Model::debitBudgetsCall::abi_decode(&txs[0].input).unwrap();
+    assert_eq!((debit.batch, debit.trainingId), (0, tee.training));
+    assert_eq!(debit.viewBlock, tee.chain.number(), "it names the new view");
+    tee.set_debits(1);
+    tee.chain.mine(1);
+    assert_eq!(released(&mut tee).records_used, 10);
+}
+
+#[test]
+fn a_second_training_of_a_job_is_never_released() {
+    let dp = Terms {
+        privacy: Privacy::new(4.0, 1e-5),
+        ..Terms::default()
+    };
+    let mut tee = Tee::new(10, dp);
+    let first_checkpoint = trained(&mut tee, 10);
+    let first = tee.training;
+    // The host starts the job again before the first training's debits land, and trains a
+    // second model of the same records (with fresh noise).
+    tee.restart();
+    tee.set_job_status(JobStatus::Deployed);
+    trained(&mut tee, 10);
+    let second = tee.training;
+    assert_ne!(first, second);
+    // The first training's debits land: the second is never released, whatever the host does.
+    tee.training = first;
+    tee.set_debits(1);
+    tee.chain.mine(1);
+    let why = refusal(tee.release());
+    assert!(why.contains("it is never released"), "{why}");
+    // Nor can a third be trained.
+    tee.restart();
+    let why = refusal(tee.begin());
+    assert!(why.contains("only that training can be released"), "{why}");
+    // The first is released, from its checkpoint.
+    tee.resume(first_checkpoint).unwrap();
+    tee.chain.mine(1);
+    assert_eq!(released(&mut tee).records_used, 10);
 }

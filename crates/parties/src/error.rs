@@ -122,6 +122,17 @@ pub enum Error {
         /// Its status on chain.
         status: JobStatus,
     },
+    /// A job's budgets were debited for a training whose checkpoint the store no longer has:
+    /// that training is the only one the job may release, so the job cannot complete.
+    #[error(
+        "job {job} paid its privacy budgets for a training whose checkpoint (checkpoints/<job>) \
+         is not in the store: restore it from a backup of the store; a new training would be a \
+         second model for budgets paid once, which the enclave refuses"
+    )]
+    CheckpointLost {
+        /// The job.
+        job: JobId,
+    },
     /// The node does not have a block it was asked for.
     #[error("the node has no block {0}")]
     NoBlock(u64),

@@ -37,6 +37,10 @@ use std::sync::{Arc, Mutex};
 pub const MAX_CIPHERTEXT_BYTES: usize =
     medshare_records::MAX_RECORD_BYTES + medshare_crypto::RECORD_SEAL_OVERHEAD;
 
+/// The largest training checkpoint the host passes back to the enclave: the store's object
+/// limit (a job's checkpoint takes some 300 bytes per record it used).
+pub const MAX_CHECKPOINT_BYTES: u64 = medshare_storage::MAX_OBJECT_BYTES;
+
 /// Records passed to the enclave per ecall (bounds the memory of a job: the enclave keeps only
 /// the features it loaded).
 pub const RECORD_BATCH: usize = 64;
@@ -129,6 +133,9 @@ pub struct JobReport {
     pub delta: Option<f64>,
     /// The cohort floor the training enforced.
     pub min_cohort: Option<u64>,
+    /// Whether this run released the training of an earlier run, from its checkpoint, rather
+    /// than training.
+    pub resumed: bool,
 }
 
 /// A record consented to a job, as found on chain.
@@ -334,6 +341,9 @@ impl TeeHost {
         let ctx = self.job_context(job).await?;
         let data_type = ctx.data_type;
         let job_request = self.job_request(&ctx).await?;
+        if status == JobStatus::Deployed && self.chain.debit_batches_of(job).await? > 0 {
+            return self.resume(job, &job_request).await;
+        }
         let view = self.view(&job_request).await?;
         let Response::ModelVerified {
             hash_ok,
@@ -366,6 +376,7 @@ impl TeeHost {
             epsilon_milli: None,
             delta: None,
             min_cohort: None,
+            resumed: false,
         };
         if !report.model_ok {
             return Ok(report);
@@ -413,14 +424,81 @@ impl TeeHost {
         }
 
         let view = self.view(&job_request).await?;
-        match ecall(&self.enclave, &Request::FinishJob { view })? {
-            Response::DebitsPending { txs, .. } => {
+        let finished = ecall(&self.enclave, &Request::FinishJob { view })?;
+        self.settle(job, &job_request, finished, &mut report)
+            .await?;
+        Ok(report)
+    }
+
+    /// Finishes a job whose budgets an earlier run's training paid (the run stopped after its
+    /// debits: the store refused the result, the process died): only that training can be
+    /// released, from the checkpoint the run stored before its first debit. The enclave checks
+    /// the checkpoint is its own and the chain's debits are that training's.
+    async fn resume(&self, job: JobId, job_request: &SlotRequest) -> Result<JobReport> {
+        let checkpoint = match self
+            .store
+            .get_at_most(&Key::checkpoint(&job.0), MAX_CHECKPOINT_BYTES)
+            .await
+        {
+            Ok(bytes) => bytes,
+            Err(medshare_storage::Error::NotFound { .. }) => {
+                return Err(Error::CheckpointLost { job });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let view = self.view(job_request).await?;
+        let response = ecall(
+            &self.enclave,
+            &Request::ResumeJob {
+                checkpoint: Bytes::from(checkpoint),
+                view,
+            },
+        )?;
+        let mut report = JobReport {
+            job,
+            model_ok: true,
+            model_reason: None,
+            records_seen: 0,
+            records_used: 0,
+            outcomes: Vec::new(),
+            result_hash: None,
+            training_failure: None,
+            view_block: None,
+            epsilon_milli: None,
+            delta: None,
+            min_cohort: None,
+            resumed: true,
+        };
+        self.settle(job, job_request, response, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Settles a trained or failed job: for a training, stores its checkpoint (before any
+    /// debit: once one lands, the job can release that training only), posts its debits batch
+    /// by batch, has the enclave release the result, stores CMRT_j and SMRT_j, and posts
+    /// HCMRT_j and the audit entries; for a failed training, posts the audit entries.
+    async fn settle(
+        &self,
+        job: JobId,
+        job_request: &SlotRequest,
+        response: Response,
+        report: &mut JobReport,
+    ) -> Result<()> {
+        match response {
+            Response::DebitsPending {
+                txs, checkpoint, ..
+            } => {
+                if !report.resumed {
+                    self.store
+                        .put(&Key::checkpoint(&job.0), checkpoint.to_vec())
+                        .await?;
+                }
                 // Every record the model used pays the job's ε from its budget, on chain, before
                 // the enclave releases the result: batch by batch, in order.
                 for tx in txs {
                     self.send(tx).await?;
                 }
-                let view = self.view(&job_request).await?;
+                let view = self.view(job_request).await?;
                 let Response::JobFinished(result) =
                     ecall(&self.enclave, &Request::ReleaseResult { view })?
                 else {
@@ -458,7 +536,7 @@ impl TeeHost {
             }
             _ => return Err(medshare_enclave_api::Error::Unexpected("FinishJob").into()),
         }
-        Ok(report)
+        Ok(())
     }
 
     /// The records consented to `job`: those granted to it, those listed in live bulk consents

@@ -61,6 +61,12 @@ impl Key {
         Self(format!("consents/{}.json", hex::encode(list_hash)))
     }
 
+    /// `checkpoints/<hex>`: a job's training sealed to its TEE's key, kept until its result is
+    /// released, by job id.
+    pub fn checkpoint(job: &[u8; 32]) -> Self {
+        Self(format!("checkpoints/{}", hex::encode(job)))
+    }
+
     /// `schemas/<hex>.json`: a data type's schema (features, clipping bounds, label), by the
     /// data type's id, for data types that are not built in.
     pub fn schema(data_type: &[u8; 32]) -> Self {

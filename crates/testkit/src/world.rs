@@ -414,11 +414,17 @@ impl World {
     pub async fn debit(&self, job: JobId, records: &[OwnedRecord]) -> Result<TransactionReceipt> {
         let chain = &self.tee.chain;
         let batch = chain.debit_batches_of(job).await?;
+        // The first batch names the training; every later one the same.
+        let training = match batch {
+            0 => alloy_primitives::keccak256(b"testkit training"),
+            _ => chain.training_of(job).await?,
+        };
         let view = self.view_block().await?;
         Ok(chain
             .debit_budgets(
                 job,
                 batch,
+                training,
                 view,
                 records.iter().map(|r| r.record.ciphertextHash).collect(),
                 vec![0; records.len()],

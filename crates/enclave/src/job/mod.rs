@@ -14,16 +14,18 @@
 //! timestamps). `submission` parses and checks the spec and requirement; `records` checks and
 //! loads the records.
 
+mod checkpoint;
 mod records;
 mod submission;
 
 use crate::{
     Error, Result,
     authored::{self, MAX_BATCH},
-    facts::{self, JobFacts, SelfFacts},
+    facts::{self, JobFacts, JobTerms, SelfFacts},
     view::View,
 };
 use alloy_primitives::{Address, B256, Bytes, keccak256};
+use alloy_sol_types::SolValue;
 use medshare_contracts::{Audit, UseOutcome};
 use medshare_crypto::{
     Identity, ciphertext_hash,
@@ -34,6 +36,7 @@ use medshare_enclave_api::{AuthoredTx, JobContext, JobResult};
 use medshare_primitives::JobId;
 use medshare_records::{DataRequirement, Schema};
 use medshare_training::{DatasetBuilder, ModelSpec, TrainingOutput, TrainingRules};
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// Most chain time, in seconds of the sealed headers' timestamps, between the first and the
@@ -116,12 +119,18 @@ pub(crate) struct Job {
     views: Views,
 }
 
-/// A trained job whose result waits for its debits to be on chain.
+/// A trained job whose result waits for its debits to be on chain. It leaves the enclave
+/// only sealed, as a checkpoint ([`Trained::checkpoint`]), so that a job whose host stopped
+/// after its debits landed can still release this model, and no other.
 pub(crate) struct Trained {
     ctx: JobContext,
     output: TrainingOutput,
     min_cohort: u64,
-    batches: u32,
+    /// The id its debits name, drawn when it trained: the first debit fixes it on chain, and
+    /// only the training it names is released.
+    training: B256,
+    /// The records it used, in the order of their debits.
+    used: Vec<Used>,
     audit: Vec<Audit::AuditEntry>,
     views: Views,
 }
@@ -187,8 +196,22 @@ impl Me<'_> {
     }
 }
 
+/// Refuses to train a job whose budgets an earlier training already debited: the chain pays
+/// for one training per job, so a second one would be a model released for budgets paid once.
+/// That training resumes from its checkpoint ([`Trained::resume`]).
+fn refuse_a_second_training(job: B256, terms: &JobTerms) -> Result<()> {
+    if terms.debit_batches == 0 {
+        return Ok(());
+    }
+    Err(Error::Refused(format!(
+        "job {job} paid its budgets for training {} ({} debit batches on chain): only that \
+         training can be released, from its checkpoint",
+        terms.training, terms.debit_batches
+    )))
+}
+
 /// The views a job has accepted: the time of its first, the block of its newest.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Serialize, Deserialize)]
 struct Views {
     first_time: u64,
     newest: u64,
@@ -262,6 +285,7 @@ pub(crate) fn begin(me: &Me<'_>, ctx: JobContext, view: &View) -> Result<ModelCh
             ctx.job.0, terms.epsilon_milli
         )));
     }
+    refuse_a_second_training(ctx.job.0, &terms)?;
 
     let hash_ok = keccak256(&ctx.model) == ctx.model_hash
         && keccak256(&ctx.requirement) == ctx.requirement_hash;
@@ -336,6 +360,8 @@ impl Job {
     /// decrypted for a failed training.
     pub(crate) fn finish(mut self, me: &Me<'_>, view: &View) -> Result<Finished> {
         self.advance(me, view)?;
+        let terms = facts::terms(view, me.facts.anchors, self.ctx.job.0, self.ctx.data_type)?;
+        refuse_a_second_training(self.ctx.job.0, &terms)?;
         let Job {
             ctx,
             spec,
@@ -363,30 +389,19 @@ impl Job {
                     });
                 }
             };
-        let batches = debit_batches(&used);
-        let txs = batches
-            .iter()
-            .enumerate()
-            .map(|(i, chunk)| {
-                authored::debit(
-                    me.facts.anchors.model,
-                    ctx.job.0,
-                    u32::try_from(i).unwrap_or(u32::MAX),
-                    view,
-                    chunk,
-                )
-            })
-            .collect();
         let records_used = output.records_used;
+        let trained = Trained {
+            min_cohort: requirement.min_cohort,
+            training: B256::from(rand::random::<[u8; 32]>()),
+            used,
+            ctx,
+            output,
+            audit,
+            views,
+        };
+        let txs = trained.debits(me, view, 0);
         Ok(Finished::Trained {
-            trained: Box::new(Trained {
-                batches: u32::try_from(batches.len()).unwrap_or(u32::MAX),
-                min_cohort: requirement.min_cohort,
-                ctx,
-                output,
-                audit,
-                views,
-            }),
+            trained: Box::new(trained),
             txs,
             records_used,
         })
@@ -407,16 +422,115 @@ fn audit_txs(me: &Me<'_>, view: &View, audit: &[Audit::AuditEntry]) -> Vec<Autho
 }
 
 impl Trained {
-    /// Releases the result once `view` shows every debit of the job on chain (and the job's
-    /// and this TEE's facts still hold): encrypts MRT_j to the demander, signs it, and writes
-    /// `postResult` and the audit entries, all naming `view`. `Err` leaves it waiting.
+    /// How many `debitBudgets` batches the job's records take.
+    fn batches(&self) -> u32 {
+        u32::try_from(debit_batches(&self.used).len()).unwrap_or(u32::MAX)
+    }
+
+    /// The `debitBudgets` transactions from batch `from` on, naming `view`.
+    fn debits(&self, me: &Me<'_>, view: &View, from: u32) -> Vec<AuthoredTx> {
+        debit_batches(&self.used)
+            .iter()
+            .enumerate()
+            .skip(from as usize)
+            .map(|(i, chunk)| {
+                authored::debit(
+                    me.facts.anchors.model,
+                    self.ctx.job.0,
+                    u32::try_from(i).unwrap_or(u32::MAX),
+                    self.training,
+                    view,
+                    chunk,
+                )
+            })
+            .collect()
+    }
+
+    /// How many records the model used.
+    pub(crate) fn records_used(&self) -> u64 {
+        self.output.records_used
+    }
+
+    /// This training sealed to this enclave's key (see [`checkpoint`]).
+    pub(crate) fn checkpoint(&self, me: &Me<'_>) -> Result<Bytes> {
+        let body = checkpoint::Body {
+            ctx: self.ctx.clone(),
+            output: self.output.clone(),
+            min_cohort: self.min_cohort,
+            training: self.training,
+            used: self
+                .used
+                .iter()
+                .map(|u| (u.ciphertext_hash, u.granted_total))
+                .collect(),
+            audit: Bytes::from(self.audit.abi_encode()),
+            views: self.views,
+        };
+        checkpoint::seal(me.identity, &body)
+    }
+
+    /// Opens a checkpoint this enclave's key sealed and checks it against `view`: the job's
+    /// and this TEE's facts hold, and the chain shows no debits or only this training's. Returns
+    /// the training and its debits not yet on chain (all of them naming `view`).
+    pub(crate) fn resume(
+        me: &Me<'_>,
+        sealed: &[u8],
+        view: &View,
+    ) -> Result<(Self, Vec<AuthoredTx>)> {
+        let body = checkpoint::open(me.identity, sealed)?;
+        let audit = <Vec<Audit::AuditEntry>>::abi_decode(&body.audit)
+            .map_err(|e| Error::Refused(format!("the checkpoint's audit entries: {e}")))?;
+        let mut trained = Trained {
+            ctx: body.ctx,
+            output: body.output,
+            min_cohort: body.min_cohort,
+            training: body.training,
+            used: body
+                .used
+                .into_iter()
+                .map(|(ciphertext_hash, granted_total)| Used {
+                    ciphertext_hash,
+                    granted_total,
+                })
+                .collect(),
+            audit,
+            views: body.views,
+        };
+        trained.views.check_next(me, &trained.ctx, view)?;
+        let terms = facts::terms(
+            view,
+            me.facts.anchors,
+            trained.ctx.job.0,
+            trained.ctx.data_type,
+        )?;
+        if terms.debit_batches > 0 && terms.training != trained.training {
+            return Err(Error::Refused(format!(
+                "job {} paid its budgets for training {}, not this checkpoint's {}",
+                trained.ctx.job.0, terms.training, trained.training
+            )));
+        }
+        trained.views.newest = view.number;
+        let txs = trained.debits(me, view, terms.debit_batches);
+        Ok((trained, txs))
+    }
+
+    /// Releases the result once `view` shows every debit of this training on chain (and the
+    /// job's and this TEE's facts still hold): encrypts MRT_j to the demander, signs it, and
+    /// writes `postResult` and the audit entries, all naming `view`. `Err` leaves it waiting.
     pub(crate) fn release(&mut self, me: &Me<'_>, view: &View) -> Result<JobResult> {
         self.views.check_next(me, &self.ctx, view)?;
         let terms = facts::terms(view, me.facts.anchors, self.ctx.job.0, self.ctx.data_type)?;
-        if terms.debit_batches != self.batches {
+        let batches = self.batches();
+        if terms.debit_batches > 0 && terms.training != self.training {
             return Err(Error::Refused(format!(
-                "the chain shows {} of the job's {} budget debits: post them first",
-                terms.debit_batches, self.batches
+                "job {} paid its budgets for training {}, not this one ({}): it is never released",
+                self.ctx.job.0, terms.training, self.training
+            )));
+        }
+        if terms.debit_batches != batches {
+            return Err(Error::Refused(format!(
+                "the chain shows {} of the job's {batches} budget debits: post them first",
+                terms.debit_batches
             )));
         }
         self.views.newest = view.number;
@@ -443,7 +557,7 @@ impl Trained {
             ctx.job.0,
             result_hash,
             view,
-            self.batches,
+            batches,
         )];
         txs.extend(audit_txs(me, view, &self.audit));
         Ok(JobResult {

@@ -142,6 +142,7 @@ mod tests {
             schema_hash: B256::ZERO,
             epsilon_milli: ctx.epsilon_milli,
             debit_batches: 0,
+            training: B256::ZERO,
         }
     }
 

@@ -11,8 +11,9 @@ pub(crate) mod chain;
 pub(crate) use chain::Chain;
 
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_sol_types::SolCall;
 use medshare_contracts::{
-    EPSILON_INFINITE, JobStatus,
+    EPSILON_INFINITE, JobStatus, Model,
     layout::{authorization, data, model, registration},
 };
 use medshare_crypto::{
@@ -101,7 +102,9 @@ pub(crate) struct Tee {
     pub(crate) reviewer: Address,
     pub(crate) ctx: JobContext,
     pub(crate) patients: Vec<Patient>,
-    _dir: tempfile::TempDir,
+    /// The training the enclave's last debits named (what `set_debits` puts on chain).
+    pub(crate) training: B256,
+    dir: tempfile::TempDir,
 }
 
 impl Tee {
@@ -205,7 +208,8 @@ impl Tee {
             reviewer,
             ctx,
             patients: Vec::new(),
-            _dir: dir,
+            training: B256::ZERO,
+            dir,
         };
         tee.set_job_status(JobStatus::Approved);
         tee.patients = make(n, &tee_key, address, &tee.chain.deployment, data_type);
@@ -236,6 +240,7 @@ impl Tee {
     }
 
     /// Sets how many budget batches the chain shows the job debited.
+    /// The training they pay for is the one the enclave's last debits named.
     pub(crate) fn set_debits(&mut self, batches: u32) {
         let d = self.chain.deployment;
         self.chain.set(
@@ -243,6 +248,13 @@ impl Tee {
             model::debit_batches(self.job()),
             U256::from(batches),
         );
+        let training = if batches == 0 {
+            B256::ZERO
+        } else {
+            self.training
+        };
+        self.chain
+            .set(d.model, model::training(self.job()), training.into());
     }
 
     /// Governance revokes the TEE.
@@ -416,7 +428,35 @@ impl Tee {
     /// `FinishJob` with a view of the current block.
     pub(crate) fn finish(&mut self) -> medshare_enclave_api::Result<Response> {
         let view = self.chain.view(&self.job_slots());
-        self.call(&Request::FinishJob { view })
+        let answer = self.call(&Request::FinishJob { view });
+        self.note_training(&answer);
+        answer
+    }
+
+    /// `ResumeJob` of `checkpoint` with a view of the current block.
+    pub(crate) fn resume(&mut self, checkpoint: Bytes) -> medshare_enclave_api::Result<Response> {
+        let view = self.chain.view(&self.job_slots());
+        let answer = self.call(&Request::ResumeJob { checkpoint, view });
+        self.note_training(&answer);
+        answer
+    }
+
+    fn note_training(&mut self, answer: &medshare_enclave_api::Result<Response>) {
+        if let Ok(Response::DebitsPending { txs, .. }) = answer
+            && let Some(tx) = txs.first()
+        {
+            self.training = Model::debitBudgetsCall::abi_decode(&tx.input)
+                .unwrap()
+                .trainingId;
+        }
+    }
+
+    /// The enclave process restarts: the same program unseals the same key, and remembers
+    /// nothing else.
+    pub(crate) fn restart(&mut self) {
+        let platform = SimulatedPlatform::new([3u8; 32], measurement());
+        self.enclave =
+            Enclave::simulated(&self.dir.path().join("tee.sealed"), &platform, None).unwrap();
     }
 
     /// `ReleaseResult` with a view of the current block.

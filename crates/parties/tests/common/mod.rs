@@ -121,7 +121,7 @@ impl Stub {
                 reason: "the stub trains nothing".into(),
                 txs: Vec::new(),
             },
-            Request::ReleaseResult { .. } => Response::Error {
+            Request::ReleaseResult { .. } | Request::ResumeJob { .. } => Response::Error {
                 message: "nothing to release".into(),
             },
             Request::SignTransaction(tx) => {
