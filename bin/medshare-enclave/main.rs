@@ -293,6 +293,10 @@ fn describe(report: &medshare_parties::tee::JobReport) -> String {
         report.records_used,
         report.result_hash.map_or("none".into(), |h| h.to_string())
     );
+    if report.resumed {
+        s += "\nreleased the training of an earlier run (its budgets were already debited), from \
+              its checkpoint";
+    }
     if let Some(why) = &report.training_failure {
         s += &format!("\ntraining failed: {why} (audit entries posted)");
     }

@@ -27,7 +27,7 @@ use super::{
 };
 use anyhow::{Context, Result, bail, ensure};
 use medshare_chain::UseOutcome;
-use medshare_parties::{Error as PartyError, user::OwnedRecord, user::Patient};
+use medshare_parties::{Error as PartyError, tee::JobReport, user::OwnedRecord, user::Patient};
 use medshare_primitives::JobId;
 use medshare_storage::{Key, LocalStore, S3Config, S3Store, Store};
 use serde::Serialize;
@@ -40,6 +40,9 @@ use std::{
     },
     time::{Duration, Instant},
 };
+
+/// The Garage rows' store.
+const GARAGE: &str = "S3 (Garage)";
 
 /// How long a failing S3 request is retried before the store counts as unreachable.
 const S3_RETRY: Duration = Duration::from_secs(3);
@@ -152,24 +155,24 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
     let away = work.path().join("store-away");
     std::fs::rename(&root, &away)?;
     let t = Instant::now();
-    let mut runs = vec![
+    let runs = vec![
         outcome(rig.tee.run_job(job, &|_, _| {}).await, &patient, job)
             .await?
             .0,
     ];
     std::fs::rename(&away, &root)?;
     let again = rig.tee.run_job(job, &|_, _| {}).await?;
-    runs.push(format!("completed, {} records used", again.records_used));
-    report.rows.push(Row {
-        store: "directory",
-        fault: "the store's directory moved away before the job's run, then back".into(),
-        records: "none excluded".into(),
+    let fault = "the store's directory moved away before the job's run, then back";
+    let row = completed(
+        "directory",
+        fault,
         runs,
-        records_used: again.records_used,
-        one_audit_entry_each: checked_once(&patient, &owned, job).await?,
-        completed: true,
-        seconds: round3(t.elapsed().as_secs_f64()),
-    });
+        &again,
+        "",
+        (&patient, &owned, job),
+        t,
+    );
+    report.rows.push(row.await?);
     expect_used(&report.rows[report.rows.len() - 1..], n)?;
     rig.stop().await;
 
@@ -200,7 +203,7 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
     ];
     report
         .rows
-        .extend(per_record(&rig, "S3 (Garage)", &patient, &owned, job, &faults).await?);
+        .extend(per_record(&rig, GARAGE, &patient, &owned, job, &faults).await?);
     expect_used(
         &report.rows[report.rows.len() - faults.len()..],
         n - faults.len(),
@@ -211,24 +214,16 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
     let (patient, owned, job) = consented(&rig, n, 4).await?;
     garage.kill();
     let t = Instant::now();
-    let mut runs = vec![
+    let runs = vec![
         outcome(rig.tee.run_job(job, &|_, _| {}).await, &patient, job)
             .await?
             .0,
     ];
     garage.restart()?;
     let again = rig.tee.run_job(job, &|_, _| {}).await?;
-    runs.push(format!("completed, {} records used", again.records_used));
-    report.rows.push(Row {
-        store: "S3 (Garage)",
-        fault: "Garage killed (SIGKILL) when the job starts, then restarted".into(),
-        records: "none excluded".into(),
-        runs,
-        records_used: again.records_used,
-        one_audit_entry_each: checked_once(&patient, &owned, job).await?,
-        completed: true,
-        seconds: round3(t.elapsed().as_secs_f64()),
-    });
+    let fault = "Garage killed (SIGKILL) when the job starts, then restarted";
+    let row = completed(GARAGE, fault, runs, &again, "", (&patient, &owned, job), t);
+    report.rows.push(row.await?);
     expect_used(&report.rows[report.rows.len() - 1..], n)?;
 
     // Garage killed once the enclave's first records are checked, then restarted: the run
@@ -241,7 +236,7 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
         }
     };
     let t = Instant::now();
-    let mut runs = vec![
+    let runs = vec![
         outcome(rig.tee.run_job(job, &kill).await, &patient, job)
             .await?
             .0,
@@ -256,18 +251,9 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
         !again.resumed,
         "no budget was debited, so the job trains again"
     );
-    runs.push(format!("completed, {} records used", again.records_used));
-    report.rows.push(Row {
-        store: "S3 (Garage)",
-        fault: "Garage killed (SIGKILL) once the job's first records were checked, then restarted"
-            .into(),
-        records: "none excluded".into(),
-        runs,
-        records_used: again.records_used,
-        one_audit_entry_each: checked_once(&patient, &owned, job).await?,
-        completed: true,
-        seconds: round3(t.elapsed().as_secs_f64()),
-    });
+    let fault = "Garage killed (SIGKILL) once the job's first records were checked, then restarted";
+    let row = completed(GARAGE, fault, runs, &again, "", (&patient, &owned, job), t);
+    report.rows.push(row.await?);
     expect_used(&report.rows[report.rows.len() - 1..], n)?;
 
     // Garage killed when the job stores its result, after the budgets were debited, then
@@ -275,7 +261,7 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
     let (patient, owned, job) = consented(&rig, n, 6).await?;
     tee_store.armed.store(true, Ordering::SeqCst);
     let t = Instant::now();
-    let mut runs = vec![
+    let runs = vec![
         outcome(rig.tee.run_job(job, &|_, _| {}).await, &patient, job)
             .await?
             .0,
@@ -292,23 +278,19 @@ pub(crate) async fn run(args: FaultsArgs) -> Result<()> {
     garage.restart()?;
     let again = rig.tee.run_job(job, &|_, _| {}).await?;
     ensure!(again.resumed, "the second run trained again");
-    runs.push(format!(
-        "completed from the checkpoint ({debited} debit batch(es) already on chain), {} records \
-         used",
-        again.records_used
-    ));
-    report.rows.push(Row {
-        store: "S3 (Garage)",
-        fault: "Garage killed (SIGKILL) when the job stored its result, after its budgets were \
-                debited, then restarted"
-            .into(),
-        records: "none excluded".into(),
+    let fault = "Garage killed (SIGKILL) when the job stored its result, after its budgets were \
+                 debited, then restarted";
+    let how = format!(" from the checkpoint ({debited} debit batch(es) already on chain)");
+    let row = completed(
+        GARAGE,
+        fault,
         runs,
-        records_used: again.records_used,
-        one_audit_entry_each: checked_once(&patient, &owned, job).await?,
-        completed: true,
-        seconds: round3(t.elapsed().as_secs_f64()),
-    });
+        &again,
+        &how,
+        (&patient, &owned, job),
+        t,
+    );
+    report.rows.push(row.await?);
     expect_used(&report.rows[report.rows.len() - 1..], n)?;
     rig.stop().await;
     drop(garage);
@@ -374,6 +356,33 @@ async fn consented(rig: &Rig, n: usize, seed: u64) -> Result<(Patient, Vec<Owned
     let job = rig.job(seed).await?;
     patient.grant_all(&owned, job, UNLIMITED, &|_| {}).await?;
     Ok((patient, owned, job))
+}
+
+/// The row of a job whose first run stopped as `runs` says and whose run `again` completed
+/// (`how`: in what way), timed from `t`; `c` is the job's patient, records and id.
+async fn completed(
+    store: &'static str,
+    fault: &str,
+    mut runs: Vec<String>,
+    again: &JobReport,
+    how: &str,
+    c: (&Patient, &[OwnedRecord], JobId),
+    t: Instant,
+) -> Result<Row> {
+    runs.push(format!(
+        "completed{how}, {} records used",
+        again.records_used
+    ));
+    Ok(Row {
+        store,
+        fault: fault.into(),
+        records: "none excluded".into(),
+        runs,
+        records_used: again.records_used,
+        one_audit_entry_each: checked_once(c.0, c.1, c.2).await?,
+        completed: true,
+        seconds: round3(t.elapsed().as_secs_f64()),
+    })
 }
 
 /// A run's outcome in words, and the records it used if it completed; a stop must be the

@@ -138,6 +138,27 @@ pub struct JobReport {
     pub resumed: bool,
 }
 
+impl JobReport {
+    /// The report of a run that has done nothing yet but verify the model (or resume).
+    fn new(job: JobId, model_ok: bool, model_reason: Option<String>, resumed: bool) -> Self {
+        Self {
+            job,
+            model_ok,
+            model_reason,
+            records_seen: 0,
+            records_used: 0,
+            outcomes: Vec::new(),
+            result_hash: None,
+            training_failure: None,
+            view_block: None,
+            epsilon_milli: None,
+            delta: None,
+            min_cohort: None,
+            resumed,
+        }
+    }
+}
+
 /// A record consented to a job, as found on chain.
 struct Candidate {
     ciphertext_hash: B256,
@@ -363,21 +384,7 @@ impl TeeHost {
         if status == JobStatus::Approved {
             self.send(tx).await?;
         }
-        let mut report = JobReport {
-            job,
-            model_ok: hash_ok && signature_ok,
-            model_reason: reason,
-            records_seen: 0,
-            records_used: 0,
-            outcomes: Vec::new(),
-            result_hash: None,
-            training_failure: None,
-            view_block: None,
-            epsilon_milli: None,
-            delta: None,
-            min_cohort: None,
-            resumed: false,
-        };
+        let mut report = JobReport::new(job, hash_ok && signature_ok, reason, false);
         if !report.model_ok {
             return Ok(report);
         }
@@ -454,21 +461,7 @@ impl TeeHost {
                 view,
             },
         )?;
-        let mut report = JobReport {
-            job,
-            model_ok: true,
-            model_reason: None,
-            records_seen: 0,
-            records_used: 0,
-            outcomes: Vec::new(),
-            result_hash: None,
-            training_failure: None,
-            view_block: None,
-            epsilon_milli: None,
-            delta: None,
-            min_cohort: None,
-            resumed: true,
-        };
+        let mut report = JobReport::new(job, true, None, true);
         self.settle(job, job_request, response, &mut report).await?;
         Ok(report)
     }
