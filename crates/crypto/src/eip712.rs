@@ -13,7 +13,6 @@
 use std::fmt;
 
 use alloy_primitives::{Address, B256, Bytes, U256, uint};
-use alloy_signer::SignerSync;
 use alloy_sol_types::{Eip712Domain, SolStruct, sol};
 use medshare_primitives::JobId;
 use serde::{Deserialize, Serialize};
@@ -237,12 +236,11 @@ pub fn signing_hash<T: SolStruct>(domain: &Domain, value: &T) -> B256 {
 }
 
 /// Signs `value` under `domain` with `identity`'s key (deterministic RFC 6979, low `s`).
+///
+/// Through libsecp256k1 (each record's owner signs its TD_i: a per-record cost of an upload),
+/// byte for byte the signature alloy's k256 signer makes.
 pub fn sign<T: SolStruct>(identity: &Identity, domain: &Domain, value: &T) -> Result<Signature> {
-    let sig = identity
-        .signer()
-        .sign_hash_sync(&signing_hash(domain, value))
-        .map_err(|e| Error::Signing(e.to_string()))?;
-    Signature::from_slice(&sig.as_bytes())
+    crate::secp::sign_prehash(identity.secret_scalar(), &signing_hash(domain, value))
 }
 
 /// The address that signed `value` under `domain`. Any data, domain or struct other than the

@@ -21,10 +21,9 @@ use std::fmt;
 use alloy_primitives::{Address, B256, FixedBytes, keccak256};
 use k256::elliptic_curve::Group;
 use k256::elliptic_curve::hash2curve::{ExpandMsgXmd, GroupDigest};
-use k256::elliptic_curve::ops::MulByGenerator;
 use k256::elliptic_curve::rand_core::{CryptoRng, RngCore};
-use k256::elliptic_curve::sec1::ToEncodedPoint;
-use k256::{NonZeroScalar, ProjectivePoint, PublicKey, Secp256k1};
+use k256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
+use k256::{AffinePoint, EncodedPoint, NonZeroScalar, ProjectivePoint, PublicKey, Secp256k1};
 use medshare_primitives::RecordId;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -32,6 +31,7 @@ use zeroize::Zeroizing;
 
 use crate::identity::compress;
 use crate::record::DataKey;
+use crate::secp;
 
 /// Domain-separation tag of the hash-to-curve that defines `PK_C`.
 const PK_C_DST: &[u8] = b"medshare/v1/PK_C";
@@ -119,6 +119,10 @@ impl KeyShare {
 }
 
 /// The deterministic core of [`KeyShare::generate`], for the known-answer vector.
+///
+/// The four products are libsecp256k1's (see [`crate::secp`]: about twice as fast as k256's,
+/// constant time, identical results); the sum `CM` is k256's complete addition. `None` only if
+/// `CM` is the identity.
 pub(crate) fn share_with_scalars(
     k: &NonZeroScalar,
     r_u: &NonZeroScalar,
@@ -127,24 +131,32 @@ pub(crate) fn share_with_scalars(
     pk_tee: &PublicKey,
     pk_c: &PublicKey,
 ) -> Option<(DataKey, KeyShareMaterial)> {
-    // Fixed-base products through k256's precomputed tables of G (constant time, as its ECDSA
-    // signing uses them for the secret nonce): about four times cheaper than a product with
-    // any point, and these are two of the four products each record costs its owner.
-    let key_point = Zeroizing::new(ProjectivePoint::mul_by_generator(k.as_ref()));
-    let r_c_pk_c = pk_c.to_projective() * r_c.as_ref();
-    let r_u_pk_t = pk_tee.to_projective() * r_u.as_ref();
-    let r_u_g = ProjectivePoint::mul_by_generator(r_u.as_ref());
-    let cm = *key_point + r_c_pk_c + r_u_pk_t;
+    let k = secp::SecretKey::from_scalar(k).ok()?;
+    let r_u = secp::SecretKey::from_scalar(r_u).ok()?;
+    let r_c = secp::SecretKey::from_scalar(r_c).ok()?;
+    let key_point = secp::mul_generator(&k);
+    let r_c_pk_c = secp::mul(&secp::public_key(pk_c).ok()?, &r_c);
+    let r_u_pk_t = secp::mul(&secp::public_key(pk_tee).ok()?, &r_u);
+    let r_u_g = secp::mul_generator_compressed(&r_u);
+    let cm = Zeroizing::new(
+        ProjectivePoint::from(affine(&key_point)?) + affine(&r_c_pk_c)? + affine(&r_u_pk_t)?,
+    );
     if bool::from(cm.is_identity()) {
         return None;
     }
     let material = KeyShareMaterial {
         cm: compress_point(&cm)?,
-        r_u_g: compress_point(&r_u_g)?,
-        r_c_pk_c: compress_point(&r_c_pk_c)?,
+        r_u_g: FixedBytes::from(r_u_g),
+        r_c_pk_c: FixedBytes::from(*secp::compress_uncompressed(&r_c_pk_c)),
     };
-    let key = data_key_from_point(&key_point, record_id)?;
+    let key = DataKey::derive(&secp::compress_uncompressed(&key_point), record_id);
     Some((key, material))
+}
+
+/// A k256 point from SEC1 uncompressed bytes (constant time: no square root, an on-curve check).
+fn affine(uncompressed: &[u8; 65]) -> Option<AffinePoint> {
+    let encoded = EncodedPoint::from_bytes(uncompressed).ok()?;
+    Option::from(AffinePoint::from_encoded_point(&encoded))
 }
 
 /// Derives the record's data key from the point `KEY_i`; `None` for the identity.
@@ -193,6 +205,50 @@ mod tests {
         assert_eq!(pk_c(1337, a), pk_c(1337, a));
         assert_ne!(pk_c(1337, a), pk_c(31337, a));
         assert_ne!(pk_c(1337, a), pk_c(1337, Address::repeat_byte(2)));
+    }
+
+    /// The key share as k256 computes it (the implementation before libsecp256k1).
+    fn share_with_scalars_k256(
+        k: &NonZeroScalar,
+        r_u: &NonZeroScalar,
+        r_c: &NonZeroScalar,
+        record_id: RecordId,
+        pk_tee: &PublicKey,
+        pk_c: &PublicKey,
+    ) -> (DataKey, KeyShareMaterial) {
+        use k256::elliptic_curve::ops::MulByGenerator;
+        let key_point = ProjectivePoint::mul_by_generator(k.as_ref());
+        let r_c_pk_c = pk_c.to_projective() * r_c.as_ref();
+        let r_u_pk_t = pk_tee.to_projective() * r_u.as_ref();
+        let r_u_g = ProjectivePoint::mul_by_generator(r_u.as_ref());
+        let cm = key_point + r_c_pk_c + r_u_pk_t;
+        let material = KeyShareMaterial {
+            cm: compress_point(&cm).unwrap(),
+            r_u_g: compress_point(&r_u_g).unwrap(),
+            r_c_pk_c: compress_point(&r_c_pk_c).unwrap(),
+        };
+        (
+            data_key_from_point(&key_point, record_id).unwrap(),
+            material,
+        )
+    }
+
+    /// libsecp256k1's key shares are k256's, byte for byte, for random scalars and TEE keys.
+    #[test]
+    fn key_share_identical_to_k256() {
+        let mut rng = rand::rngs::OsRng;
+        let pk_c = pk_c(1337, Address::repeat_byte(7));
+        for _ in 0..32 {
+            let tee = crate::Identity::random().public_key();
+            let record_id = RecordId::random();
+            let k = NonZeroScalar::random(&mut rng);
+            let r_u = NonZeroScalar::random(&mut rng);
+            let r_c = NonZeroScalar::random(&mut rng);
+            let (key, m) = share_with_scalars(&k, &r_u, &r_c, record_id, &tee, &pk_c).unwrap();
+            let (key_ref, m_ref) = share_with_scalars_k256(&k, &r_u, &r_c, record_id, &tee, &pk_c);
+            assert_eq!(m, m_ref);
+            assert_eq!(key.as_bytes(), key_ref.as_bytes());
+        }
     }
 
     #[test]

@@ -78,6 +78,7 @@ mod keyshare;
 pub mod keystore;
 mod record;
 mod result;
+mod secp;
 pub mod tee;
 
 pub use error::Error;
