@@ -326,11 +326,28 @@ async fn upload(args: UploadArgs) -> Result<()> {
     let tee_key = patient.tee_key(args.tee).await?;
     let bar = records_bar(records.len(), args.party.json)?;
     bar.set_position(journal.done as u64);
-    while journal.done < records.len() {
-        let end = (journal.done + UPLOAD_BATCH).min(records.len());
-        let sealed = patient.seal(&data_type, &records[journal.done..end], args.tee, &tee_key)?;
+    // The batch after `from`, sealed on a blocking thread while the one before it is stored
+    // and registered; it is journaled only when its turn comes.
+    let batch_end = |from: usize| (from + UPLOAD_BATCH).min(records.len());
+    let start = |from: usize| {
+        (from < records.len())
+            .then(|| {
+                patient.start_sealing(
+                    &data_type,
+                    &records[from..batch_end(from)],
+                    args.tee,
+                    &tee_key,
+                )
+            })
+            .transpose()
+    };
+    let mut next = start(journal.done)?;
+    while let Some(sealing) = next.take() {
+        let end = batch_end(journal.done);
+        let sealed = sealing.finish().await?;
         journal.pending = sealed.iter().map(|s| s.owned.clone()).collect();
         write_private(&journal_at, &serde_json::to_vec(&journal)?)?;
+        next = start(end)?;
         let owned = patient.store_and_register(sealed).await?;
         keep(&mut state, &owned);
         save_state(&path, &state)?;

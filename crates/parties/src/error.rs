@@ -35,6 +35,12 @@ pub enum Error {
         "data type {0:?} has no schema: it is not built in (`medshare schema list`) and governance has published none (`medshare governance data-type --schema`)"
     )]
     NoSchema(String),
+    /// The runtime shut down while a batch of records was being sealed; nothing of that batch
+    /// was stored or registered.
+    #[error(
+        "sealing a batch of records was cancelled (the runtime is shutting down); nothing of it was sent"
+    )]
+    SealingCancelled,
     /// The TEE a patient would share keys with is not active on chain.
     #[error(
         "TEE {0} is not an active TEE (measurement not allowlisted, evidence not accepted, or revoked): no key is shared with it"

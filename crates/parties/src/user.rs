@@ -59,6 +59,34 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
+/// A batch being sealed on a blocking thread ([`Patient::start_sealing`]).
+pub struct Sealing(tokio::task::JoinHandle<Result<Vec<Sealed>>>);
+
+impl std::fmt::Debug for Sealing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealing").finish_non_exhaustive()
+    }
+}
+
+impl Sealing {
+    /// The sealed batch. A panic while sealing (a bug) is resumed here.
+    pub async fn finish(self) -> Result<Vec<Sealed>> {
+        match self.0.await {
+            Ok(sealed) => sealed,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Error::SealingCancelled),
+        }
+    }
+}
+
+/// The plaintext encoding of each record (UDATA_i), in order, erased when dropped.
+fn plaintexts(records: &[PatientRecord]) -> Result<Vec<zeroize::Zeroizing<Vec<u8>>>> {
+    Ok(records
+        .iter()
+        .map(PatientRecord::to_bytes)
+        .collect::<medshare_records::Result<Vec<_>>>()?)
+}
+
 /// Algorithm 1, stage 1 and the key sharing of eq. (4): for each plaintext a fresh record id and
 /// data key, `DS_i = AES-256-GCM(KEY_i, UDATA_i)` bound to the record id and owner, `HDS_i`,
 /// `CM_i = KEY_i + r_C·PK_C + r_U·PK_T`, and TD_i signed by the owner (US_i, EIP-712, verifying
@@ -166,7 +194,8 @@ impl From<Logged<Audit::AuditRecorded>> for AuditRow {
 
 /// A patient: its key, its handle on the chain, and the store its ciphertexts go to.
 pub struct Patient {
-    identity: Identity,
+    /// Shared with the blocking threads that seal batches ([`Patient::start_sealing`]).
+    identity: Arc<Identity>,
     chain: ContractClient,
     store: Arc<dyn Store>,
 }
@@ -175,7 +204,7 @@ impl Patient {
     /// The patient `identity`, whose wallet `chain` holds.
     pub fn new(identity: Identity, chain: ContractClient, store: Arc<dyn Store>) -> Self {
         Self {
-            identity,
+            identity: Arc::new(identity),
             chain,
             store,
         }
@@ -223,6 +252,11 @@ impl Patient {
     /// and TD_i, and registers them by hash, `UPLOAD_BATCH` per transaction. `progress` is told
     /// how many records are done. Returns the owner's copies (keep them: the pads are needed to
     /// consent).
+    ///
+    /// Pipelined: the next batch is sealed on a blocking thread while this one is stored and
+    /// registered, so the owner's cryptography overlaps the store's flush and the wait for the
+    /// block. Batches are still stored, then registered, one after another; when one fails, the
+    /// batch sealed meanwhile is dropped unsent.
     pub async fn upload(
         &self,
         data_type: &DataType,
@@ -232,8 +266,17 @@ impl Patient {
     ) -> Result<Vec<OwnedRecord>> {
         let tee_key = self.tee_key(tee).await?;
         let mut owned = Vec::with_capacity(records.len());
-        for chunk in records.chunks(UPLOAD_BATCH) {
-            let sealed = self.seal(data_type, chunk, tee, &tee_key)?;
+        let mut chunks = records.chunks(UPLOAD_BATCH);
+        let mut next = chunks
+            .next()
+            .map(|c| self.start_sealing(data_type, c, tee, &tee_key))
+            .transpose()?;
+        while let Some(sealing) = next.take() {
+            let sealed = sealing.finish().await?;
+            next = chunks
+                .next()
+                .map(|c| self.start_sealing(data_type, c, tee, &tee_key))
+                .transpose()?;
             owned.extend(self.store_and_register(sealed).await?);
             progress(owned.len());
         }
@@ -251,10 +294,7 @@ impl Patient {
         tee: Address,
         tee_key: &PublicKey,
     ) -> Result<Vec<Sealed>> {
-        let plaintexts = records
-            .iter()
-            .map(PatientRecord::to_bytes)
-            .collect::<medshare_records::Result<Vec<_>>>()?;
+        let plaintexts = plaintexts(records)?;
         let refs: Vec<&[u8]> = plaintexts.iter().map(|p| p.as_slice()).collect();
         seal_records(
             &self.identity,
@@ -264,6 +304,29 @@ impl Patient {
             tee_key,
             &refs,
         )
+    }
+
+    /// [`Patient::seal`] on a blocking thread (the records are serialized here, on the
+    /// caller's): await [`Sealing::finish`] for the batch. Lets a caller store and register one
+    /// batch while the next is sealed. Dropping the [`Sealing`] discards its batch.
+    pub fn start_sealing(
+        &self,
+        data_type: &DataType,
+        records: &[PatientRecord],
+        tee: Address,
+        tee_key: &PublicKey,
+    ) -> Result<Sealing> {
+        let plaintexts = plaintexts(records)?;
+        let (identity, chain, data_type, tee_key) = (
+            Arc::clone(&self.identity),
+            self.chain.clone(),
+            data_type.id(),
+            *tee_key,
+        );
+        Ok(Sealing(tokio::task::spawn_blocking(move || {
+            let refs: Vec<&[u8]> = plaintexts.iter().map(|p| p.as_slice()).collect();
+            seal_records(&identity, &chain, data_type, tee, &tee_key, &refs)
+        })))
     }
 
     /// Which of `records` are registered on chain now (their commitment is stored and live).

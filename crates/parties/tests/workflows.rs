@@ -273,3 +273,69 @@ async fn a_patient_shares_no_key_with_a_tee_that_is_not_active() {
         .unwrap_err();
     assert!(matches!(err, Error::TeeNotActive(_)), "{err}");
 }
+
+/// A store that takes `good` batches, then refuses every write, counting the batches offered.
+#[derive(Debug)]
+struct FailsAfter {
+    inner: std::sync::Arc<dyn medshare_storage::Store>,
+    good: usize,
+    offered: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl medshare_storage::Store for FailsAfter {
+    async fn put(&self, key: &Key, bytes: Vec<u8>) -> medshare_storage::Result<()> {
+        self.put_many(vec![(key.clone(), bytes)]).await
+    }
+
+    async fn put_many(&self, objects: Vec<(Key, Vec<u8>)>) -> medshare_storage::Result<()> {
+        let n = self
+            .offered
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n >= self.good {
+            return Err(medshare_storage::Error::Unavailable {
+                store: self.describe(),
+                reason: "refused by the test".into(),
+            });
+        }
+        self.inner.put_many(objects).await
+    }
+
+    async fn get_at_most(&self, key: &Key, max: u64) -> medshare_storage::Result<Vec<u8>> {
+        self.inner.get_at_most(key, max).await
+    }
+
+    fn describe(&self) -> String {
+        format!("failing after {} batches", self.good)
+    }
+}
+
+/// The upload seals the next batch while one is stored and registered: when a batch fails,
+/// the upload stops there, and the batch sealed meanwhile is neither stored nor registered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_stops_at_the_batch_that_fails_and_sends_nothing_after_it() {
+    use medshare_parties::user::UPLOAD_BATCH;
+    let w = World::new().await;
+    let store = std::sync::Arc::new(FailsAfter {
+        inner: w.store.clone(),
+        good: 1,
+        offered: Default::default(),
+    });
+    let patient = setup::patient(&w.admin, store.clone()).await.unwrap();
+    let dt = w.schema.data_type().unwrap();
+    let rows = w.rows(3 * UPLOAD_BATCH + 7);
+    let done = std::sync::Mutex::new(Vec::new());
+    let err = patient
+        .upload(&dt, &rows, w.tee_address(), &|n| {
+            done.lock().unwrap().push(n)
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Storage(_)), "{err}");
+    // The first batch was stored and registered; the second failed; none after it was offered.
+    assert_eq!(*done.lock().unwrap(), vec![UPLOAD_BATCH]);
+    assert_eq!(store.offered.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Every record the patient registered is the first batch's, each stored before it was.
+    let registered = w.admin.records_of_owner(patient.address()).await.unwrap();
+    assert_eq!(registered.len(), UPLOAD_BATCH);
+}
