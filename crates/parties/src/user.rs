@@ -283,32 +283,13 @@ impl Patient {
         Ok(owned)
     }
 
-    /// Algorithm 1's first stage for `records` ([`seal_records`]): encrypted, their keys shared
-    /// to `tee` (whose key `tee_key` is, checked by [`Patient::tee_key`]) and TD_i signed.
-    /// Nothing is sent: a caller that must never lose a record's pad keeps the owner's copies
-    /// before it calls [`Patient::store_and_register`].
-    pub fn seal(
-        &self,
-        data_type: &DataType,
-        records: &[PatientRecord],
-        tee: Address,
-        tee_key: &PublicKey,
-    ) -> Result<Vec<Sealed>> {
-        let plaintexts = plaintexts(records)?;
-        let refs: Vec<&[u8]> = plaintexts.iter().map(|p| p.as_slice()).collect();
-        seal_records(
-            &self.identity,
-            &self.chain,
-            data_type.id(),
-            tee,
-            tee_key,
-            &refs,
-        )
-    }
-
-    /// [`Patient::seal`] on a blocking thread (the records are serialized here, on the
-    /// caller's): await [`Sealing::finish`] for the batch. Lets a caller store and register one
-    /// batch while the next is sealed. Dropping the [`Sealing`] discards its batch.
+    /// Algorithm 1's first stage for `records` ([`seal_records`]), on a blocking thread: the
+    /// records encrypted, their keys shared to `tee` (whose key `tee_key` is, checked by
+    /// [`Patient::tee_key`]) and TD_i signed; they are serialized here, on the caller's thread.
+    /// Await [`Sealing::finish`] for the batch. Nothing is sent: a caller that must never lose a
+    /// record's pad keeps the owner's copies before it calls [`Patient::store_and_register`],
+    /// and may store and register one batch while the next is sealed. Dropping the [`Sealing`]
+    /// discards its batch.
     pub fn start_sealing(
         &self,
         data_type: &DataType,

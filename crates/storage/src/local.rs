@@ -177,7 +177,12 @@ impl LocalStore {
     /// written (the file system folds concurrent flushes into shared journal commits) and each
     /// directory once after the renames.
     fn put_many_blocking(&self, objects: &[(Key, Vec<u8>)]) -> Result<()> {
-        let flush_each = !cfg!(target_os = "linux");
+        let flush = if cfg!(target_os = "linux") {
+            Flush::FileSystem
+        } else {
+            Flush::EachDirectory
+        };
+        let flush_each = matches!(flush, Flush::EachDirectory);
         let per_thread = objects.len().div_ceil(FLUSH_THREADS).max(1);
         let results: Vec<Result<Vec<Staged>>> = std::thread::scope(|scope| {
             let workers: Vec<_> = objects
@@ -219,7 +224,7 @@ impl LocalStore {
             remove_temps(&all);
             return Err(e);
         }
-        if !flush_each
+        if matches!(flush, Flush::FileSystem)
             && let Some(first) = all.first()
             && let Err(e) = self.sync_file_system()
         {
@@ -227,14 +232,7 @@ impl LocalStore {
             remove_temps(&all);
             return Err(self.io("put", &key, e));
         }
-        self.publish(
-            all,
-            if flush_each {
-                Flush::EachDirectory
-            } else {
-                Flush::FileSystem
-            },
-        )
+        self.publish(all, flush)
     }
 
     fn get_blocking(&self, key: &Key, max: u64) -> Result<Vec<u8>> {
